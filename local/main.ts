@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import { awsPorts } from '#shared/adapters/aws';
+import { createApp, createServices } from '#shared/app/create-app';
+import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
+import { startEmulators } from './emulators';
+
+/**
+ * `npm start`: the whole service on one machine. DynamoDB and S3 are emulated
+ * in-process and persisted under RUNNEL_DATA_DIR, so topics and records survive a
+ * restart. Prints the operator key and a ready tenant key.
+ */
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? '127.0.0.1';
+const dataDir = resolve(process.env.RUNNEL_DATA_DIR ?? '.runnel');
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number, not ${process.env.PORT}`);
+  process.exit(2);
+}
+mkdirSync(dataDir, { recursive: true });
+
+// Keys generated on first start are kept (locally only) so a restart prints the same ones.
+const keysFile = resolve(dataDir, 'local-keys.json');
+const saved: { operatorKey?: string; devApiKey?: string } = existsSync(keysFile)
+  ? JSON.parse(readFileSync(keysFile, 'utf8'))
+  : {};
+const operatorKey =
+  process.env.RUNNEL_OPERATOR_KEY || saved.operatorKey || `rnlop_${randomBytes(32).toString('base64url')}`;
+const devApiKey = process.env.RUNNEL_DEV_API_KEY || saved.devApiKey || generateApiKey().apiKey;
+writeFileSync(keysFile, JSON.stringify({ operatorKey, devApiKey }, null, 2), { mode: 0o600 });
+
+const emulators = await startEmulators({ dataDir });
+const deps = { ...awsPorts(emulators, emulators.storage), operatorKeyHash: hashApiKey(operatorKey) };
+const services = createServices(deps);
+const app = createApp(deps, services);
+
+// The dev tenant and its key: created once, found again on restart.
+if (!(await deps.metadata.getApiKey(keyIdOf(devApiKey)))) {
+  await services.tenants.create('dev', { apiKey: devApiKey });
+}
+
+const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+  const base = `http://${host}:${info.port}`;
+  console.log(`Runnel is listening on ${base}`);
+  console.log(`  data dir:      ${dataDir}`);
+  console.log(`  operator key:  ${operatorKey}`);
+  console.log(`  dev tenant key: ${devApiKey}`);
+  console.log(`Try: curl -s ${base}/v1/topics -H "Authorization: Bearer ${devApiKey}"`);
+});
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: shutting down`);
+  await new Promise<void>((done) => server.close(() => done()));
+  await emulators.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

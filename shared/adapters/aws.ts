@@ -1,0 +1,33 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LogIndex } from '#shared/ports/log-index';
+import type { MetadataStore } from '#shared/ports/metadata-store';
+import type { SegmentStore } from '#shared/ports/segment-store';
+import { DynamoDbLogIndex } from './dynamodb/log-index';
+import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
+import type { TableNames } from './dynamodb/tables';
+import { S3SegmentStore } from './s3/segment-store';
+
+export interface StorageConfig {
+  tables: TableNames;
+  bucket: string;
+}
+
+export interface Ports {
+  metadata: MetadataStore;
+  index: LogIndex;
+  segments: SegmentStore;
+}
+
+/** The AWS adapters behind the ports. The clients are built once per process by the host. */
+export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, config: StorageConfig): Ports => {
+  const doc = DynamoDBDocumentClient.from(clients.dynamodb, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return {
+    metadata: new DynamoDbMetadataStore(doc, config.tables.metadata),
+    index: new DynamoDbLogIndex(doc, config.tables.log),
+    segments: new S3SegmentStore(clients.s3, config.bucket),
+  };
+};

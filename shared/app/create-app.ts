@@ -1,0 +1,156 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
+import { RunnelError } from '#shared/domain/errors';
+import type { LogIndex } from '#shared/ports/log-index';
+import type { MetadataStore } from '#shared/ports/metadata-store';
+import type { SegmentStore } from '#shared/ports/segment-store';
+import { AppendNotifier } from '#shared/services/append-notifier';
+import { Authenticator } from '#shared/services/auth';
+import { FetchService } from '#shared/services/fetch';
+import { PartitionLog } from '#shared/services/partition-log';
+import { ProduceService } from '#shared/services/produce';
+import { TenantService } from '#shared/services/tenants';
+import { TopicService } from '#shared/services/topics';
+import type { AppEnv } from './env';
+import { operatorAuth, tenantAuth } from './middleware/auth';
+import { requestId } from './middleware/request-id';
+import { problemResponse, toRunnelError } from './problem';
+import { adminRoutes } from './routes/admin';
+import { recordRoutes } from './routes/records';
+import { topicRoutes } from './routes/topics';
+
+export type LogSink = (entry: Record<string, unknown>) => void;
+
+export interface AppDeps {
+  metadata: MetadataStore;
+  index: LogIndex;
+  segments: SegmentStore;
+  /** SHA-256 (hex) of the operator key; without it the operator API refuses every call. */
+  operatorKeyHash: string | undefined;
+  /** @default Date.now */
+  clock?: () => number;
+  /** @default DEFAULT_LIMITS */
+  limits?: Partial<Limits>;
+  /** Structured log lines (never secrets). @default JSON to stderr */
+  log?: LogSink;
+}
+
+const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
+
+/** Builds the services from the ports: what the app uses, and what tests and tools may reach directly. */
+export const createServices = (deps: AppDeps) => {
+  const clock = deps.clock ?? Date.now;
+  const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const notifier = new AppendNotifier();
+  const log = new PartitionLog(deps.index, deps.segments, clock, notifier);
+  return {
+    clock,
+    limits,
+    notifier,
+    log,
+    authenticator: new Authenticator(deps.metadata, deps.operatorKeyHash, clock),
+    tenants: new TenantService(deps.metadata, clock),
+    topics: new TopicService(deps.metadata, log, clock),
+    producer: new ProduceService(log, deps.segments, clock),
+    fetcher: new FetchService(log, notifier, clock),
+  };
+};
+
+export type Services = ReturnType<typeof createServices>;
+
+/** Path patterns of every route, for telling 405 from 404. */
+const routeMatchers = (app: OpenAPIHono<AppEnv>) => {
+  const byPattern = new Map<string, { re: RegExp; methods: Set<string> }>();
+  for (const route of app.routes) {
+    if (route.method === 'ALL') continue;
+    let entry = byPattern.get(route.path);
+    if (!entry) {
+      const re = new RegExp(`^${route.path.replace(/:[^/]+/g, '[^/]+')}/?$`);
+      entry = { re, methods: new Set() };
+      byPattern.set(route.path, entry);
+    }
+    entry.methods.add(route.method);
+  }
+  return [...byPattern.values()];
+};
+
+/**
+ * The whole HTTP API as one Web-standard fetch handler. Lambda (`functions/api.ts`)
+ * and the local server (`local/main.ts`) host the same app.
+ */
+export const createApp = (deps: AppDeps, services: Services = createServices(deps)) => {
+  const log = deps.log ?? defaultLog;
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(requestId());
+  app.use(
+    bodyLimit({
+      maxSize: services.limits.maxRequestBytes,
+      onError: () => {
+        throw new RunnelError(
+          'request_too_large',
+          413,
+          `The request body is larger than ${services.limits.maxRequestBytes} bytes.`,
+        );
+      },
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.use('/v1/*', tenantAuth(services));
+  app.route('/v1', topicRoutes(services));
+  app.route('/v1', recordRoutes(services));
+
+  app.use('/admin/v1/*', operatorAuth(services));
+  app.route('/admin/v1', adminRoutes(services));
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Runnel API',
+      version: '1',
+      description: "Kafka's model over HTTPS. Errors are RFC 9457 problem details with a stable `code`.",
+    },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+  const matchers = routeMatchers(app);
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = new Set<string>();
+    for (const m of matchers) if (m.re.test(path)) for (const method of m.methods) allowed.add(method);
+    if (allowed.size > 0) {
+      if (allowed.has('GET')) allowed.add('HEAD');
+      const allow = [...allowed].sort().join(', ');
+      throw new RunnelError('method_not_allowed', 405, `${c.req.method} is not allowed here; use ${allow}.`, {
+        headers: { Allow: allow },
+      });
+    }
+    throw new RunnelError('not_found', 404, `No route for ${c.req.method} ${path}.`);
+  });
+
+  app.onError((error, c) => {
+    const runnelError = toRunnelError(error);
+    if (runnelError.status >= 500) {
+      const cause = runnelError.cause ?? error;
+      log({
+        level: 'error',
+        msg: 'request failed',
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: new URL(c.req.url).pathname,
+        code: runnelError.code,
+        error:
+          cause instanceof Error ? { name: cause.name, message: cause.message, stack: cause.stack } : String(cause),
+      });
+    }
+    return problemResponse(c, runnelError);
+  });
+
+  return app;
+};
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,9 @@
+import type { TenantPrincipal } from '#shared/services/auth';
+
+/** Hono context variables set by the middleware. */
+export interface AppEnv {
+  Variables: {
+    principal: TenantPrincipal;
+    requestId: string;
+  };
+}

@@ -1,0 +1,120 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Limits } from '#shared/constants';
+import { invalidRequest } from '#shared/domain/errors';
+import type { FetchService } from '#shared/services/fetch';
+import type { ProduceService } from '#shared/services/produce';
+import type { TopicService } from '#shared/services/topics';
+import { authorize } from '../middleware/auth';
+import { newRouter, problemResponses } from '../router';
+import {
+  FetchQuerySchema,
+  FetchResponseSchema,
+  intQuery,
+  PartitionParamSchema,
+  ProduceResponseSchema,
+  ProduceSchema,
+  TopicParamSchema,
+} from '../schemas';
+import { decodeRecord, encodeRecord } from '../wire';
+
+export interface RecordRoutesDeps {
+  topics: TopicService;
+  producer: ProduceService;
+  fetcher: FetchService;
+  limits: Limits;
+}
+
+export const recordRoutes = ({ topics, producer, fetcher, limits }: RecordRoutesDeps) => {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/topics/{topic}/records',
+      request: {
+        params: TopicParamSchema,
+        body: { content: { 'application/json': { schema: ProduceSchema } }, required: true },
+      },
+      responses: {
+        200: {
+          content: { 'application/json': { schema: ProduceResponseSchema } },
+          description: 'Durable offsets, in input order',
+        },
+        413: { description: 'record_too_large or request_too_large' },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { topic: name } = c.req.valid('param');
+      const { tenantId } = authorize(c, `topic:${name}`, 'produce');
+      const body = c.req.valid('json');
+      const records = body.records.map((r, i) => decodeRecord(r, body.encoding, i));
+      const topic = await topics.get(tenantId, name);
+      const result = await producer.produce(topic, records, { limits });
+      return c.json({ offsets: result.offsets }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/topics/{topic}/partitions/{partition}/records',
+      request: { params: PartitionParamSchema, query: FetchQuerySchema },
+      responses: {
+        200: {
+          content: { 'application/json': { schema: FetchResponseSchema } },
+          description: 'Records in offset order',
+        },
+        416: { description: 'offset_out_of_range, with logStartOffset and highWatermark' },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { topic: name, partition } = c.req.valid('param');
+      const { tenantId } = authorize(c, `topic:${name}`, 'consume');
+      const query = c.req.valid('query');
+      const topic = await topics.get(tenantId, name);
+      topics.checkPartition(topic, partition);
+      const result = await fetcher.fetch(topic, partition, query);
+      return c.json(
+        {
+          records: result.records.map((r) => encodeRecord(r, query.encoding)),
+          nextOffset: result.nextOffset,
+          highWatermark: result.highWatermark,
+          logStartOffset: result.logStartOffset,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/topics/{topic}/partitions/{partition}/offsets',
+      request: {
+        params: PartitionParamSchema,
+        query: z.object({ timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1) }),
+      },
+      responses: {
+        200: {
+          content: { 'application/json': { schema: z.object({ offset: z.number().int() }) } },
+          description: 'The first offset whose timestamp is at or after `timestamp`, or the high watermark',
+        },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { topic: name, partition } = c.req.valid('param');
+      const { tenantId } = authorize(c, `topic:${name}`, 'consume');
+      const { timestamp } = c.req.valid('query');
+      if (timestamp < 0) throw invalidRequest('timestamp is required (ms since epoch).');
+      const topic = await topics.get(tenantId, name);
+      topics.checkPartition(topic, partition);
+      const offset = await fetcher.offsetForTimestamp(topic, partition, timestamp);
+      return c.json({ offset }, 200);
+    },
+  );
+
+  return app;
+};

@@ -1,0 +1,112 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Limits } from '#shared/constants';
+import { canSee } from '#shared/domain/permissions';
+import type { Topic } from '#shared/ports/metadata-store';
+import type { TopicService } from '#shared/services/topics';
+import { authorize } from '../middleware/auth';
+import { newRouter, problemResponses } from '../router';
+import { CreateTopicSchema, PartitionStateSchema, TopicParamSchema, TopicSchema, UpdateTopicSchema } from '../schemas';
+
+export const topicView = (topic: Topic) => ({
+  name: topic.name,
+  partitions: topic.partitions,
+  retentionMs: topic.retentionMs,
+  createdAt: topic.createdAt,
+});
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+export const topicRoutes = ({ topics, limits }: { topics: TopicService; limits: Limits }) => {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/topics',
+      request: { body: { content: { 'application/json': { schema: CreateTopicSchema } }, required: true } },
+      responses: { 201: json(TopicSchema, 'Created'), 409: { description: 'topic_exists' }, ...problemResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { tenantId } = authorize(c, `topic:${body.name}`, 'manage');
+      const topic = await topics.create(tenantId, body, limits);
+      return c.json(topicView(topic), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/topics',
+      responses: { 200: json(z.object({ topics: z.array(TopicSchema) }), 'The tenant’s topics'), ...problemResponses },
+    }),
+    async (c) => {
+      const { tenantId, permissions } = c.get('principal');
+      const all = await topics.list(tenantId);
+      // A key sees only the topics it may do something with.
+      const visible = all.filter((t) => canSee(permissions, `topic:${t.name}`));
+      return c.json({ topics: visible.map(topicView).sort((a, b) => a.name.localeCompare(b.name)) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/topics/{topic}',
+      request: { params: TopicParamSchema },
+      responses: {
+        200: json(
+          TopicSchema.extend({ partitionStates: z.array(PartitionStateSchema) }),
+          'The topic with its partitions',
+        ),
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { topic: name } = c.req.valid('param');
+      const principal = c.get('principal');
+      if (!canSee(principal.permissions, `topic:${name}`)) authorize(c, `topic:${name}`, 'consume');
+      const topic = await topics.get(principal.tenantId, name);
+      const partitionStates = await topics.partitionStates(topic);
+      return c.json({ ...topicView(topic), partitionStates }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/topics/{topic}',
+      request: {
+        params: TopicParamSchema,
+        body: { content: { 'application/json': { schema: UpdateTopicSchema } }, required: true },
+      },
+      responses: { 200: json(TopicSchema, 'Updated'), ...problemResponses },
+    }),
+    async (c) => {
+      const { topic: name } = c.req.valid('param');
+      const { tenantId } = authorize(c, `topic:${name}`, 'manage');
+      const topic = await topics.update(tenantId, name, c.req.valid('json'), limits);
+      return c.json(topicView(topic), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/topics/{topic}',
+      request: { params: TopicParamSchema },
+      responses: { 204: { description: 'Deleted; its data is unreadable at once' }, ...problemResponses },
+    }),
+    async (c) => {
+      const { topic: name } = c.req.valid('param');
+      const { tenantId } = authorize(c, `topic:${name}`, 'manage');
+      await topics.delete(tenantId, name);
+      return c.body(null, 204);
+    },
+  );
+
+  return app;
+};

@@ -1,0 +1,58 @@
+/** Defaults in one place. Per-tenant overrides come with quotas. */
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+export interface Limits {
+  /** Largest record (key + value + headers, decoded). @default 1 MiB */
+  maxRecordBytes: number;
+  /** Largest request body. @default 6 MiB (Lambda's synchronous payload limit) */
+  maxRequestBytes: number;
+  /** Most records in one produce request. @default 10,000 */
+  maxRecordsPerProduce: number;
+  /** Most partitions in a topic. @default 1,000 */
+  maxPartitionsPerTopic: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxRecordBytes: MiB,
+  maxRequestBytes: 6 * MiB,
+  maxRecordsPerProduce: 10_000,
+  maxPartitionsPerTopic: 1000,
+};
+
+/** @default 7 days */
+export const DEFAULT_RETENTION_MS = 7 * DAY;
+
+/**
+ * A produce request whose encoded batches total at most this many bytes is stored in
+ * the DynamoDB index items and costs no S3 PUT. From the cost model (docs/cost-model.md):
+ * a PUT costs as much as eight 1 KB writes, so below ~8 KB inline is cheaper.
+ */
+export const INLINE_BATCH_MAX_BYTES = 8 * KiB;
+
+export const FETCH_DEFAULTS = {
+  maxRecords: 500,
+  maxBytes: MiB,
+  waitMs: 0,
+} as const;
+
+export const FETCH_LIMITS = {
+  maxRecords: 10_000,
+  /** A base64 response of this many record bytes stays under Lambda's 6 MB response limit. */
+  maxBytes: 4 * MiB,
+  waitMs: 20_000,
+} as const;
+
+/**
+ * Attempts of the compare-and-set append before a produce answers 503 (retriable).
+ * Every failed attempt means another writer succeeded, so this bounds only how long one
+ * request can lose to others, not the partition's progress.
+ */
+export const MAX_APPEND_ATTEMPTS = 100;
+
+/** How long an API key lookup is cached in a warm function. A revoked key fails after at most this. */
+export const API_KEY_CACHE_MS = 5 * SECOND;

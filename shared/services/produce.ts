@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { INLINE_BATCH_MAX_BYTES, type Limits } from '#shared/constants';
+import { partitionNotFound, RunnelError, unavailable } from '#shared/domain/errors';
+import { partitionForKey } from '#shared/domain/partitioner';
+import { type ProducedRecord, recordSize } from '#shared/domain/records';
+import { retentionClass } from '#shared/domain/retention';
+import { encodeBatch } from '#shared/domain/segment-codec';
+import type { Topic } from '#shared/ports/metadata-store';
+import type { SegmentStore } from '#shared/ports/segment-store';
+import { AppendContentionError, type PartitionLog, type PendingEntry } from './partition-log';
+
+/** A record to produce, with the partition the producer asked for, if any. */
+export interface ProduceInput extends ProducedRecord {
+  partition: number | undefined;
+}
+
+export interface ProducedOffset {
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+export interface ProduceStats {
+  /** Segment objects written (0 or 1). */
+  objectsWritten: number;
+  partitions: number;
+  /** Conditional index writes over all partitions (= partitions when uncontended). */
+  appendAttempts: number;
+}
+
+export interface ProduceResult {
+  offsets: ProducedOffset[];
+  stats: ProduceStats;
+}
+
+export interface ProduceOptions {
+  limits: Limits;
+  /** @default INLINE_BATCH_MAX_BYTES */
+  inlineMaxBytes?: number;
+  /** Random source for the sticky partition of keyless records. @default Math.random */
+  random?: () => number;
+  /** Tags every index entry of this request (idempotent retries look for it). */
+  writerId?: string;
+  /** Called after each partition commits; lets tests stop a writer between commits. */
+  onPartitionCommitted?: (partition: number) => Promise<void> | void;
+}
+
+const utcHourPath = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '/');
+
+/**
+ * Produce: route records to partitions, write every partition's batch with at most one
+ * S3 PUT for the whole request (none when the batches are small enough to live inline
+ * in the index), then commit one index entry per partition. The answer is given only
+ * after every commit, so an acknowledged record is durable.
+ */
+export class ProduceService {
+  constructor(
+    private readonly log: PartitionLog,
+    private readonly segments: SegmentStore,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Assigns each record its partition (Kafka's default partitioner). */
+  static assignPartitions(topic: Topic, records: readonly ProduceInput[], random: () => number): number[] {
+    // Keyless records of one request stick to one partition (Kafka's sticky partitioner).
+    const sticky = Math.floor(random() * topic.partitions);
+    return records.map((record) => {
+      if (record.partition !== undefined) {
+        if (record.partition >= topic.partitions)
+          throw partitionNotFound(topic.name, record.partition, topic.partitions);
+        return record.partition;
+      }
+      if (record.key !== null) return partitionForKey(record.key, topic.partitions);
+      return sticky;
+    });
+  }
+
+  static checkLimits(records: readonly ProduceInput[], limits: Limits): void {
+    if (records.length > limits.maxRecordsPerProduce) {
+      throw new RunnelError(
+        'request_too_large',
+        413,
+        `A produce request holds at most ${limits.maxRecordsPerProduce} records; this one has ${records.length}.`,
+      );
+    }
+    records.forEach((record, i) => {
+      const size = recordSize(record);
+      if (size > limits.maxRecordBytes) {
+        throw new RunnelError(
+          'record_too_large',
+          413,
+          `Record ${i} is ${size} bytes (key + value + headers, decoded); the limit is ${limits.maxRecordBytes}.`,
+          { extensions: { index: i, size, limit: limits.maxRecordBytes } },
+        );
+      }
+    });
+  }
+
+  async produce(topic: Topic, records: readonly ProduceInput[], options: ProduceOptions): Promise<ProduceResult> {
+    ProduceService.checkLimits(records, options.limits);
+    const partitionOf = ProduceService.assignPartitions(topic, records, options.random ?? Math.random);
+
+    // Group by partition, keeping input order within each partition.
+    const byPartition = new Map<number, number[]>();
+    partitionOf.forEach((partition, i) => {
+      const list = byPartition.get(partition);
+      if (list) list.push(i);
+      else byPartition.set(partition, [i]);
+    });
+
+    const batches = [...byPartition.entries()].map(([partition, indexes]) => {
+      const batchRecords = indexes.map((i) => records[i] as ProduceInput);
+      const bytes = encodeBatch(batchRecords);
+      let maxTimestamp = Number.NEGATIVE_INFINITY;
+      let sizeBytes = 0;
+      let needsAppendTime = false;
+      for (const r of batchRecords) {
+        sizeBytes += recordSize(r);
+        if (r.timestamp === undefined) needsAppendTime = true;
+        else maxTimestamp = Math.max(maxTimestamp, r.timestamp);
+      }
+      return { partition, indexes, bytes, sizeBytes, maxTimestamp, needsAppendTime };
+    });
+
+    const totalBytes = batches.reduce((n, b) => n + b.bytes.byteLength, 0);
+    const inline = totalBytes <= (options.inlineMaxBytes ?? INLINE_BATCH_MAX_BYTES);
+    const pending = new Map<number, PendingEntry>();
+    let objectsWritten = 0;
+    if (inline) {
+      for (const b of batches) {
+        pending.set(b.partition, {
+          recordCount: b.indexes.length,
+          maxTimestamp: b.maxTimestamp,
+          usesAppendTime: b.needsAppendTime,
+          sizeBytes: b.sizeBytes,
+          location: { kind: 'inline', data: b.bytes },
+        });
+      }
+    } else {
+      // One object for the whole request, whatever the number of partitions.
+      const now = this.clock();
+      const objectKey = `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(now)}/${randomUUID()}.seg`;
+      let at = 0;
+      for (const b of batches) {
+        pending.set(b.partition, {
+          recordCount: b.indexes.length,
+          maxTimestamp: b.maxTimestamp,
+          usesAppendTime: b.needsAppendTime,
+          sizeBytes: b.sizeBytes,
+          location: { kind: 'object', objectKey, byteOffset: at, byteLength: b.bytes.byteLength },
+        });
+        at += b.bytes.byteLength;
+      }
+      await this.segments.put(
+        objectKey,
+        Buffer.concat(
+          batches.map((b) => b.bytes),
+          at,
+        ),
+      );
+      objectsWritten = 1;
+    }
+
+    const offsets: ProducedOffset[] = new Array(records.length);
+    let appendAttempts = 0;
+    try {
+      await Promise.all(
+        batches.map(async (b) => {
+          const entry = pending.get(b.partition) as PendingEntry;
+          if (options.writerId !== undefined) entry.writerId = options.writerId;
+          const result = await this.log.append(
+            { tenantId: topic.tenantId, topicId: topic.topicId, partition: b.partition },
+            entry,
+          );
+          appendAttempts += result.attempts;
+          b.indexes.forEach((recordIndex, i) => {
+            const record = records[recordIndex] as ProduceInput;
+            offsets[recordIndex] = {
+              partition: b.partition,
+              offset: result.baseOffset + i,
+              timestamp: record.timestamp ?? result.appendTime,
+            };
+          });
+          await options.onPartitionCommitted?.(b.partition);
+        }),
+      );
+    } catch (error) {
+      if (error instanceof AppendContentionError) {
+        throw unavailable('The partition is under heavy concurrent writes; retry the request.', 1, error);
+      }
+      throw error;
+    }
+    return { offsets, stats: { objectsWritten, partitions: batches.length, appendAttempts } };
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_RETENTION_MS, type Limits } from '#shared/constants';
+import { invalidRequest, partitionNotFound, RunnelError, topicNotFound } from '#shared/domain/errors';
+import type { PartitionRef } from '#shared/ports/log-index';
+import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
+import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
+import type { PartitionBounds, PartitionLog } from './partition-log';
+
+export interface PartitionState extends PartitionBounds {
+  partition: number;
+}
+
+/** Partition states are read with bounded concurrency: a 1,000-partition describe must not open 2,000 sockets at once. */
+const DESCRIBE_CONCURRENCY = 32;
+
+export const partitionRef = (topic: Topic, partition: number): PartitionRef => ({
+  tenantId: topic.tenantId,
+  topicId: topic.topicId,
+  partition,
+});
+
+export const mapWithConcurrency = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>) => {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+};
+
+export class TopicService {
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly log: PartitionLog,
+    private readonly clock: () => number,
+  ) {}
+
+  async create(
+    tenantId: string,
+    input: { name: string; partitions: number; retentionMs?: number | undefined },
+    limits: Limits,
+  ): Promise<Topic> {
+    if (input.partitions > limits.maxPartitionsPerTopic) {
+      throw invalidRequest(`A topic has at most ${limits.maxPartitionsPerTopic} partitions.`);
+    }
+    const topic: Topic = {
+      tenantId,
+      name: input.name,
+      topicId: randomUUID(),
+      partitions: input.partitions,
+      retentionMs: input.retentionMs ?? DEFAULT_RETENTION_MS,
+      createdAt: this.clock(),
+    };
+    try {
+      await this.metadata.createTopic(topic);
+    } catch (error) {
+      if (error instanceof TopicExistsError) {
+        throw new RunnelError('topic_exists', 409, `Topic '${input.name}' already exists.`);
+      }
+      throw error;
+    }
+    return topic;
+  }
+
+  async get(tenantId: string, name: string): Promise<Topic> {
+    const topic = await this.metadata.getTopic(tenantId, name);
+    if (!topic) throw topicNotFound(name);
+    return topic;
+  }
+
+  list(tenantId: string): Promise<Topic[]> {
+    return this.metadata.listTopics(tenantId);
+  }
+
+  checkPartition(topic: Topic, partition: number): PartitionRef {
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) {
+      throw partitionNotFound(topic.name, partition, topic.partitions);
+    }
+    return partitionRef(topic, partition);
+  }
+
+  async partitionStates(topic: Topic): Promise<PartitionState[]> {
+    const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
+    return mapWithConcurrency(partitions, DESCRIBE_CONCURRENCY, async (partition) => ({
+      partition,
+      ...(await this.log.bounds(partitionRef(topic, partition), topic.retentionMs)),
+    }));
+  }
+
+  async update(
+    tenantId: string,
+    name: string,
+    change: { partitions?: number | undefined; retentionMs?: number | undefined },
+    limits: Limits,
+  ): Promise<Topic> {
+    const current = await this.get(tenantId, name);
+    if (change.partitions !== undefined) {
+      if (change.partitions < current.partitions) {
+        throw invalidRequest(
+          `Partitions only grow: the topic has ${current.partitions}; ${change.partitions} would remove some.`,
+        );
+      }
+      if (change.partitions > limits.maxPartitionsPerTopic) {
+        throw invalidRequest(`A topic has at most ${limits.maxPartitionsPerTopic} partitions.`);
+      }
+    }
+    const next: Topic = {
+      ...current,
+      partitions: change.partitions ?? current.partitions,
+      retentionMs: change.retentionMs ?? current.retentionMs,
+    };
+    try {
+      await this.metadata.updateTopic(current, next);
+    } catch (error) {
+      if (error instanceof StaleWriteError) {
+        throw new RunnelError('conflict', 409, `Topic '${name}' was changed concurrently; read it and try again.`);
+      }
+      throw error;
+    }
+    return next;
+  }
+
+  async delete(tenantId: string, name: string): Promise<void> {
+    const topic = await this.get(tenantId, name);
+    await this.metadata.deleteTopic(topic);
+  }
+}

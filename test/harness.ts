@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Emulators, startEmulators } from '#local/emulators';
+import { awsPorts } from '#shared/adapters/aws';
+import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
+import { type AppDeps, createApp, createServices } from '#shared/app/create-app';
+import { hashApiKey } from '#shared/domain/api-keys';
+
+export const OPERATOR_KEY = 'test-operator-key-0123456789abcdef';
+
+export interface Stack {
+  app: ReturnType<typeof createApp>;
+  services: ReturnType<typeof createServices>;
+  deps: AppDeps;
+  emulators: Emulators;
+  calls: SdkCallCounter;
+  tenantId: string;
+  apiKey: string;
+  /** An authenticated JSON client for the tenant key (or another key). */
+  api: Api;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface Api {
+  request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse<T>>;
+  get<T = any>(path: string): Promise<ApiResponse<T>>;
+  post<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  patch<T = any>(path: string, body?: unknown): Promise<ApiResponse<T>>;
+  delete<T = any>(path: string): Promise<ApiResponse<T>>;
+}
+
+export const apiClient = (
+  app: { request: (path: string, init?: RequestInit) => Response | Promise<Response> },
+  key: string | undefined,
+): Api => {
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (key) (init.headers as Record<string, string>).Authorization = `Bearer ${key}`;
+    if (body !== undefined) {
+      (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const res = await app.request(path, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {}
+    return { status: res.status, headers: res.headers, body: parsed as any };
+  };
+  return {
+    request,
+    get: (path) => request('GET', path),
+    post: (path, body) => request('POST', path, body),
+    patch: (path, body) => request('PATCH', path, body),
+    delete: (path) => request('DELETE', path),
+  };
+};
+
+export interface StackOptions {
+  clock?: () => number;
+  limits?: AppDeps['limits'];
+  /** Persist under this directory (restart tests); otherwise DynamoDB in memory and S3 in a temp dir. */
+  dataDir?: string;
+}
+
+/** The real app on the real SDK clients against in-process emulators, with one tenant. */
+export const startStack = async (options: StackOptions = {}): Promise<Stack> => {
+  const tempDir = options.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'runnel-test-'));
+  const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : { s3Dir: tempDir as string });
+  const calls = new SdkCallCounter();
+  calls.attach(emulators.dynamodb, 'DynamoDB');
+  calls.attach(emulators.s3, 'S3');
+  const deps: AppDeps = {
+    ...awsPorts(emulators, emulators.storage),
+    operatorKeyHash: hashApiKey(OPERATOR_KEY),
+    log: () => {},
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+  };
+  const services = createServices(deps);
+  const app = createApp(deps, services);
+  const tenant = await services.tenants.create('tenant-a');
+  return {
+    app,
+    services,
+    deps,
+    emulators,
+    calls,
+    tenantId: tenant.tenant.tenantId,
+    apiKey: tenant.apiKey,
+    api: apiClient(app, tenant.apiKey),
+    async close() {
+      await emulators.close();
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    },
+  };
+};
