@@ -26,6 +26,10 @@ const readOperatorKeyHash = async (): Promise<string | undefined> => {
   return secret.SecretString ? hashApiKey(secret.SecretString) : undefined;
 };
 
-const app = createApp({ ...awsPorts({ dynamodb, s3 }, config.storage), operatorKeyHash: await readOperatorKeyHash() });
+const app = createApp({
+  ...awsPorts({ dynamodb, s3 }, config.storage),
+  operatorKeyHash: await readOperatorKeyHash(),
+  corsOrigins: config.corsOrigins,
+});
 
 export const handler = handle(app);

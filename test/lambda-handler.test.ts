@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '#shared/domain/api-keys';
 import { type Emulators, startEmulators } from '#local/emulators';
+import { hashApiKey } from '#shared/domain/api-keys';
 
 /**
  * The Lambda entry point, invoked as API Gateway (HTTP API, payload 2.0) would invoke it,
@@ -44,8 +44,15 @@ const event = (method: string, path: string, options: { body?: unknown; key?: st
   }) as APIGatewayProxyEventV2;
 
 const invoke = async (method: string, path: string, options: Parameters<typeof event>[2] = {}) => {
-  const result = (await handler(event(method, path, options), {} as Context)) as Exclude<APIGatewayProxyResultV2, string>;
-  return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined, headers: result.headers };
+  const result = (await handler(event(method, path, options), {} as Context)) as Exclude<
+    APIGatewayProxyResultV2,
+    string
+  >;
+  return {
+    status: result.statusCode,
+    body: result.body ? JSON.parse(result.body) : undefined,
+    headers: result.headers,
+  };
 };
 
 beforeAll(async () => {
@@ -82,7 +89,10 @@ describe('functions/api handler (API Gateway HTTP API, payload 2.0)', () => {
 
     expect((await invoke('POST', '/v1/topics', { key, body: { name: 'l', partitions: 2 } })).status).toBe(201);
     const value = 'z'.repeat(10_000); // large enough to go through S3
-    const produced = await invoke('POST', '/v1/topics/l/records', { key, body: { records: [{ value, partition: 1 }] } });
+    const produced = await invoke('POST', '/v1/topics/l/records', {
+      key,
+      body: { records: [{ value, partition: 1 }] },
+    });
     expect(produced).toMatchObject({ status: 200, body: { offsets: [{ partition: 1, offset: 0 }] } });
 
     const fetched = await invoke('GET', '/v1/topics/l/partitions/1/records', { key, query: 'offset=0' });

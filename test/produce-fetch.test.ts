@@ -55,7 +55,9 @@ describe('produce and fetch', () => {
     const bytes = Buffer.from([0, 1, 2, 253, 254, 255]);
     const res = await produce('events', {
       encoding: 'base64',
-      records: [{ key: bytes.toString('base64'), value: bytes.toString('base64'), headers: [{ key: 'h', value: 'AAE=' }] }],
+      records: [
+        { key: bytes.toString('base64'), value: bytes.toString('base64'), headers: [{ key: 'h', value: 'AAE=' }] },
+      ],
     });
     expect(res.status).toBe(200);
     const offset = res.body.offsets[0].offset;
@@ -98,14 +100,18 @@ describe('produce and fetch', () => {
 
   it('writes one S3 object for a large request touching many partitions, none for a small one', async () => {
     stack.calls.reset();
-    const small = await produce('wide', { records: Array.from({ length: 10 }, (_, i) => ({ value: 'x', partition: i })) });
+    const small = await produce('wide', {
+      records: Array.from({ length: 10 }, (_, i) => ({ value: 'x', partition: i })),
+    });
     expect(small.status).toBe(200);
     expect(stack.calls.get('S3.PutObject')).toBe(0);
     expect(stack.calls.get('DynamoDB.PutItem')).toBe(10);
 
     stack.calls.reset();
     const value = 'v'.repeat(4000);
-    const large = await produce('wide', { records: Array.from({ length: 30 }, (_, i) => ({ value, partition: i % 10 })) });
+    const large = await produce('wide', {
+      records: Array.from({ length: 30 }, (_, i) => ({ value, partition: i % 10 })),
+    });
     expect(large.status).toBe(200);
     expect(stack.calls.get('S3.PutObject')).toBe(1);
     expect(stack.calls.get('DynamoDB.PutItem')).toBe(10);
@@ -165,7 +171,8 @@ describe('produce and fetch', () => {
     await stack.api.post('/v1/topics', { name: 'clock', partitions: 1 });
     await produce('clock', { records: [100, 200, 300].map((timestamp) => ({ value: `t${timestamp}`, timestamp })) });
     await produce('clock', { records: [400, 500].map((timestamp) => ({ value: `t${timestamp}`, timestamp })) });
-    const at = async (t: number) => (await stack.api.get(`/v1/topics/clock/partitions/0/offsets?timestamp=${t}`)).body.offset;
+    const at = async (t: number) =>
+      (await stack.api.get(`/v1/topics/clock/partitions/0/offsets?timestamp=${t}`)).body.offset;
     expect(await at(0)).toBe(0);
     expect(await at(150)).toBe(1);
     expect(await at(300)).toBe(2);
