@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp, createServices } from '#shared/app/create-app';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
+import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
 import { startEmulators } from './emulators';
 
@@ -37,6 +38,7 @@ const deps = {
   ...awsPorts(emulators, emulators.storage),
   operatorKeyHash: hashApiKey(operatorKey),
   corsOrigins: parseCorsOrigins(process.env.RUNNEL_CORS_ORIGINS),
+  segmentCacheBytes: SEGMENT_CACHE_BYTES,
 };
 const services = createServices(deps);
 const app = createApp(deps, services);

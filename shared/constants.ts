@@ -62,3 +62,5 @@ export const API_KEY_LAST_USE_INTERVAL_MS = 5 * MINUTE;
 
 /** Most permission entries on one key; a longer list is refused. */
 export const MAX_KEY_PERMISSIONS = 100;
+/** Segment bytes a warm function keeps in memory (immutable, so never stale). @default 64 MiB */
+export const SEGMENT_CACHE_BYTES = 64 * MiB;

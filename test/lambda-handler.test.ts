@@ -70,7 +70,8 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
   });
-  ({ handler } = await import('../functions/api'));
+  const entry = await import('../functions/api');
+  handler = entry.handler as unknown as typeof handler;
 });
 
 afterAll(async () => {

@@ -13,6 +13,7 @@ import { KeyService } from '#shared/services/keys';
 import { PartitionLog } from '#shared/services/partition-log';
 import { ProduceService } from '#shared/services/produce';
 import { QuotaService } from '#shared/services/quotas';
+import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
 import { TopicService } from '#shared/services/topics';
 import type { AppEnv } from './env';
@@ -44,6 +45,8 @@ export interface AppDeps {
   log?: LogSink;
   /** Origins browsers may call the API from (CORS); none by default. From RUNNEL_CORS_ORIGINS. */
   corsOrigins?: readonly string[];
+  /** Bytes of immutable segment data kept in memory; 0 disables the cache. @default 0 */
+  segmentCacheBytes?: number;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -53,7 +56,10 @@ export const createServices = (deps: AppDeps) => {
   const clock = deps.clock ?? Date.now;
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const notifier = new AppendNotifier();
-  const log = new PartitionLog(deps.index, deps.segments, clock, notifier);
+  const segments = deps.segmentCacheBytes
+    ? new CachingSegmentStore(deps.segments, deps.segmentCacheBytes)
+    : deps.segments;
+  const log = new PartitionLog(deps.index, segments, clock, notifier);
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   return {
     clock,
@@ -65,7 +71,7 @@ export const createServices = (deps: AppDeps) => {
     keys: new KeyService(deps.metadata, authenticator, clock),
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
     topics: new TopicService(deps.metadata, log, clock),
-    producer: new ProduceService(log, deps.segments, clock),
+    producer: new ProduceService(log, segments, clock),
     fetcher: new FetchService(log, notifier, clock),
   };
 };
