@@ -30,6 +30,7 @@ const readOperatorKeyHash = async (): Promise<string | undefined> => {
 const app = createApp({
   ...awsPorts({ dynamodb, s3 }, config.storage),
   operatorKeyHash: await readOperatorKeyHash(),
+  corsOrigins: config.corsOrigins,
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
 });
 

@@ -57,5 +57,10 @@ export const MAX_APPEND_ATTEMPTS = 100;
 /** How long an API key lookup is cached in a warm function. A revoked key fails after at most this. */
 export const API_KEY_CACHE_MS = 5 * SECOND;
 
+/** How often a warm function records a key's last use: at most one write per key per this interval. */
+export const API_KEY_LAST_USE_INTERVAL_MS = 5 * MINUTE;
+
+/** Most permission entries on one key; a longer list is refused. */
+export const MAX_KEY_PERMISSIONS = 100;
 /** Segment bytes a warm function keeps in memory (immutable, so never stale). @default 64 MiB */
 export const SEGMENT_CACHE_BYTES = 64 * MiB;

@@ -4,9 +4,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
+import type { UsageStore } from '#shared/ports/usage-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
+import { DynamoDbUsageStore } from './dynamodb/usage-store';
 import { S3SegmentStore } from './s3/segment-store';
 
 export interface StorageConfig {
@@ -18,6 +20,7 @@ export interface Ports {
   metadata: MetadataStore;
   index: LogIndex;
   segments: SegmentStore;
+  usage: UsageStore;
 }
 
 /** The AWS adapters behind the ports. The clients are built once per process by the host. */
@@ -29,5 +32,6 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     metadata: new DynamoDbMetadataStore(doc, config.tables.metadata),
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
+    usage: new DynamoDbUsageStore(doc, config.tables.metadata),
   };
 };
