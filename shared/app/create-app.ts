@@ -2,12 +2,14 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
+import type { GroupStore } from '#shared/ports/group-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
 import { FetchService } from '#shared/services/fetch';
+import { GroupService } from '#shared/services/groups';
 import { PartitionLog } from '#shared/services/partition-log';
 import { ProduceService } from '#shared/services/produce';
 import { TenantService } from '#shared/services/tenants';
@@ -17,6 +19,7 @@ import { operatorAuth, tenantAuth } from './middleware/auth';
 import { requestId } from './middleware/request-id';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
+import { groupRoutes } from './routes/groups';
 import { recordRoutes } from './routes/records';
 import { topicRoutes } from './routes/topics';
 
@@ -26,6 +29,7 @@ export interface AppDeps {
   metadata: MetadataStore;
   index: LogIndex;
   segments: SegmentStore;
+  groups: GroupStore;
   /** SHA-256 (hex) of the operator key; without it the operator API refuses every call. */
   operatorKeyHash: string | undefined;
   /** @default Date.now */
@@ -44,6 +48,7 @@ export const createServices = (deps: AppDeps) => {
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const notifier = new AppendNotifier();
   const log = new PartitionLog(deps.index, deps.segments, clock, notifier);
+  const fetcher = new FetchService(log, notifier, clock);
   return {
     clock,
     limits,
@@ -53,7 +58,8 @@ export const createServices = (deps: AppDeps) => {
     tenants: new TenantService(deps.metadata, clock),
     topics: new TopicService(deps.metadata, log, clock),
     producer: new ProduceService(log, deps.segments, clock),
-    fetcher: new FetchService(log, notifier, clock),
+    fetcher,
+    groups: new GroupService(deps.groups, deps.metadata, log, fetcher, notifier, clock),
   };
 };
 
@@ -102,6 +108,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.use('/v1/*', tenantAuth(services));
   app.route('/v1', topicRoutes(services));
   app.route('/v1', recordRoutes(services));
+  app.route('/v1', groupRoutes(services));
 
   app.use('/admin/v1/*', operatorAuth(services));
   app.route('/admin/v1', adminRoutes(services));
