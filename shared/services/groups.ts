@@ -64,6 +64,10 @@ export interface GroupFetchRequest {
   waitMs: number;
 }
 
+/** Backoff after a lost compare-and-set of the group document. */
+const REBALANCE_BACKOFF_BASE_MS = 5;
+const REBALANCE_BACKOFF_MAX_MS = 500;
+
 /** Reads of partition heads and commits run with bounded concurrency. */
 const READ_CONCURRENCY = 16;
 
@@ -448,8 +452,9 @@ export class GroupService {
         return result.next;
       } catch (error) {
         if (!(error instanceof GroupChangedError)) throw error;
-        // Someone else changed the group first: back off a little (jittered), read, recompute.
-        await sleep(this.random() * Math.min(50, 2 * attempt));
+        // Someone else changed the group first: back off (exponential, full jitter, so N
+        // concurrent joiners spread out instead of colliding N² times), read, recompute.
+        await sleep(this.random() * Math.min(REBALANCE_BACKOFF_MAX_MS, REBALANCE_BACKOFF_BASE_MS * 2 ** attempt));
         state = await this.store.get(tenantId, group);
       }
     }
