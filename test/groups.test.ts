@@ -181,6 +181,24 @@ describe('consumer groups', () => {
     expect(got.body.records.map((r: any) => r.value)).toEqual(['new1', 'new2']);
   });
 
+  it('rebalances when a subscribed topic grows, on the next member fetch', async () => {
+    const { api } = stack;
+    await api.post('/v1/topics', { name: 'g-grow', partitions: 2 });
+    const a = (await api.post('/v1/groups/grow/members', { topics: ['g-grow'] })).body;
+    const b = (await api.post('/v1/groups/grow/members', { topics: ['g-grow'] })).body;
+    expect(b.generation).toBe(2);
+    expect((await api.patch('/v1/topics/g-grow', { partitions: 6 })).status).toBe(200);
+    const fetched = await api.get(`/v1/groups/grow/members/${a.memberId}/records`);
+    expect(fetched.body.generation).toBe(3);
+    const beats = await Promise.all(
+      [a, b].map(async (m) => (await api.post(`/v1/groups/grow/members/${m.memberId}/heartbeat`)).body),
+    );
+    expect(beats.map((x) => owned(x.assignments).length)).toEqual([3, 3]);
+    expect(beats.flatMap((x) => owned(x.assignments)).sort()).toEqual(
+      Array.from({ length: 6 }, (_, p) => `g-grow/${p}`).sort(),
+    );
+  });
+
   it('long-polls across the member’s partitions with waitMs', async () => {
     const { api } = stack;
     await api.post('/v1/topics', { name: 'g-poll', partitions: 3 });
