@@ -125,6 +125,20 @@ export const benchGroups = async () => {
       )}`,
     );
 
+    // Contention: N members joining at the same moment, each a compare-and-set on one item.
+    for (const n of [10, 20]) {
+      stack.calls.reset();
+      const t = performance.now();
+      await Promise.all(Array.from({ length: n }, () => join(`storm-${n}`)));
+      const ms = performance.now() - t;
+      const calls = stack.calls.snapshot();
+      const updates = (calls['DynamoDB.UpdateItem'] ?? 0) + (calls['DynamoDB.PutItem'] ?? 0);
+      say(
+        `${n} concurrent joins: ${ms.toFixed(0)} ms in all, ${stack.calls.total('DynamoDB')} DynamoDB calls ` +
+          `(${updates} conditional writes for ${n} changes: ${updates - n} lost races)`,
+      );
+    }
+
     // Large groups: sequential joins, then the cost of one heartbeat at that size.
     await api.post('/v1/topics', { name: 'bench-wide', partitions: 1000 });
     for (const size of [100, 200]) {
