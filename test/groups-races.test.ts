@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GroupState } from '#shared/domain/groups/membership';
-import type { GroupStore } from '#shared/ports/group-store';
+import { type GroupState, rebalance } from '#shared/domain/groups/membership';
+import { GroupChangedError, type GroupStore } from '#shared/ports/group-store';
 import { type Stack, startStack } from './harness';
 
 /**
@@ -168,6 +168,27 @@ describe('consumer group races', () => {
       expect((await api.post(`/v1/groups/expiry/members/${memberId}/heartbeat`)).body.code).toBe('fenced');
     }
     checkWrittenGenerations('expiry', { 'r-exp': 12 });
+  });
+
+  it('keeps a member whose heartbeat lands between an expiry’s read and its write (clock skew between instances)', async () => {
+    const { api, tenantId } = stack;
+    await api.post('/v1/topics', { name: 'r-skew', partitions: 2 });
+    const m = (await api.post('/v1/groups/skew/members', { topics: ['r-skew'], sessionTimeoutMs: 10_000 })).body;
+    const store = stack.deps.groups as GroupStore;
+    const read = (await store.get(tenantId, 'skew')) as GroupState;
+    const deadline = read.deadlines[m.memberId] as number;
+    // Instance R, whose clock runs ahead, sees M expired and prepares its removal...
+    const removal = rebalance(read, { topics: read.topics, now: deadline + 5 });
+    expect(removal?.expired).toEqual([m.memberId]);
+    // ...while instance H, 10 ms behind, serves M's heartbeat, which succeeds.
+    await store.heartbeat(tenantId, 'skew', m.memberId, deadline - 5);
+    // R's write must now fail (the version did not move; the deadline did), and M stays.
+    await expect(store.update(tenantId, read, removal?.next as GroupState, removal?.expired ?? [])).rejects.toThrow(
+      GroupChangedError,
+    );
+    const after = (await store.get(tenantId, 'skew')) as GroupState;
+    expect(Object.keys(after.members)).toEqual([m.memberId]);
+    expect(after.deadlines[m.memberId]).toBe(deadline - 5 + 10_000);
   });
 
   it('never lets a zombie’s commit land, also when it is fenced between its read and its write', async () => {

@@ -193,9 +193,11 @@ export class DynamoDbGroupStore implements GroupStore {
       if (next.members[memberId] !== undefined) continue;
       const p = name(memberId);
       remove.push(`dl.${p}`);
-      // Timeline of an expiry racing a heartbeat of the expiring member M:
-      //   t0  we read the group: M's deadline D has passed
-      //   t1  M heartbeats: its deadline becomes D' > now (the heartbeat does not touch the version)
+      // Timeline of an expiry racing a heartbeat of the expiring member M, served by an
+      // instance whose clock is a little behind ours:
+      //   t0  we read the group: by our clock M's deadline D has passed
+      //   t1  M heartbeats there, where D has not passed: its deadline becomes D' > D
+      //       (the heartbeat does not touch the version)
       //   t2  our write: without this check it would remove M, whose heartbeat just succeeded.
       // With `dl.M = D` the write fails at t2, we read again and M stays.
       if (expired.includes(memberId) && expected.deadlines[memberId] !== undefined) {
