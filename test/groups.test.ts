@@ -260,6 +260,53 @@ describe('consumer groups', () => {
     expectProblem(await api.post('/v1/groups/bad/members/m1/heartbeat'), 404, 'group_not_found');
   });
 
+  it('answers odd input on every group route with a 4xx problem, never a 5xx', async () => {
+    const { api } = stack;
+    await api.post('/v1/topics', { name: 'g-odd', partitions: 1 });
+    const member = (await api.post('/v1/groups/odd/members', { topics: ['g-odd'] })).body.memberId;
+    const bodies = [undefined, 'x', '{', [], {}, null, 1, { topics: 'g-odd' }, { offsets: {} }, { topics: [null] }];
+    const paths = [
+      ['POST', '/v1/groups/odd/members'],
+      ['POST', '/v1/groups/odd/members/no%20such/heartbeat'],
+      ['POST', '/v1/groups/odd/offsets'],
+      ['GET', '/v1/groups/odd/offsets?topic=a%20b'],
+      ['GET', `/v1/groups/odd/members/${member}/records?maxRecords=0`],
+      ['GET', `/v1/groups/odd/members/${member}/records?encoding=hex`],
+      ['GET', '/v1/groups/..'],
+      ['DELETE', '/v1/groups/odd/members/%E2%9C%93'],
+      ['PUT', '/v1/groups/odd'],
+    ] as const;
+    for (const [method, path] of paths) {
+      for (const body of method === 'POST' ? bodies : [undefined]) {
+        const res = await api.request(
+          method,
+          path,
+          body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+          { 'Content-Type': 'application/json' },
+        );
+        expect(
+          res.status,
+          `${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`,
+        ).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBeLessThan(500);
+        expect(typeof res.body.code).toBe('string');
+      }
+    }
+    // The member is still there, untouched.
+    expect((await api.post(`/v1/groups/odd/members/${member}/heartbeat`)).body.generation).toBe(1);
+    const doc = await api.get('/openapi.json');
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/groups',
+        '/v1/groups/{group}',
+        '/v1/groups/{group}/members',
+        '/v1/groups/{group}/members/{memberId}/heartbeat',
+        '/v1/groups/{group}/members/{memberId}/records',
+        '/v1/groups/{group}/offsets',
+      ]),
+    );
+  });
+
   it('needs consume on the group and on every topic, and hides groups of other tenants', async () => {
     const { api, app } = stack;
     await api.post('/v1/topics', { name: 'g-secure', partitions: 1 });
