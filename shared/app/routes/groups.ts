@@ -149,7 +149,12 @@ export const groupRoutes = ({ groups }: { groups: GroupService }) => {
       method: 'delete',
       path: '/groups/{group}/members/{memberId}',
       request: { params: MemberParamSchema },
-      responses: { 204: { description: 'Left; the others rebalance at once' }, ...problemResponses },
+      responses: {
+        204: {
+          description: 'Left; the others rebalance at once. Also 204 for a member already gone (a retried leave).',
+        },
+        ...problemResponses,
+      },
     }),
     async (c) => {
       const { group, memberId } = c.req.valid('param');
