@@ -1,10 +1,12 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { GroupStore } from '#shared/ports/group-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
+import { DynamoDbGroupStore } from './dynamodb/group-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
@@ -21,6 +23,7 @@ export interface Ports {
   index: LogIndex;
   segments: SegmentStore;
   usage: UsageStore;
+  groups: GroupStore;
 }
 
 /** The AWS adapters behind the ports. The clients are built once per process by the host. */
@@ -33,5 +36,6 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
     usage: new DynamoDbUsageStore(doc, config.tables.metadata),
+    groups: new DynamoDbGroupStore(doc, config.tables.metadata),
   };
 };

@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
+import type { GroupStore } from '#shared/ports/group-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
@@ -9,6 +10,7 @@ import type { UsageStore } from '#shared/ports/usage-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
 import { FetchService } from '#shared/services/fetch';
+import { GroupService } from '#shared/services/groups';
 import { KeyService } from '#shared/services/keys';
 import { PartitionLog } from '#shared/services/partition-log';
 import { ProduceService } from '#shared/services/produce';
@@ -23,6 +25,7 @@ import { browserCors } from './middleware/cors';
 import { requestId } from './middleware/request-id';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
+import { groupRoutes } from './routes/groups';
 import { keyRoutes } from './routes/keys';
 import { recordRoutes } from './routes/records';
 import { topicRoutes } from './routes/topics';
@@ -35,6 +38,7 @@ export interface AppDeps {
   segments: SegmentStore;
   /** Per-tenant rate windows and stored bytes (quotas). */
   usage: UsageStore;
+  groups: GroupStore;
   /** SHA-256 (hex) of the operator key; without it the operator API refuses every call. */
   operatorKeyHash: string | undefined;
   /** @default Date.now */
@@ -60,6 +64,7 @@ export const createServices = (deps: AppDeps) => {
     ? new CachingSegmentStore(deps.segments, deps.segmentCacheBytes)
     : deps.segments;
   const log = new PartitionLog(deps.index, segments, clock, notifier);
+  const fetcher = new FetchService(log, notifier, clock);
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   return {
     clock,
@@ -72,7 +77,8 @@ export const createServices = (deps: AppDeps) => {
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
     topics: new TopicService(deps.metadata, log, clock),
     producer: new ProduceService(log, segments, clock),
-    fetcher: new FetchService(log, notifier, clock),
+    fetcher,
+    groups: new GroupService(deps.groups, deps.metadata, log, fetcher, notifier, clock),
   };
 };
 
@@ -127,6 +133,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.route('/v1', topicRoutes(services));
   app.route('/v1', recordRoutes(services));
   app.route('/v1', keyRoutes(services));
+  app.route('/v1', groupRoutes(services));
 
   app.use('/admin/v1/*', operatorAuth(services));
   app.route('/admin/v1', adminRoutes(services));
