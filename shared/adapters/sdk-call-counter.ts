@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { MetadataBearer, MiddlewareStack } from '@aws-sdk/types';
 
 /** Counts of AWS calls by `Service.Operation` (e.g. `DynamoDB.PutItem`, `S3.PutObject`). */
 export class SdkCallCounter {
@@ -7,7 +8,8 @@ export class SdkCallCounter {
 
   /** Adds a middleware to the client's stack that counts every call it sends (retries included). */
   attach(client: DynamoDBClient | S3Client, service: 'DynamoDB' | 'S3'): void {
-    client.middlewareStack.add(
+    // The two clients' stacks differ only in their input/output types; one shape serves both.
+    (client.middlewareStack as MiddlewareStack<object, MetadataBearer>).add(
       (next, context) => async (args) => {
         const operation = `${service}.${String(context.commandName).replace(/Command$/, '')}`;
         this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
