@@ -6,9 +6,14 @@ import { awsPorts } from '#shared/adapters/aws';
 import { createApp } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
 import { lambdaConfig } from '#shared/hosts/lambda-config';
+import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 
 // Built once per execution environment (cold start), reused by every invocation.
 const config = lambdaConfig(process.env);
+const telemetry = lambdaTelemetry({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE,
+});
 const dynamodb = new DynamoDBClient({});
 const s3 = new S3Client({
   forcePathStyle: config.s3ForcePathStyle,
@@ -26,6 +31,18 @@ const readOperatorKeyHash = async (): Promise<string | undefined> => {
   return secret.SecretString ? hashApiKey(secret.SecretString) : undefined;
 };
 
-const app = createApp({ ...awsPorts({ dynamodb, s3 }, config.storage), operatorKeyHash: await readOperatorKeyHash() });
+const app = createApp({
+  ...awsPorts({ dynamodb, s3 }, config.storage),
+  operatorKeyHash: await readOperatorKeyHash(),
+  log: telemetry.log,
+  metrics: telemetry.metrics,
+});
+const serve = handle(app);
 
-export const handler = handle(app);
+export const handler = (...[event, context]: Parameters<typeof serve>) => {
+  // Every log line of this invocation carries the Lambda and API Gateway request ids.
+  if (context) telemetry.logger.addContext(context as Parameters<typeof telemetry.logger.addContext>[0]);
+  const requestContext = event.requestContext as { requestId?: string } | undefined;
+  telemetry.logger.appendKeys({ apiRequestId: requestContext?.requestId });
+  return serve(event, context);
+};

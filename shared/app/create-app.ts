@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
+import type { MetricsSink } from '#shared/observability/telemetry';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
@@ -13,6 +14,7 @@ import { ProduceService } from '#shared/services/produce';
 import { TenantService } from '#shared/services/tenants';
 import { TopicService } from '#shared/services/topics';
 import type { AppEnv } from './env';
+import { accessLog } from './middleware/access-log';
 import { operatorAuth, tenantAuth } from './middleware/auth';
 import { requestId } from './middleware/request-id';
 import { problemResponse, toRunnelError } from './problem';
@@ -34,6 +36,8 @@ export interface AppDeps {
   limits?: Partial<Limits>;
   /** Structured log lines (never secrets). @default JSON to stderr */
   log?: LogSink;
+  /** Request metrics (CloudWatch EMF in Lambda). @default none */
+  metrics?: MetricsSink;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -84,6 +88,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(requestId());
+  app.use(accessLog({ log, metrics: deps.metrics }));
   app.use(
     bodyLimit({
       maxSize: services.limits.maxRequestBytes,
