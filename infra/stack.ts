@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -43,6 +43,8 @@ export class RunnelStack extends Stack {
     this.operatorSecret = new secretsmanager.Secret(this, 'OperatorKey', {
       description: `Runnel ${config.stageName}: the operator key (Authorization: Bearer <value> on /admin/v1)`,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      // Deleted with the stack; a new deployment generates a new key.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     const storageEnvironment = {
@@ -105,6 +107,12 @@ export class RunnelStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The Runnel API endpoint' });
+    if (this.http.domainName) {
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.http.domainName.regionalDomainName,
+        description: `Point ${config.domainName} here (CNAME, or a Route 53 alias with the regional hosted zone)`,
+      });
+    }
     new CfnOutput(this, 'OperatorKeySecretArn', {
       value: this.operatorSecret.secretArn,
       description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',

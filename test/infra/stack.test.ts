@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions } from '#shared/adapters/dynamodb/tables';
@@ -24,7 +25,8 @@ let byDefault: Synthesized;
 let full: Synthesized;
 beforeAll(() => {
   byDefault = synthRunnel();
-  full = synthRunnel(FULL_CONTEXT);
+  // The default synth bundles the functions for real; this one needs only the template.
+  full = synthRunnel(FULL_CONTEXT, { bundle: false });
 }, SYNTH_TIMEOUT_MS);
 
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -307,6 +309,8 @@ describe('HTTP API', () => {
       DomainNameConfigurations: [Match.objectLike({ CertificateArn: FULL_CONTEXT.certificateArn })],
     });
     t.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    expect(Object.keys(t.findOutputs('DomainTarget'))).toEqual(['DomainTarget']);
+    expect(Object.keys(byDefault.template.findOutputs('DomainTarget'))).toEqual([]);
     t.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       DisableExecuteApiEndpoint: true,
       CorsConfiguration: Match.objectLike({
@@ -343,6 +347,11 @@ describe('observability', () => {
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.AlarmDescription).toContain('docs/deploy.md');
     }
+  });
+
+  it('every alarm has its section in docs/deploy.md, where its description points', () => {
+    const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    for (const name of ALARMS) expect(doc).toContain(`\n#### ${name.toLowerCase()}\n`);
   });
 
   it('alarms watch the right functions', () => {

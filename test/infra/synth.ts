@@ -33,10 +33,11 @@ export const SYNTH_TIMEOUT_MS = 180_000;
 /**
  * Synthesizes the Runnel app with this context, as `cdk synth` does: the functions are
  * bundled by the local esbuild and cdk-nag's checks run. Call it once per context in
- * beforeAll; bundles are cached in the process, so a second context is cheaper.
+ * beforeAll. `bundle: false` skips esbuild (the template is the same but for asset hashes),
+ * for a second context in the same file.
  */
-export const synthRunnel = (context: Record<string, unknown> = {}): Synthesized => {
-  const app = new App({ context });
+export const synthRunnel = (context: Record<string, unknown> = {}, { bundle = true } = {}): Synthesized => {
+  const app = new App({ context: bundle ? context : { ...context, 'aws:cdk:bundling-stacks': [] } });
   const stack = defineRunnelApp(app);
   const assembly = app.synth();
   try {
