@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
+import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
 import { createApp } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
 import { lambdaConfig } from '#shared/hosts/lambda-config';
@@ -20,6 +21,10 @@ const s3 = new S3Client({
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
 });
+
+const storageErrors = new SdkErrorCounter();
+storageErrors.attach(dynamodb, 'DynamoDB');
+storageErrors.attach(s3, 'S3');
 
 const readOperatorKeyHash = async (): Promise<string | undefined> => {
   if (config.operatorKeyHash) return config.operatorKeyHash;
@@ -39,10 +44,15 @@ const app = createApp({
 });
 const serve = handle(app);
 
-export const handler = (...[event, context]: Parameters<typeof serve>) => {
+export const handler = async (...[event, context]: Parameters<typeof serve>) => {
   // Every log line of this invocation carries the Lambda and API Gateway request ids.
   if (context) telemetry.logger.addContext(context as Parameters<typeof telemetry.logger.addContext>[0]);
-  const requestContext = event.requestContext as { requestId?: string } | undefined;
-  telemetry.logger.appendKeys({ apiRequestId: requestContext?.requestId });
-  return serve(event, context);
+  const apiRequestId = (event.requestContext as { requestId?: string } | undefined)?.requestId;
+  telemetry.logger.appendKeys({ apiRequestId });
+  try {
+    return await serve(event, context);
+  } finally {
+    const storage = storageErrors.drain();
+    if (storage.length > 0) telemetry.metrics.publish(storage, { apiRequestId });
+  }
 };

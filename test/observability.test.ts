@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
 import { createApp } from '#shared/app/create-app';
 import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 import type { LogEntry, MetricDatum, MetricProperties } from '#shared/observability/telemetry';
@@ -164,5 +165,25 @@ describe('Lambda telemetry (Powertools)', () => {
       requestId: 'r-1',
       tenantId: 't-1',
     });
+  });
+});
+
+describe('storage error counter', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.close());
+
+  it('counts conditional-write conflicts on the real client, once each, and resets on drain', async () => {
+    const counter = new SdkErrorCounter();
+    counter.attach(stack.emulators.dynamodb, 'DynamoDB');
+    expect(counter.drain()).toEqual([]);
+    expect((await stack.api.post('/v1/topics', { name: 'twice', partitions: 1 })).status).toBe(201);
+    expect(counter.drain()).toEqual([]);
+    // The second create loses the conditional put on the topic item.
+    expect((await stack.api.post('/v1/topics', { name: 'twice', partitions: 1 })).status).toBe(409);
+    expect(counter.drain()).toEqual([{ name: 'ConditionalWriteConflicts', unit: 'Count', value: 1 }]);
+    expect(counter.drain()).toEqual([]);
   });
 });

@@ -227,6 +227,13 @@ export class RunnelMonitoring extends Construct {
         width,
       }),
     );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Conditional-write conflicts / storage throttles',
+        left: [app('ConditionalWriteConflicts'), app('StorageThrottles')],
+        width,
+      }),
+    );
     const fnGraphs = (title: string, fn: lambda.Function) => [
       new cloudwatch.GraphWidget({
         title: `${title}: invocations, errors, throttles`,

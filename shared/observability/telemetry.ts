@@ -27,7 +27,9 @@ export type MetricName =
   | 'ProduceLatency'
   | 'FetchLatency'
   | 'BytesIn'
-  | 'BytesOut';
+  | 'BytesOut'
+  | 'ConditionalWriteConflicts'
+  | 'StorageThrottles';
 
 /**
  * Context published with a set of metrics. Not metric dimensions (per-tenant dimensions
