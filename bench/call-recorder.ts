@@ -30,46 +30,50 @@ export class CallRecorder {
   private active = true;
 
   attach(client: { middlewareStack: Pick<MiddlewareStack<any, any>, 'add'> }, service: 'DynamoDB' | 'S3'): void {
+    // Outermost, so `start` is when the command was sent: parallel calls start together
+    // even on a loaded machine, and the replay keeps them parallel. Retries stay inside.
+    const open = new WeakMap<object, RecordedCall>();
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        const operation = String(context.commandName).replace(/Command$/, '');
-        const input = args.input as Record<string, unknown>;
-        if (service === 'DynamoDB' && CAPACITY_OPERATIONS.has(operation)) input.ReturnConsumedCapacity = 'TOTAL';
-        return next(args);
-      },
-      { step: 'initialize', name: `benchCapacity${service}`, override: true },
-    );
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const operation = `${service}.${String(context.commandName).replace(/Command$/, '')}`;
+        const name = String(context.commandName).replace(/Command$/, '');
+        const operation = `${service}.${name}`;
         const input = args.input as Record<string, any>;
+        if (service === 'DynamoDB' && CAPACITY_OPERATIONS.has(name)) input.ReturnConsumedCapacity = 'TOTAL';
         const start = performance.now();
         const call: RecordedCall = { operation, start, end: start, ok: false, readUnits: 0, writeUnits: 0, bytes: 0 };
+        open.set(context, call);
         try {
           const result = await next(args);
           const output = result.output as Record<string, any>;
           call.ok = true;
           const units = Number(output?.ConsumedCapacity?.CapacityUnits ?? 0);
-          if (
-            operation === 'DynamoDB.PutItem' ||
-            operation === 'DynamoDB.UpdateItem' ||
-            operation === 'DynamoDB.DeleteItem'
-          )
-            call.writeUnits = units;
+          if (name === 'PutItem' || name === 'UpdateItem' || name === 'DeleteItem') call.writeUnits = units;
           else call.readUnits = units;
           if (operation === 'S3.PutObject') call.bytes = Number(input.ContentLength ?? input.Body?.byteLength ?? 0);
           if (operation === 'S3.GetObject') call.bytes = Number(output?.ContentLength ?? 0);
           return result;
-        } catch (error) {
-          // A failed conditional write still consumes write capacity for the item it tried to write.
-          if (operation === 'DynamoDB.PutItem' && input.Item) call.writeUnits = Math.ceil(itemSize(input.Item) / 1024);
-          throw error;
         } finally {
           call.end = performance.now();
           if (this.active) this.calls.push(call);
         }
       },
-      { step: 'finalizeRequest', name: `benchRecorder${service}`, override: true },
+      { step: 'initialize', priority: 'high', name: `benchRecorder${service}`, override: true },
+    );
+    // A failed conditional write still consumes write capacity for the item it tried to
+    // write; the marshalled item is only at hand once the input is serialised.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          const input = args.input as Record<string, any>;
+          const call = open.get(context);
+          if (call?.operation === 'DynamoDB.PutItem' && input.Item)
+            call.writeUnits = Math.ceil(itemSize(input.Item) / 1024);
+          throw error;
+        }
+      },
+      { step: 'finalizeRequest', name: `benchFailedWrite${service}`, override: true },
     );
   }
 

@@ -137,6 +137,9 @@ export interface HotPartitionResult {
   /** All AWS calls per append (topic lookup, tail reads, writes, retries). */
   callsPerAppend: number;
   byOperationPerAppend: Record<string, number>;
+  /** DynamoDB capacity per append, failed conditional writes included. */
+  writeUnitsPerAppend: number;
+  readUnitsPerAppend: number;
   /** Produce requests refused with 503 after running out of attempts (should be 0). */
   refused: number;
 }
@@ -177,6 +180,8 @@ export const measureHotPartition = async (
     conflictsPerAppend: failed / appends,
     callsPerAppend: stack.counter.total() / appends,
     byOperationPerAppend: divide(byOperation, appends),
+    writeUnitsPerAppend: totals(stack.recorder.calls).writeUnits / appends,
+    readUnitsPerAppend: totals(stack.recorder.calls).readUnits / appends,
     refused,
   };
 };

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { encodeBatch } from '#shared/domain/segment-codec';
 import { totals } from './call-recorder';
 import { percentiles } from './latency-model';
+import { warmKeyCache } from './profiles';
 import { type BenchStack, callJson, createTopic } from './stack';
 
 export interface LogLengthResult {
@@ -76,21 +77,22 @@ export const measureFetchVersusLogLength = async (
     if (page.records[0]?.offset !== middle || page.highWatermark !== total) throw new Error('unexpected fetch result');
   };
   await fetchMiddle();
-  stack.counter.reset();
   const latencies: number[] = [];
+  const counted: Record<string, number> = {};
   let readUnits = 0;
   let s3Bytes = 0;
   for (let i = 0; i < options.fetches; i++) {
+    await warmKeyCache(stack);
+    stack.counter.reset();
     const t0 = performance.now();
     const { calls } = await stack.recorder.capture(fetchMiddle);
     latencies.push(performance.now() - t0);
+    for (const [op, n] of Object.entries(stack.counter.snapshot())) counted[op] = (counted[op] ?? 0) + n;
     const t = totals(calls);
     readUnits += t.readUnits;
     s3Bytes += t.s3GetBytes;
   }
-  const callsPerFetch = Object.fromEntries(
-    Object.entries(stack.counter.snapshot()).map(([op, n]) => [op, n / options.fetches]),
-  );
+  const callsPerFetch = Object.fromEntries(Object.entries(counted).map(([op, n]) => [op, n / options.fetches]));
   const p = percentiles(latencies);
   return {
     records: total,
