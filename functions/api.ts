@@ -4,6 +4,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp } from '#shared/app/create-app';
+import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { hashApiKey } from '#shared/domain/api-keys';
 import { lambdaConfig } from '#shared/hosts/lambda-config';
 
@@ -26,6 +27,10 @@ const readOperatorKeyHash = async (): Promise<string | undefined> => {
   return secret.SecretString ? hashApiKey(secret.SecretString) : undefined;
 };
 
-const app = createApp({ ...awsPorts({ dynamodb, s3 }, config.storage), operatorKeyHash: await readOperatorKeyHash() });
+const app = createApp({
+  ...awsPorts({ dynamodb, s3 }, config.storage),
+  operatorKeyHash: await readOperatorKeyHash(),
+  segmentCacheBytes: SEGMENT_CACHE_BYTES,
+});
 
 export const handler = handle(app);

@@ -56,3 +56,6 @@ export const MAX_APPEND_ATTEMPTS = 100;
 
 /** How long an API key lookup is cached in a warm function. A revoked key fails after at most this. */
 export const API_KEY_CACHE_MS = 5 * SECOND;
+
+/** Segment bytes a warm function keeps in memory (immutable, so never stale). @default 64 MiB */
+export const SEGMENT_CACHE_BYTES = 64 * MiB;

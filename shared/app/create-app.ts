@@ -10,6 +10,7 @@ import { Authenticator } from '#shared/services/auth';
 import { FetchService } from '#shared/services/fetch';
 import { PartitionLog } from '#shared/services/partition-log';
 import { ProduceService } from '#shared/services/produce';
+import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
 import { TopicService } from '#shared/services/topics';
 import type { AppEnv } from './env';
@@ -34,6 +35,8 @@ export interface AppDeps {
   limits?: Partial<Limits>;
   /** Structured log lines (never secrets). @default JSON to stderr */
   log?: LogSink;
+  /** Bytes of immutable segment data kept in memory; 0 disables the cache. @default 0 */
+  segmentCacheBytes?: number;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -43,7 +46,10 @@ export const createServices = (deps: AppDeps) => {
   const clock = deps.clock ?? Date.now;
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const notifier = new AppendNotifier();
-  const log = new PartitionLog(deps.index, deps.segments, clock, notifier);
+  const segments = deps.segmentCacheBytes
+    ? new CachingSegmentStore(deps.segments, deps.segmentCacheBytes)
+    : deps.segments;
+  const log = new PartitionLog(deps.index, segments, clock, notifier);
   return {
     clock,
     limits,
@@ -52,7 +58,7 @@ export const createServices = (deps: AppDeps) => {
     authenticator: new Authenticator(deps.metadata, deps.operatorKeyHash, clock),
     tenants: new TenantService(deps.metadata, clock),
     topics: new TopicService(deps.metadata, log, clock),
-    producer: new ProduceService(log, deps.segments, clock),
+    producer: new ProduceService(log, segments, clock),
     fetcher: new FetchService(log, notifier, clock),
   };
 };
