@@ -24,7 +24,8 @@ const cpuMicros = () => {
  * The handler's CPU time with I/O taken out: the real app (routing, auth, zod validation,
  * JSON, wire decoding, batch encoding and CRC, decoding, response JSON) over in-memory
  * ports, called with `app.request` exactly as the Lambda adapter calls it. Measured with
- * process.cpuUsage() around `requests` calls after a warm-up, so JIT and GC are included.
+ * process.cpuUsage() around three rounds of `requests / 3` calls after a warm-up (JIT and
+ * GC included); the least round counts.
  */
 export const measureHandlerCpu = async (options: {
   recordsPerRequest: number;
@@ -69,24 +70,37 @@ export const measureHandlerCpu = async (options: {
     return page.records.length;
   };
 
+  // The least of three rounds: other processes on a shared machine only ever add CPU time
+  // (cache and frequency interference), so the minimum is the best estimate of the handler's own.
+  const rounds = 3;
+  const perRound = Math.max(1, Math.ceil(requests / rounds));
   for (let i = 0; i < warmup; i++) await produce();
-  let start = cpuMicros();
-  for (let i = 0; i < requests; i++) await produce();
-  const produceUs = cpuMicros() - start;
+  let produceUs = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < rounds; round++) {
+    const start = cpuMicros();
+    for (let i = 0; i < perRound; i++) await produce();
+    produceUs = Math.min(produceUs, (cpuMicros() - start) / perRound);
+  }
 
   for (let i = 0; i < warmup; i++) await fetchOnce();
-  let fetched = 0;
-  start = cpuMicros();
-  for (let i = 0; i < requests; i++) fetched += await fetchOnce();
-  const fetchUs = cpuMicros() - start;
+  let fetchUs = Number.POSITIVE_INFINITY;
+  let fetchUsPerRecord = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < rounds; round++) {
+    let fetched = 0;
+    const start = cpuMicros();
+    for (let i = 0; i < perRound; i++) fetched += await fetchOnce();
+    const used = cpuMicros() - start;
+    fetchUs = Math.min(fetchUs, used / perRound);
+    fetchUsPerRecord = Math.min(fetchUsPerRecord, used / fetched);
+  }
 
   return {
     recordsPerRequest,
     recordBytes,
-    requests,
-    produceUsPerRequest: produceUs / requests,
-    produceUsPerRecord: produceUs / (requests * recordsPerRequest),
-    fetchUsPerRequest: fetchUs / requests,
-    fetchUsPerRecord: fetchUs / fetched,
+    requests: perRound * rounds,
+    produceUsPerRequest: produceUs,
+    produceUsPerRecord: produceUs / recordsPerRequest,
+    fetchUsPerRequest: fetchUs,
+    fetchUsPerRecord,
   };
 };

@@ -281,7 +281,7 @@ export const renderReport = (r: BenchResults): string => {
         ];
       }),
     ),
-    'A fetch does: the topic lookup (GetItem); the partition bounds, two Limit-1 queries in parallel (first entry for the log start offset, last entry for the high watermark); the index query from the requested offset; one ranged GET per segment object (adjacent batches of one object are read in one GET). Against the target "one index query + ≤ 1 GET per segment" the two bounds queries are extra; folding the high watermark into the index query (its page already ends at the tail when `more` is false) would save one of them.',
+    'A fetch at a known offset does: the topic lookup (GetItem); then, in parallel, the partition bounds (two Limit-1 queries: the first entry for the log start offset, the last for the high watermark) and the index query from the offset; then one ranged GET per segment object (adjacent batches of one object are read in one GET). Against the target "one index query + ≤ 1 GET per segment" the two bounds queries are extra: they run in parallel, so they cost read units (at least one each per fetch) but no round trip. The segment cache is off in these counts (every read pays its GET, as on a function instance that has not seen the segment before).',
   );
   push(
     '### Hot partition: concurrent writers on one partition (measured)',
@@ -312,7 +312,7 @@ export const renderReport = (r: BenchResults): string => {
   // CPU.
   push(
     '## Handler CPU time per record, I/O excluded (measured)',
-    `Method: the real app (routing, key check, zod validation, JSON parse, wire decoding, batch encoding with CRC-32, decoding, response JSON) over in-memory implementations of the three ports (bench/memory-ports.ts, used by nothing but this measurement), called with \`app.request\` as the Lambda adapter calls it. \`process.cpuUsage()\` (user + system) around ${r.cpu.requests} requests after a warm-up, so JIT and GC are included. The AWS SDK's own CPU (signing, serialising) is not included.`,
+    `Method: the real app (routing, key check, zod validation, JSON parse, wire decoding, batch encoding with CRC-32, decoding, response JSON) over in-memory implementations of the three ports (bench/memory-ports.ts, used by nothing but this measurement), called with \`app.request\` as the Lambda adapter calls it. \`process.cpuUsage()\` (user + system) around three rounds of ${r.cpu.requests / 3} requests after a warm-up, so JIT and GC are included; the least round counts, since other processes on a shared machine only add to it. The AWS SDK's own CPU (signing, serialising) is not included.`,
     table(
       ['request', 'µs per request', 'µs per record'],
       [
@@ -536,7 +536,7 @@ export const renderReport = (r: BenchResults): string => {
         ],
       ],
     ),
-    "Round trips: produce = topic lookup → [S3 PUT →] tail read → conditional write; end to end = the produce up to its commit, the consumer's tail re-check, the bounds reads, the index query [→ S3 GET]. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it); the topic lookup on every request and the S3 PUT before the tail read (they could run in parallel) are the next ones to shave.",
+    "Round trips: produce = topic lookup → [S3 PUT →] tail read → conditional write; fetch = topic lookup → bounds and index query in parallel [→ S3 GET]; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET]. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it); the topic lookup on every request and the S3 PUT before the tail read (they could run in parallel) are the next ones to shave.",
     '![Latency CDF, one record](latency-small.svg)',
     '![Latency CDF, 100-record batch](latency-batch.svg)',
   );
