@@ -51,7 +51,12 @@ export const lineChart = (options: ChartOptions): string => {
   const margin = { left: 80, right: 230, top: 40, bottom: 56 };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
-  const xs = options.series.flatMap((s) => s.points.map((p) => p.x)).concat((options.markers ?? []).map((m) => m.x));
+  const xs = options.series
+    .flatMap((s) => s.points.map((p) => p.x))
+    .concat(
+      (options.markers ?? []).map((m) => m.x),
+      options.xTicks ?? [],
+    );
   const ys = options.series.flatMap((s) => s.points.map((p) => p.y));
   const fx = options.xLog ? Math.log10 : (v: number) => v;
   const fy = options.yLog ? Math.log10 : (v: number) => v;

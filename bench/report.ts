@@ -154,6 +154,7 @@ export const renderCharts = (r: BenchResults) => {
       xLabel: 'latency (ms)',
       yLabel: 'fraction of requests',
       xLog: true,
+      xTicks: [10, 20, 50, 100, 200, 500, 1000, 2000],
       formatX: (x) => `${x}`,
       formatY: (y) => y.toFixed(1),
       series: [
@@ -294,6 +295,7 @@ export const renderReport = (r: BenchResults): string => {
         'failed conditional writes per append',
         'AWS calls per append',
         'by operation',
+        'read / write units per append',
         'refused (503)',
       ],
       r.hotPartition.map((h) => [
