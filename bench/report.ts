@@ -32,12 +32,17 @@ const ops = (perRequest: Record<string, number>) =>
     .join(', ');
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
-const table = (header: string[], rows: (string | number)[][]) =>
-  [
-    `| ${header.join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
+/** A markdown table with padded columns (the layout the project's formatter gives tables). */
+const table = (header: string[], rows: (string | number)[][]) => {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(3, ...cells.map((r) => [...(r[i] ?? '')].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c + ' '.repeat((widths[i] ?? 0) - [...c].length)).join(' | ')} |`;
+  return [
+    line(cells[0] as string[]),
+    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
+    ...cells.slice(1).map(line),
   ].join('\n');
+};
 
 const breakdownRow = (label: string, b: CostBreakdown) => [
   label,
