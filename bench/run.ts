@@ -281,13 +281,18 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     else if (!binary) nats = { skipped: `nats-server is not installed; install it with: ${NATS_INSTALL_HINT}` };
     else {
       log('NATS JetStream…');
-      const server = await startNatsServer(binary);
       try {
-        const runs: NatsThroughput[] = [];
-        for (const t of config.throughput) runs.push(await measureNatsThroughput(server, t));
-        nats = { serverVersion: server.version, runs };
-      } finally {
-        await server.stop();
+        const server = await startNatsServer(binary);
+        try {
+          const runs: NatsThroughput[] = [];
+          for (const t of config.throughput) runs.push(await measureNatsThroughput(server, t));
+          nats = { serverVersion: server.version, runs };
+        } finally {
+          await server.stop();
+        }
+      } catch (error) {
+        // The comparison is optional: a broken nats-server or a missing client skips it, never the bench.
+        nats = { skipped: `NATS JetStream failed (${error instanceof Error ? error.message : String(error)})` };
       }
     }
 
