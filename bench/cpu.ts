@@ -1,6 +1,12 @@
 import { createApp } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
-import { MemoryLogIndex, MemoryMetadataStore, MemorySegmentStore } from './memory-ports';
+import {
+  MemoryLogIndex,
+  MemoryMetadataStore,
+  MemorySegmentStore,
+  MemoryUsageStore,
+  unusedGroupStore,
+} from './memory-ports';
 import { BENCH_OPERATOR_KEY, callJson, produceBody, type Requester } from './stack';
 
 export interface HandlerCpu {
@@ -40,6 +46,8 @@ export const measureHandlerCpu = async (options: {
     metadata,
     index: new MemoryLogIndex(),
     segments: new MemorySegmentStore(),
+    usage: new MemoryUsageStore(),
+    groups: unusedGroupStore,
     operatorKeyHash: hashApiKey(BENCH_OPERATOR_KEY),
     log: () => {},
   };

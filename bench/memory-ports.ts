@@ -1,8 +1,17 @@
+import type { GroupStore } from '#shared/ports/group-store';
 import type { EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
 import { OffsetTakenError, partitionKey } from '#shared/ports/log-index';
-import type { ApiKey, MetadataStore, Tenant, Topic } from '#shared/ports/metadata-store';
+import type {
+  ApiKey,
+  ApiKeySummary,
+  MetadataStore,
+  Tenant,
+  TenantTombstone,
+  Topic,
+} from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
+import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
 
 /*
  * In-memory implementations of the ports, for one measurement only: the handler's CPU
@@ -91,6 +100,34 @@ export class MemoryMetadataStore implements MetadataStore {
   async listTenants() {
     return [...this.tenants.values()];
   }
+  async updateTenantQuotas(tenantId: string, change: Partial<Record<string, number | null>>) {
+    const tenant = this.tenants.get(tenantId);
+    if (!tenant) return undefined;
+    const quotas: Record<string, number> = { ...(tenant.quotas as Record<string, number> | undefined) };
+    for (const [name, value] of Object.entries(change)) {
+      if (value === null) delete quotas[name];
+      else if (value !== undefined) quotas[name] = value;
+    }
+    const next = { ...tenant, quotas };
+    this.tenants.set(tenantId, next);
+    return next;
+  }
+  async deleteTenant(tenantId: string) {
+    return this.tenants.delete(tenantId);
+  }
+  async listTenantTombstones(): Promise<TenantTombstone[]> {
+    return [];
+  }
+  async listApiKeys(tenantId: string): Promise<ApiKeySummary[]> {
+    return [...this.keys.values()]
+      .filter((k) => k.tenantId === tenantId)
+      .map(({ keyId, name, permissions, createdAt }) => ({ keyId, name, permissions, createdAt }));
+  }
+  async deleteApiKey(tenantId: string, keyId: string) {
+    if (this.keys.get(keyId)?.tenantId !== tenantId) return false;
+    return this.keys.delete(keyId);
+  }
+  async recordApiKeyUse() {}
   async createApiKey(key: ApiKey) {
     this.keys.set(key.keyId, key);
   }
@@ -121,3 +158,27 @@ export class MemoryMetadataStore implements MetadataStore {
     if (this.topics.get(id)?.topicId === topic.topicId) this.topics.delete(id);
   }
 }
+
+/**
+ * Admits every produce and reports no fetched bytes: the quota arithmetic still runs in the
+ * service, but this measurement never throttles itself.
+ */
+export class MemoryUsageStore implements UsageStore {
+  async admitProduce(): Promise<ProduceAdmission> {
+    return { admitted: true };
+  }
+
+  async addFetched() {
+    return 0;
+  }
+}
+
+/** Consumer groups are not part of the CPU measurement: any call is a bench error. */
+export const unusedGroupStore = new Proxy(
+  {},
+  {
+    get: () => () => {
+      throw new Error('consumer groups are not used by this measurement');
+    },
+  },
+) as GroupStore;

@@ -271,7 +271,7 @@ export const renderReport = (r: BenchResults): string => {
         targetsProduce(p),
       ]),
     ),
-    'A produce does: the topic lookup (GetItem), then per partition touched one strongly consistent read of the partition tail (Query, Limit 1) and one conditional PutItem; an S3 PUT before them when the batches exceed the inline limit. Partitions are appended in parallel, so round trips do not grow with partitions.',
+    "A produce does, in sequence: the topic lookup (GetItem); the tenant's produce-rate admission (an UpdateItem on its usage item, before anything is written); an S3 PUT when the batches exceed the inline limit; then per partition touched one strongly consistent read of the partition tail (Query, Limit 1) and one conditional PutItem. Partitions are appended in parallel, so round trips do not grow with partitions. The targets count the appends; the admission write is one more DynamoDB write per request, whatever the partitions.",
     table(
       ['fetch of written data', 'segments', 'calls per fetch', 'read units', 'S3 bytes', 'round trips', 'target'],
       r.fetchCalls.map((f) => {
@@ -287,7 +287,7 @@ export const renderReport = (r: BenchResults): string => {
         ];
       }),
     ),
-    'A fetch at a known offset does: the topic lookup (GetItem); then, in parallel, the partition bounds (two Limit-1 queries: the first entry for the log start offset, the last for the high watermark) and the index query from the offset; then one ranged GET per segment object (adjacent batches of one object are read in one GET). Against the target "one index query + ≤ 1 GET per segment" the two bounds queries are extra: they run in parallel, so they cost read units (at least one each per fetch) but no round trip. The segment cache is off in these counts (every read pays its GET, as on a function instance that has not seen the segment before).',
+    'A fetch at a known offset does: the topic lookup (GetItem); then, in parallel, the partition bounds (two Limit-1 queries: the first entry for the log start offset, the last for the high watermark) and the index query from the offset; then one ranged GET per segment object (adjacent batches of one object are read in one GET); then the tenant\'s fetched-bytes accounting (an UpdateItem) before it answers. Against the target "one index query + ≤ 1 GET per segment" the two bounds queries are extra: they run in parallel, so they cost read units (at least one each per fetch) but no round trip. The segment cache is off in these counts (every read pays its GET, as on a function instance that has not seen the segment before).',
   );
   push(
     '### Hot partition: concurrent writers on one partition (measured)',
@@ -543,7 +543,7 @@ export const renderReport = (r: BenchResults): string => {
         ],
       ],
     ),
-    "Round trips: produce = topic lookup → [S3 PUT →] tail read → conditional write; fetch = topic lookup → bounds and index query in parallel [→ S3 GET]; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET]. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it); the topic lookup on every request and the S3 PUT before the tail read (they could run in parallel) are the next ones to shave.",
+    "Round trips: produce = topic lookup → quota admission → [S3 PUT →] tail read → conditional write; fetch = topic lookup → bounds and index query in parallel [→ S3 GET] → fetched-bytes accounting; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET] → accounting. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it); the quota writes (one per produce and per fetch, each a full round trip), the topic lookup on every request and the S3 PUT before the tail read (these could run side by side) are the next ones to shave.",
     '![Latency CDF, one record](latency-small.svg)',
     '![Latency CDF, 100-record batch](latency-batch.svg)',
   );

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp, createServices } from '#shared/app/create-app';
+import { parseCorsOrigins } from '#shared/app/middleware/cors';
 import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
 import { startEmulators } from './emulators';
@@ -36,6 +37,7 @@ const emulators = await startEmulators({ dataDir });
 const deps = {
   ...awsPorts(emulators, emulators.storage),
   operatorKeyHash: hashApiKey(operatorKey),
+  corsOrigins: parseCorsOrigins(process.env.RUNNEL_CORS_ORIGINS),
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
 };
 const services = createServices(deps);

@@ -39,7 +39,7 @@ const start = async (port: number) => {
     output += chunk;
   });
   const deadline = Date.now() + 60_000;
-  while (!output.includes('listening')) {
+  while (!output.includes('Try:')) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
