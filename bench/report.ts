@@ -291,9 +291,10 @@ export const renderReport = (r: BenchResults): string => {
   );
   push(
     '### Hot partition: concurrent writers on one partition (measured)',
-    'Each writer sends produce requests of one 100-byte record (inline) to the same partition, back to back. The append is a compare-and-set: read the tail, write the next base offset with `attribute_not_exists(sk)`, on conflict re-read and retry. Failed conditional writes consume write capacity too.',
+    "Each writer appends one 100-byte record (inline) to the same partition, back to back: through the HTTP API (topic lookup, quota admission, append), and through the produce service alone (the append protocol with nothing before it). The append is a compare-and-set: read the tail, write the next base offset with `attribute_not_exists(sk)`, on conflict re-read and retry. Failed conditional writes consume write capacity too. Through the API the writers first queue on the tenant's usage item (one UpdateItem per produce, on one item per tenant), which spaces them out before they reach the partition; that item is itself a hot key (DynamoDB allows about 1,000 writes per second on one item).",
     table(
       [
+        'path',
         'writers',
         'appends',
         'PutItem attempts per append',
@@ -304,6 +305,7 @@ export const renderReport = (r: BenchResults): string => {
         'refused (503)',
       ],
       r.hotPartition.map((h) => [
+        h.via === 'api' ? 'HTTP API' : 'append only',
         h.writers,
         h.appends,
         h.writeAttemptsPerAppend.toFixed(2),

@@ -208,7 +208,9 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
 
     log('hot partition…');
     const hotPartition: HotPartitionResult[] = [];
-    for (const h of config.hotPartition) hotPartition.push(await measureHotPartition(stack, h));
+    for (const via of ['api', 'append'] as const) {
+      for (const h of config.hotPartition) hotPartition.push(await measureHotPartition(stack, { ...h, via }));
+    }
 
     log('handler CPU (in-memory ports)…');
     const cpu = await measureHandlerCpu({
