@@ -1,6 +1,6 @@
 import { KiB, MiB } from '#shared/constants';
 import type { ProduceInput } from '#shared/services/produce';
-import { type RecordedCall, totals } from './call-recorder';
+import { type RecordedCall, roundTrips, totals } from './call-recorder';
 import type { RequestProfile } from './cost-model';
 import { measureHandlerCpu } from './cpu';
 import { meanWaitMs } from './latency-model';
@@ -22,6 +22,17 @@ export interface SizeProfile {
  * expiring cache entry from landing in it.
  */
 export const warmKeyCache = (stack: BenchStack) => callJson(stack.inProcess, '/v1/topics');
+
+/**
+ * Two captures of the same request, keeping the one with fewer sequential calls: the
+ * tenant's quota accounting writes twice when it opens a new one-second window, once in
+ * the steady state of a busy tenant, which is what the models describe.
+ */
+const steadyState = async (stack: BenchStack, request: () => Promise<unknown>) => {
+  const first = await stack.recorder.capture(request);
+  const second = await stack.recorder.capture(request);
+  return roundTrips(second.calls) < roundTrips(first.calls) ? second : first;
+};
 
 const cpuRequests = (size: number, budgetBytes: number) => Math.max(3, Math.min(200, Math.ceil(budgetBytes / size)));
 
@@ -46,12 +57,12 @@ export const measureSizeProfiles = async (
     const produce = () => callJson(stack.inProcess, `/v1/topics/${topic}/records`, { method: 'POST', body });
     await produce();
     await warmKeyCache(stack);
-    const produced = await stack.recorder.capture(produce);
+    const produced = await steadyState(stack, produce);
     const fetchRecords = Math.min(records, Math.floor((4 * MiB) / RECORD_BYTES));
     const path = `/v1/topics/${topic}/partitions/0/records?offset=${records}&maxRecords=${fetchRecords}&maxBytes=${4 * MiB}`;
     let fetchWire = 0;
     await warmKeyCache(stack);
-    const fetched = await stack.recorder.capture(async () => {
+    const fetched = await steadyState(stack, async () => {
       const text = await (await stack.inProcess(path)).text();
       fetchWire = text.length;
       const page = JSON.parse(text) as { records: unknown[] };
