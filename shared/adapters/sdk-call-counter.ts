@@ -7,7 +7,8 @@ export class SdkCallCounter {
 
   /** Adds a middleware to the client's stack that counts every call it sends (retries included). */
   attach(client: DynamoDBClient | S3Client, service: 'DynamoDB' | 'S3'): void {
-    client.middlewareStack.add(
+    // Both clients share the middleware stack's shape; the union of their types is not callable.
+    (client as DynamoDBClient).middlewareStack.add(
       (next, context) => async (args) => {
         const operation = `${service}.${String(context.commandName).replace(/Command$/, '')}`;
         this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
