@@ -2,9 +2,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LogIndex } from '#shared/ports/log-index';
+import type { MaintenanceStore } from '#shared/ports/maintenance-store';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
+import { DynamoDbMaintenanceStore } from './dynamodb/maintenance-store';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
 import { S3SegmentStore } from './s3/segment-store';
@@ -18,6 +20,7 @@ export interface Ports {
   metadata: MetadataStore;
   index: LogIndex;
   segments: SegmentStore;
+  maintenance: MaintenanceStore;
 }
 
 /** The AWS adapters behind the ports. The clients are built once per process by the host. */
@@ -29,5 +32,6 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     metadata: new DynamoDbMetadataStore(doc, config.tables.metadata),
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
+    maintenance: new DynamoDbMaintenanceStore(doc, config.tables.metadata),
   };
 };

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ApiKey, MetadataStore, Tenant, Topic } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
+import { DELETED_TOPICS_PK, deletedTopicSk } from './maintenance-store';
 
 /**
  * Single-table layout of the metadata table. Every tenant-owned item lives under its
@@ -19,6 +20,8 @@ import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store'
  *   TENANTS                 TENANT#<id>        tenant
  *   APIKEY#<keyId>          APIKEY             API key (looked up by id on every request)
  *   TENANT#<id>             TOPIC#<name>       topic
+ *   DELETED_TOPICS          <id>#<topicId>     tombstone: the topic's data is still to be removed
+ *                                              (maintenance-store.ts has the job's items)
  */
 const TENANTS_PK = 'TENANTS';
 const tenantSk = (tenantId: string) => `TENANT#${tenantId}`;
@@ -147,6 +150,23 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async deleteTopic(topic: Topic): Promise<void> {
+    // The tombstone first: if we crash between the two writes, the maintenance job finds a
+    // tombstone whose topic still exists and leaves it alone; the other order could leave
+    // data that nothing points at any more.
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: DELETED_TOPICS_PK,
+          sk: deletedTopicSk(topic.tenantId, topic.topicId),
+          tenantId: topic.tenantId,
+          topicId: topic.topicId,
+          name: topic.name,
+          partitions: topic.partitions,
+          deletedAt: Date.now(),
+        },
+      }),
+    );
     try {
       await this.client.send(
         new DeleteCommand({
