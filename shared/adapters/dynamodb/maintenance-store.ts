@@ -59,9 +59,9 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
           TableName: this.tableName,
           Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
           UpdateExpression:
-            cursor === undefined ? 'SET expiresAt = :zero REMOVE cursor' : 'SET expiresAt = :zero, cursor = :cursor',
+            cursor === undefined ? 'SET expiresAt = :zero REMOVE #cursor' : 'SET expiresAt = :zero, #cursor = :cursor',
           ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeNames: { '#owner': 'owner', '#cursor': 'cursor' },
           ExpressionAttributeValues: {
             ':owner': owner,
             ':zero': 0,
