@@ -49,6 +49,9 @@ const READ_PAGE_ENTRIES = 100;
 /** Reads that start over when an object they were about to read was removed (compaction, cleanup). */
 const READ_ATTEMPTS = 3;
 
+/** Ranged GETs in flight at once for one read or compaction. */
+const PARALLEL_GETS = 16;
+
 /**
  * The offset protocol of one partition, over the index and segment ports. See
  * docs/offset-protocol.md for the timeline and its crash points. In short: the index
@@ -326,16 +329,20 @@ export class PartitionLog {
         ranges.push({ objectKey, start: byteOffset, end: byteOffset + byteLength, entries: [entry] });
       }
     }
-    await Promise.all(
-      ranges.map(async (range) => {
+    // Bounded parallelism: compaction may read hundreds of small objects for one segment.
+    let next = 0;
+    const worker = async () => {
+      while (next < ranges.length) {
+        const range = ranges[next++] as Range;
         const bytes = await this.segments.getRange(range.objectKey, range.start, range.end - range.start);
         for (const entry of range.entries) {
           if (entry.location.kind !== 'object') continue;
           const at = entry.location.byteOffset - range.start;
           bytesByEntry.set(entry, bytes.subarray(at, at + entry.location.byteLength));
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_GETS, ranges.length) }, worker));
     return bytesByEntry;
   }
 }
