@@ -30,19 +30,6 @@ const emulators = await startEmulators({ s3Dir: dir });
 const calls = new SdkCallCounter();
 calls.attach(emulators.dynamodb, 'DynamoDB');
 calls.attach(emulators.s3, 'S3');
-emulators.s3.middlewareStack.add(
-  (next, context) => async (args) => {
-    try {
-      return await next(args);
-    } catch (error) {
-      process.stderr.write(
-        `S3 ${String(context.commandName)} failed: ${JSON.stringify((args as any).input)?.slice(0, 300)}\n`,
-      );
-      throw error;
-    }
-  },
-  { step: 'initialize', name: 'debugErrors' },
-);
 let now = Date.now();
 const clock = () => now;
 const ports = awsPorts(emulators, emulators.storage);

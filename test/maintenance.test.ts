@@ -185,4 +185,20 @@ describe('maintenance job', () => {
     expect(await listAll('31d/t-gone/')).toHaveLength(1);
     expect(await listAll('forever/t-gone/')).toHaveLength(1);
   });
+
+  it('lists objects by prefix in pages and deletes them (the segment store port)', async () => {
+    const body = encodeBatch([{ key: null, value: null, headers: [], timestamp: 1 }]);
+    const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `8d/t-list/topic/2026/01/01/00/${k}.seg`);
+    for (const key of keys) await stack.deps.segments.put(key, body);
+    const first = await stack.deps.segments.list('8d/t-list/', { limit: 2 });
+    expect(first.objects.map((o) => o.objectKey)).toEqual(keys.slice(0, 2));
+    expect(first.objects[0]?.size).toBe(body.byteLength);
+    const second = await stack.deps.segments.list('8d/t-list/', { limit: 2, startAfter: first.next as string });
+    expect(second.objects.map((o) => o.objectKey)).toEqual(keys.slice(2, 4));
+    const last = await stack.deps.segments.list('8d/t-list/', { limit: 2, startAfter: second.next as string });
+    expect(last).toEqual({ objects: [expect.objectContaining({ objectKey: keys[4] })] });
+    await stack.deps.segments.delete([...keys.slice(0, 3), '8d/t-list/missing.seg']);
+    expect(await listAll('8d/t-list/')).toEqual(keys.slice(3));
+    await expect(stack.deps.segments.getRange(keys[0] as string, 0, 4)).rejects.toThrow(/does not exist/);
+  });
 });

@@ -2,7 +2,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   NoSuchKey,
   PutObjectCommand,
   type S3Client,
@@ -52,11 +52,13 @@ export class S3SegmentStore implements SegmentStore {
   }
 
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ObjectPage> {
+    // ListObjects (v1) pages by the last key seen: s3rver's v2 continuation tokens fail on
+    // current Node, and a marker is all this needs anyway.
     const result = await this.client.send(
-      new ListObjectsV2Command({
+      new ListObjectsCommand({
         Bucket: this.bucket,
         Prefix: prefix,
-        StartAfter: options.startAfter,
+        Marker: options.startAfter,
         MaxKeys: options.limit ?? 1000,
       }),
     );
