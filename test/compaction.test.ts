@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsPorts } from '#shared/adapters/aws';
 import { HOUR, KiB, MINUTE } from '#shared/constants';
 import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
+import type { SegmentStore } from '#shared/ports/segment-store';
 import { COMPACTION_DEFAULTS, emptyWork, PartitionCompactor } from '#shared/services/compaction';
 import { MaintenanceJob, type MaintenanceOptions } from '#shared/services/maintenance';
 import { PartitionLog } from '#shared/services/partition-log';
@@ -281,5 +282,33 @@ describe('compaction', () => {
     await job().run();
     expect((await entries(ref)).map((e) => e.baseOffset)).toEqual([18]);
     expect((await stack.api.get('/v1/topics/aging/partitions/0/records')).body.logStartOffset).toBe(18);
+  });
+
+  it('starts a read over from the index when the objects it was about to read were swept', async () => {
+    await stack.api.post('/v1/topics', { name: 'swept', partitions: 1, retentionMs: -1 });
+    const values = Array.from({ length: 6 }, (_, i) => `s${i}-`.padEnd(9000, 's'));
+    for (const value of values) await stack.api.post('/v1/topics/swept/records', { records: [{ value }] });
+    const ref = await refOf('swept');
+    const original = await entries(ref);
+    now += 30 * MINUTE;
+    // After the reader has read the index: compaction, then the sweep deletes the replaced objects.
+    let swept = false;
+    const real = stack.deps.segments;
+    const sweeping: SegmentStore = Object.create(real);
+    sweeping.getRange = async (key, start, length) => {
+      if (!swept) {
+        swept = true;
+        await compactPartition(ref, 'swept', { targetBytes: 1024 * KiB, minRunEntries: 2 });
+        const replaced = original
+          .slice(0, -1)
+          .flatMap((e) => (e.location.kind === 'object' ? [e.location.objectKey] : []));
+        await real.delete(replaced);
+      }
+      return real.getRange(key, start, length);
+    };
+    const log = new PartitionLog(stack.deps.index, sweeping, clock);
+    const read = await log.read(ref, 0, { maxRecords: 100, maxBytes: 10_000_000 }, -1);
+    expect(swept).toBe(true);
+    expect(read.records.map((r) => new TextDecoder().decode(r.value as Uint8Array))).toEqual(values);
   });
 });
