@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp, createServices } from '#shared/app/create-app';
+import { parseCorsOrigins } from '#shared/app/middleware/cors';
+import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
 import { maintenanceOptionsFromEnv } from '#shared/hosts/lambda-config';
 import { MaintenanceJob } from '#shared/services/maintenance';
@@ -41,7 +43,12 @@ const devApiKey = process.env.RUNNEL_DEV_API_KEY || saved.devApiKey || generateA
 writeFileSync(keysFile, JSON.stringify({ operatorKey, devApiKey }, null, 2), { mode: 0o600 });
 
 const emulators = await startEmulators({ dataDir });
-const deps = { ...awsPorts(emulators, emulators.storage), operatorKeyHash: hashApiKey(operatorKey) };
+const deps = {
+  ...awsPorts(emulators, emulators.storage),
+  operatorKeyHash: hashApiKey(operatorKey),
+  corsOrigins: parseCorsOrigins(process.env.RUNNEL_CORS_ORIGINS),
+  segmentCacheBytes: SEGMENT_CACHE_BYTES,
+};
 const services = createServices(deps);
 const app = createApp(deps, services);
 

@@ -72,6 +72,9 @@ export const apiClient = (
 export interface StackOptions {
   clock?: () => number;
   limits?: AppDeps['limits'];
+  /** Where structured log lines go. @default dropped */
+  log?: AppDeps['log'];
+  corsOrigins?: string[];
   /** Persist under this directory (restart tests); otherwise DynamoDB in memory and S3 in a temp dir. */
   dataDir?: string;
 }
@@ -86,7 +89,8 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
   const deps: AppDeps = {
     ...awsPorts(emulators, emulators.storage),
     operatorKeyHash: hashApiKey(OPERATOR_KEY),
-    log: () => {},
+    log: options.log ?? (() => {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
   };

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { MetadataBearer, MiddlewareStack } from '@aws-sdk/types';
 
 /** Counts of AWS calls by `Service.Operation` (e.g. `DynamoDB.PutItem`, `S3.PutObject`). */
 export class SdkCallCounter {
@@ -7,8 +8,8 @@ export class SdkCallCounter {
 
   /** Adds a middleware to the client's stack that counts every call it sends (retries included). */
   attach(client: DynamoDBClient | S3Client, service: 'DynamoDB' | 'S3'): void {
-    // Both clients share the middleware stack's shape; the union of their types is not callable.
-    (client as DynamoDBClient).middlewareStack.add(
+    // Both clients have the same stack shape; TypeScript cannot call a union of overloads.
+    (client.middlewareStack as DynamoDBClient['middlewareStack']).add(
       (next, context) => async (args) => {
         const operation = `${service}.${String(context.commandName).replace(/Command$/, '')}`;
         this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);

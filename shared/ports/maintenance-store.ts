@@ -40,6 +40,12 @@ export interface MaintenanceStore {
   listDeletedTopics(limit: number): Promise<DeletedTopic[]>;
   /** Removes the tombstone once the topic's data is gone. */
   forgetDeletedTopic(topic: DeletedTopic): Promise<void>;
-  /** Ids of deleted tenants (tombstones written by tenant deletion). */
-  listDeletedTenants(limit: number): Promise<string[]>;
+  /**
+   * Deletes every item left under a deleted tenant's partition key (key list entries,
+   * usage, groups, …) and the key lookup items those list entries name. Topics must be
+   * gone first (they are deleted through topic tombstones). Returns the items deleted.
+   */
+  purgeTenantItems(tenantId: string): Promise<number>;
+  /** Removes the `DELETED_TENANTS` tombstone once the tenant's data is gone. */
+  forgetDeletedTenant(tenantId: string): Promise<void>;
 }

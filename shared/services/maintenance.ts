@@ -67,6 +67,7 @@ export interface MaintenanceReport extends PartitionWork {
   orphansDeleted: number;
   deletedTopicsCleaned: number;
   deletedTopicEntriesRemoved: number;
+  deletedTenantsCleaned: number;
   expiredObjectsDeleted: number;
   cursor: string | undefined;
 }
@@ -134,6 +135,7 @@ export class MaintenanceJob {
       orphansDeleted: 0,
       deletedTopicsCleaned: 0,
       deletedTopicEntriesRemoved: 0,
+      deletedTenantsCleaned: 0,
       expiredObjectsDeleted: 0,
       cursor: undefined,
     };
@@ -146,7 +148,7 @@ export class MaintenanceJob {
     }
     const budget = new Budget(this.options.maxWritesPerRun, started + this.options.maxRunMs, this.clock);
     try {
-      await this.deletedTenants(budget);
+      await this.deletedTenants(budget, report);
       cursor = await this.liveTopics(cursor, budget, report);
       if (!budget.exhausted) await this.deletedTopics(budget, report);
       if (!budget.exhausted && this.options.expireObjects) await this.expireObjects(budget, report);
@@ -321,14 +323,34 @@ export class MaintenanceJob {
     return true;
   }
 
-  /** A deleted tenant's topics are deleted like any topic: tombstone, then the topic item. */
-  private async deletedTenants(budget: Budget) {
-    for (const tenantId of await this.deps.maintenance.listDeletedTenants(100)) {
+  /**
+   * Deleted tenants (docs/security.md): their topics are deleted like any topic
+   * (tombstone, then topic item), so step 3 of the run removes their data; once no topic
+   * and no topic tombstone of the tenant is left, the remaining items under the tenant
+   * (key list entries, usage, groups) and any object under its prefixes go, and the
+   * tenant tombstone last, so a run that stops half way is simply repeated.
+   */
+  private async deletedTenants(budget: Budget, report: MaintenanceReport) {
+    const tombstones = await this.deps.metadata.listTenantTombstones();
+    if (tombstones.length === 0) return;
+    const pendingTopics = new Set((await this.deps.maintenance.listDeletedTopics(1000)).map((t) => t.tenantId));
+    for (const { tenantId } of tombstones) {
       if (budget.exhausted) return;
-      for (const topic of await this.deps.metadata.listTopics(tenantId)) {
+      const tenant = await this.deps.metadata.getTenant(tenantId);
+      if (tenant && tenant.deletedAt === undefined) continue;
+      const topics = await this.deps.metadata.listTopics(tenantId);
+      for (const topic of topics) {
         await this.deps.metadata.deleteTopic(topic);
         budget.spend(2);
       }
+      if (topics.length > 0 || pendingTopics.has(tenantId)) continue;
+      budget.spend(await this.deps.maintenance.purgeTenantItems(tenantId));
+      for (const c of [...RETENTION_CLASSES.map((r) => r.name), FOREVER_CLASS]) {
+        report.orphansDeleted += await this.deleteObjects(`${c}/${tenantId}/`, () => true, budget);
+      }
+      if (budget.exhausted) return;
+      await this.deps.maintenance.forgetDeletedTenant(tenantId);
+      report.deletedTenantsCleaned += 1;
     }
   }
 

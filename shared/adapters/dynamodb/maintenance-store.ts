@@ -16,7 +16,7 @@ import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/port
  *   MAINTENANCE        LEASE                       owner, expiresAt, cursor
  *   MAINTENANCE        TOPIC#<tenantId>#<topicId>  TopicProgress
  *   DELETED_TOPICS     <tenantId>#<topicId>        DeletedTopic (written by DynamoDbMetadataStore.deleteTopic)
- *   DELETED_TENANTS    TENANT#<tenantId>           written by tenant deletion; read here
+ *   DELETED_TENANTS    TENANT#<tenantId>           written by tenant deletion (metadata-store.ts); removed here last
  */
 export const MAINTENANCE_PK = 'MAINTENANCE';
 export const DELETED_TOPICS_PK = 'DELETED_TOPICS';
@@ -128,17 +128,37 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
     );
   }
 
-  async listDeletedTenants(limit: number): Promise<string[]> {
-    const result = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': DELETED_TENANTS_PK },
-        Limit: limit,
-      }),
+  async purgeTenantItems(tenantId: string): Promise<number> {
+    let deleted = 0;
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}` },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const sk = String(item.sk);
+        // A key's lookup item goes before its list entry (the order key revocation uses).
+        if (sk.startsWith('KEY#')) {
+          await this.client.send(
+            new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${sk.slice(4)}`, sk: 'APIKEY' } }),
+          );
+        }
+        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }));
+        deleted += 1;
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return deleted;
+  }
+
+  async forgetDeletedTenant(tenantId: string) {
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: DELETED_TENANTS_PK, sk: `TENANT#${tenantId}` } }),
     );
-    return (result.Items ?? [])
-      .map((item) => (typeof item.tenantId === 'string' ? item.tenantId : String(item.sk).replace(/^TENANT#/, '')))
-      .filter((id) => id.length > 0);
   }
 }

@@ -1,8 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Limits } from '#shared/constants';
-import { invalidRequest } from '#shared/domain/errors';
+import { invalidRequest, partitionNotFound } from '#shared/domain/errors';
+import { recordSize } from '#shared/domain/records';
 import type { FetchService } from '#shared/services/fetch';
-import type { ProduceService } from '#shared/services/produce';
+import { ProduceService } from '#shared/services/produce';
+import type { QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
 import { authorize } from '../middleware/auth';
 import { newRouter, problemResponses } from '../router';
@@ -22,9 +24,10 @@ export interface RecordRoutesDeps {
   producer: ProduceService;
   fetcher: FetchService;
   limits: Limits;
+  quotas: QuotaService;
 }
 
-export const recordRoutes = ({ topics, producer, fetcher, limits }: RecordRoutesDeps) => {
+export const recordRoutes = ({ topics, producer, fetcher, limits, quotas }: RecordRoutesDeps) => {
   const app = newRouter();
 
   app.openapi(
@@ -46,10 +49,22 @@ export const recordRoutes = ({ topics, producer, fetcher, limits }: RecordRoutes
     }),
     async (c) => {
       const { topic: name } = c.req.valid('param');
-      const { tenantId } = authorize(c, `topic:${name}`, 'produce');
+      const principal = authorize(c, `topic:${name}`, 'produce');
       const body = c.req.valid('json');
       const records = body.records.map((r, i) => decodeRecord(r, body.encoding, i));
-      const topic = await topics.get(tenantId, name);
+      const topic = await topics.get(principal.tenantId, name);
+      // Everything that can refuse the request runs before the rate quota counts it, and
+      // the quota is checked before anything is written: a throttled produce writes nothing.
+      ProduceService.checkLimits(records, limits);
+      for (const r of records) {
+        if (r.partition !== undefined && r.partition >= topic.partitions) {
+          throw partitionNotFound(topic.name, r.partition, topic.partitions);
+        }
+      }
+      await quotas.admitProduce(
+        principal,
+        records.reduce((n, r) => n + recordSize(r), 0),
+      );
       const result = await producer.produce(topic, records, { limits });
       return c.json({ offsets: result.offsets }, 200);
     },
@@ -71,11 +86,16 @@ export const recordRoutes = ({ topics, producer, fetcher, limits }: RecordRoutes
     }),
     async (c) => {
       const { topic: name, partition } = c.req.valid('param');
-      const { tenantId } = authorize(c, `topic:${name}`, 'consume');
+      const principal = authorize(c, `topic:${name}`, 'consume');
       const query = c.req.valid('query');
-      const topic = await topics.get(tenantId, name);
+      const topic = await topics.get(principal.tenantId, name);
       topics.checkPartition(topic, partition);
+      quotas.checkFetch(principal);
       const result = await fetcher.fetch(topic, partition, query);
+      await quotas.recordFetch(
+        principal,
+        result.records.reduce((n, r) => n + recordSize(r), 0),
+      );
       return c.json(
         {
           records: result.records.map((r) => encodeRecord(r, query.encoding)),
