@@ -4,7 +4,7 @@ import { DAY, HOUR, MINUTE } from '#shared/constants';
 import { encodeBatch } from '#shared/domain/segment-codec';
 import type { IndexEntry, PartitionRef } from '#shared/ports/log-index';
 import { MaintenanceJob, type MaintenanceOptions } from '#shared/services/maintenance';
-import { type Stack, startStack } from './harness';
+import { apiClient, OPERATOR_KEY, type Stack, startStack } from './harness';
 
 let stack: Stack;
 // Ahead of the real clock, so objects S3 stamps with the real time look as old as the test needs.
@@ -200,5 +200,33 @@ describe('maintenance job', () => {
     await stack.deps.segments.delete([...keys.slice(0, 3), '8d/t-list/missing.seg']);
     expect(await listAll('8d/t-list/')).toEqual(keys.slice(3));
     await expect(stack.deps.segments.getRange(keys[0] as string, 0, 4)).rejects.toThrow(/does not exist/);
+  });
+
+  it('removes a deleted tenant’s topics, data, remaining items and tombstone', async () => {
+    const operator = apiClient(stack.app, OPERATOR_KEY);
+    const created = await operator.post('/admin/v1/tenants', { name: 'leaving' });
+    expect(created.status).toBe(201);
+    const { tenantId, apiKey } = created.body;
+    const leaving = apiClient(stack.app, apiKey);
+    expect((await leaving.post('/v1/topics', { name: 'theirs', partitions: 1, retentionMs: -1 })).status).toBe(201);
+    await leaving.post('/v1/topics/theirs/records', { records: [big('gone')] });
+    const topic = await stack.deps.metadata.getTopic(tenantId, 'theirs');
+    const ref = { tenantId, topicId: topic?.topicId as string, partition: 0 };
+    expect(await entries(ref)).toHaveLength(1);
+    expect(await listAll(`forever/${tenantId}/`)).toHaveLength(1);
+
+    // Tombstones carry the real deletion time: bring the test clock back to it.
+    now = Date.now();
+    expect((await operator.delete(`/admin/v1/tenants/${tenantId}`)).status).toBe(204);
+    // First run: the topic becomes a topic tombstone; its data waits for the safety age.
+    await job().run();
+    expect(await stack.deps.metadata.listTopics(tenantId)).toEqual([]);
+    expect(await entries(ref)).toHaveLength(1);
+    now = Math.max(now, Date.now()) + 21 * MINUTE;
+    for (let i = 0; i < 2; i++) await job().run();
+    expect(await entries(ref)).toEqual([]);
+    expect(await listAll(`forever/${tenantId}/`)).toEqual([]);
+    expect((await stack.deps.metadata.listTenantTombstones()).map((t) => t.tenantId)).not.toContain(tenantId);
+    expect(await stack.deps.metadata.listApiKeys(tenantId)).toEqual([]);
   });
 });
