@@ -1,3 +1,4 @@
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsPorts } from '#shared/adapters/aws';
 import { DAY, HOUR, MINUTE } from '#shared/constants';
@@ -228,5 +229,31 @@ describe('maintenance job', () => {
     expect(await listAll(`forever/${tenantId}/`)).toEqual([]);
     expect((await stack.deps.metadata.listTenantTombstones()).map((t) => t.tenantId)).not.toContain(tenantId);
     expect(await stack.deps.metadata.listApiKeys(tenantId)).toEqual([]);
+  });
+
+  it('gives trimmed record bytes back to the tenant’s storage count', async () => {
+    const operator = apiClient(stack.app, OPERATOR_KEY);
+    const { tenantId, apiKey } = (await operator.post('/admin/v1/tenants', { name: 'metered' })).body;
+    const metered = apiClient(stack.app, apiKey);
+    await metered.post('/v1/topics', { name: 'short', partitions: 1, retentionMs: MINUTE });
+    for (let i = 0; i < 3; i++)
+      await metered.post('/v1/topics/short/records', { records: [{ value: 'x'.repeat(100) }] });
+    const doc = DynamoDBDocumentClient.from(stack.emulators.dynamodb);
+    const stored = async () =>
+      (
+        await doc.send(
+          new GetCommand({
+            TableName: stack.emulators.storage.tables.metadata,
+            Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
+          }),
+        )
+      ).Item?.storedBytes;
+    expect(await stored()).toBe(300);
+    now = Math.max(now, Date.now()) + HOUR;
+    await job().run();
+    // Two entries trimmed, the last one turned into a marker: nothing of it counts any more.
+    expect(await stored()).toBe(0);
+    await job().run();
+    expect(await stored()).toBe(0);
   });
 });

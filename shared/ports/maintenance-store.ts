@@ -46,6 +46,12 @@ export interface MaintenanceStore {
    * gone first (they are deleted through topic tombstones). Returns the items deleted.
    */
   purgeTenantItems(tenantId: string): Promise<number>;
+  /**
+   * Subtracts record bytes the job removed from the tenant's approximate stored bytes
+   * (the storage quota's count, kept on the tenant's produce usage item). No-op for a
+   * tenant without that item.
+   */
+  releaseStoredBytes(tenantId: string, bytes: number): Promise<void>;
   /** Removes the `DELETED_TENANTS` tombstone once the tenant's data is gone. */
   forgetDeletedTenant(tenantId: string): Promise<void>;
 }

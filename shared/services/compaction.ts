@@ -114,6 +114,8 @@ export interface PartitionWork {
   entriesRehomed: number;
   /** Leftovers of an interrupted compaction, removed. */
   coveredRemoved: number;
+  /** Record bytes of the entries trimmed (and marked), for the tenant's storage count. */
+  bytesRemoved: number;
 }
 
 export const emptyWork = (): PartitionWork => ({
@@ -123,6 +125,7 @@ export const emptyWork = (): PartitionWork => ({
   entriesFolded: 0,
   entriesRehomed: 0,
   coveredRemoved: 0,
+  bytesRemoved: 0,
 });
 
 export interface TopicView {
@@ -178,7 +181,10 @@ export class PartitionCompactor {
         covered = entryEnd(entry);
         const expired = entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff;
         if (!expired || lastAppendTime(entry) >= deletable) break scan;
-        if (await this.index.remove(ref, entry)) work.entriesRemoved += 1;
+        if (await this.index.remove(ref, entry)) {
+          work.entriesRemoved += 1;
+          work.bytesRemoved += entry.sizeBytes;
+        }
       }
       const lastSeen = page.entries.at(-1);
       if (!page.more || !lastSeen) break;
@@ -187,7 +193,10 @@ export class PartitionCompactor {
     if (last.location.kind !== 'expired' && lastAppendTime(last) < cutoff) {
       const { batches: _batches, ...rest } = last;
       const marker: IndexEntry = { ...rest, sizeBytes: 0, location: { kind: 'expired' } };
-      if (await this.index.replace(ref, last, marker)) work.markersWritten += 1;
+      if (await this.index.replace(ref, last, marker)) {
+        work.markersWritten += 1;
+        work.bytesRemoved += last.sizeBytes;
+      }
     }
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DAY, HOUR, MINUTE } from '#shared/constants';
 import { classDays, FOREVER_CLASS, RETENTION_CLASSES } from '#shared/domain/retention';
 import type { LogIndex, PartitionRef } from '#shared/ports/log-index';
+import { entryEnd } from '#shared/ports/log-index';
 import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/ports/maintenance-store';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
@@ -190,6 +191,7 @@ export class MaintenanceJob {
         ? saved
         : { retentionMs: topic.retentionMs, settledThrough: {}, orphansSweptAt: saved?.orphansSweptAt ?? 0 };
     const before = JSON.stringify(progress);
+    const topicWork = emptyWork();
     report.topics += 1;
     for (let partition = 0; partition < topic.partitions && !budget.exhausted; partition++) {
       const ref: PartitionRef = { tenantId: topic.tenantId, topicId: topic.topicId, partition };
@@ -209,7 +211,10 @@ export class MaintenanceJob {
         work,
       );
       progress.settledThrough[partition] = settled;
-      for (const key of Object.keys(work) as (keyof PartitionWork)[]) report[key] += work[key];
+      for (const key of Object.keys(work) as (keyof PartitionWork)[]) {
+        report[key] += work[key];
+        topicWork[key] += work[key];
+      }
       budget.spend(
         work.entriesRemoved +
           work.markersWritten +
@@ -218,6 +223,9 @@ export class MaintenanceJob {
           work.entriesFolded +
           work.entriesRehomed,
       );
+    }
+    if (topicWork.bytesRemoved > 0) {
+      await this.deps.maintenance.releaseStoredBytes(topic.tenantId, topicWork.bytesRemoved);
     }
     if (!budget.exhausted && now - progress.orphansSweptAt >= this.options.orphanSweepIntervalMs) {
       report.orphansDeleted += await this.sweepOrphans(topic, now, budget);
@@ -306,12 +314,19 @@ export class MaintenanceJob {
   private async removeTopicData(deleted: DeletedTopic, budget: Budget, report: MaintenanceReport) {
     for (let partition = 0; partition < deleted.partitions; partition++) {
       const ref: PartitionRef = { tenantId: deleted.tenantId, topicId: deleted.topicId, partition };
+      let covered = 0;
       for (;;) {
         if (budget.exhausted) return false;
         const page = await this.deps.index.entriesFrom(ref, 0, 100);
+        let bytes = 0;
         for (const entry of page.entries) {
-          if (await this.deps.index.remove(ref, entry)) report.deletedTopicEntriesRemoved += 1;
+          if (!(await this.deps.index.remove(ref, entry))) continue;
+          report.deletedTopicEntriesRemoved += 1;
+          // Folded leftovers were counted in their compacted entry.
+          if (entryEnd(entry) > covered) bytes += entry.sizeBytes;
+          covered = Math.max(covered, entryEnd(entry));
         }
+        if (bytes > 0) await this.deps.maintenance.releaseStoredBytes(deleted.tenantId, bytes);
         budget.spend(page.entries.length);
         if (!page.more) break;
       }

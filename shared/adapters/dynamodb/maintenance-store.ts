@@ -156,6 +156,24 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
     return deleted;
   }
 
+  async releaseStoredBytes(tenantId: string, bytes: number) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
+          // The item of usage-store.ts; never created here (a purged tenant must stay purged).
+          UpdateExpression: 'ADD storedBytes :minus',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':minus': -bytes },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+
   async forgetDeletedTenant(tenantId: string) {
     await this.client.send(
       new DeleteCommand({ TableName: this.tableName, Key: { pk: DELETED_TENANTS_PK, sk: `TENANT#${tenantId}` } }),
