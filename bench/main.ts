@@ -1,5 +1,8 @@
+import { benchCompaction } from './compaction';
 import { benchGroups } from './groups';
 
 /** `npm run bench`: every benchmark in turn, printing its figures. */
 console.log('## consumer groups');
 await benchGroups();
+console.log('## compaction');
+await benchCompaction();
