@@ -125,7 +125,14 @@ export class MaintenanceJob {
     this.compactor = new PartitionCompactor(deps.index, deps.segments, log, this.options);
   }
 
-  async run(): Promise<MaintenanceReport> {
+  /**
+   * One run. A host that knows how long it may run (Lambda's remaining time) passes a
+   * shorter `maxRunMs`, and a lease just longer than that, so a run the host kills does
+   * not hold the lease long past its own end.
+   */
+  async run(limits: Partial<Pick<MaintenanceOptions, 'maxRunMs' | 'leaseMs'>> = {}): Promise<MaintenanceReport> {
+    const maxRunMs = limits.maxRunMs ?? this.options.maxRunMs;
+    const leaseMs = limits.leaseMs ?? this.options.leaseMs;
     const started = this.clock();
     const report: MaintenanceReport = {
       ...emptyWork(),
@@ -143,11 +150,11 @@ export class MaintenanceJob {
     const owner = randomUUID();
     let cursor: string | undefined;
     if (this.options.useLease) {
-      const lease = await this.deps.maintenance.acquireLease(owner, started, this.options.leaseMs);
+      const lease = await this.deps.maintenance.acquireLease(owner, started, leaseMs);
       if (!lease) return { ...report, skipped: true };
       cursor = lease.cursor;
     }
-    const budget = new Budget(this.options.maxWritesPerRun, started + this.options.maxRunMs, this.clock);
+    const budget = new Budget(this.options.maxWritesPerRun, started + maxRunMs, this.clock);
     try {
       await this.deletedTenants(budget, report);
       cursor = await this.liveTopics(cursor, budget, report);
