@@ -1,6 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { MetadataBearer, MiddlewareStack } from '@aws-sdk/types';
 
 /** Counts of AWS calls by `Service.Operation` (e.g. `DynamoDB.PutItem`, `S3.PutObject`). */
 export class SdkCallCounter {
