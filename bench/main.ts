@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchCompaction } from './compaction';
 import { benchGroups } from './groups';
 import { headlineFigures, renderCharts, renderReport } from './report';
 import { FULL_CONFIG, runBench } from './run';
@@ -42,3 +43,5 @@ console.log(`Wrote docs/performance.md and charts in ${results.durationSeconds.t
 
 console.log('## consumer groups');
 await benchGroups();
+console.log('## compaction');
+await benchCompaction();

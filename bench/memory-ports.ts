@@ -10,7 +10,7 @@ import type {
   Topic,
 } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
-import type { SegmentStore } from '#shared/ports/segment-store';
+import { type ObjectPage, SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
 import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
 
 /*
@@ -70,6 +70,22 @@ export class MemoryLogIndex implements LogIndex {
     if (last && last.baseOffset >= entry.baseOffset) throw new OffsetTakenError(entry.baseOffset);
     list.push(entry);
   }
+
+  async replace(p: PartitionRef, expected: IndexEntry, next: IndexEntry) {
+    const list = this.entries(p);
+    const i = list.indexOf(expected);
+    if (i < 0) return false;
+    list[i] = next;
+    return true;
+  }
+
+  async remove(p: PartitionRef, expected: IndexEntry) {
+    const list = this.entries(p);
+    const i = list.indexOf(expected);
+    if (i < 0) return false;
+    list.splice(i, 1);
+    return true;
+  }
 }
 
 export class MemorySegmentStore implements SegmentStore {
@@ -81,8 +97,25 @@ export class MemorySegmentStore implements SegmentStore {
 
   async getRange(objectKey: string, start: number, length: number) {
     const body = this.objects.get(objectKey);
-    if (!body) throw new Error(`No object ${objectKey}`);
+    if (!body) throw new SegmentNotFoundError(objectKey);
     return body.subarray(start, start + length);
+  }
+
+  async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ObjectPage> {
+    const keys = [...this.objects.keys()]
+      .filter((k) => k.startsWith(prefix) && (options.startAfter === undefined || k > options.startAfter))
+      .sort();
+    const page = keys.slice(0, options.limit ?? 1000);
+    const objects = page.map((objectKey) => ({
+      objectKey,
+      lastModified: 0,
+      size: (this.objects.get(objectKey) as Uint8Array).byteLength,
+    }));
+    return page.length < keys.length ? { objects, next: page.at(-1) as string } : { objects };
+  }
+
+  async delete(objectKeys: readonly string[]) {
+    for (const key of objectKeys) this.objects.delete(key);
   }
 }
 

@@ -7,6 +7,8 @@ import { createApp, createServices } from '#shared/app/create-app';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
 import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
+import { maintenanceOptionsFromEnv } from '#shared/hosts/lambda-config';
+import { MaintenanceJob } from '#shared/services/maintenance';
 import { startEmulators } from './emulators';
 
 /**
@@ -19,6 +21,13 @@ const host = process.env.HOST ?? '127.0.0.1';
 const dataDir = resolve(process.env.RUNNEL_DATA_DIR ?? '.runnel');
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`PORT must be a port number, not ${process.env.PORT}`);
+  process.exit(2);
+}
+const maintenanceIntervalMs = Number(process.env.RUNNEL_MAINTENANCE_INTERVAL_MS ?? 60_000);
+if (!Number.isInteger(maintenanceIntervalMs) || maintenanceIntervalMs < 0) {
+  console.error(
+    `RUNNEL_MAINTENANCE_INTERVAL_MS must be a whole number of ms (0 = off), not ${process.env.RUNNEL_MAINTENANCE_INTERVAL_MS}`,
+  );
   process.exit(2);
 }
 mkdirSync(dataDir, { recursive: true });
@@ -48,6 +57,19 @@ if (!(await deps.metadata.getApiKey(keyIdOf(devApiKey)))) {
   await services.tenants.create('dev', { apiKey: devApiKey });
 }
 
+// The maintenance job, as the schedule runs it in AWS. s3rver has no lifecycle rules, so
+// here the job also deletes objects whose retention class has expired.
+const maintenance = new MaintenanceJob(deps, { ...maintenanceOptionsFromEnv(process.env), expireObjects: true });
+let maintenanceRun: Promise<unknown> = Promise.resolve();
+const maintenanceTimer =
+  maintenanceIntervalMs > 0
+    ? setInterval(() => {
+        maintenanceRun = maintenance.run().catch((error: unknown) => {
+          console.error(JSON.stringify({ level: 'error', msg: 'maintenance run failed', error: String(error) }));
+        });
+      }, maintenanceIntervalMs)
+    : undefined;
+
 const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
   const base = `http://${host}:${info.port}`;
   console.log(`Runnel is listening on ${base}`);
@@ -62,7 +84,9 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   console.log(`${signal}: shutting down`);
+  clearInterval(maintenanceTimer);
   await new Promise<void>((done) => server.close(() => done()));
+  await maintenanceRun;
   await emulators.close();
   process.exit(0);
 };

@@ -3,11 +3,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { GroupStore } from '#shared/ports/group-store';
 import type { LogIndex } from '#shared/ports/log-index';
+import type { MaintenanceStore } from '#shared/ports/maintenance-store';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
 import { DynamoDbGroupStore } from './dynamodb/group-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
+import { DynamoDbMaintenanceStore } from './dynamodb/maintenance-store';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
@@ -22,6 +24,7 @@ export interface Ports {
   metadata: MetadataStore;
   index: LogIndex;
   segments: SegmentStore;
+  maintenance: MaintenanceStore;
   usage: UsageStore;
   groups: GroupStore;
 }
@@ -35,6 +38,7 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     metadata: new DynamoDbMetadataStore(doc, config.tables.metadata),
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
+    maintenance: new DynamoDbMaintenanceStore(doc, config.tables.metadata),
     usage: new DynamoDbUsageStore(doc, config.tables.metadata),
     groups: new DynamoDbGroupStore(doc, config.tables.metadata),
   };

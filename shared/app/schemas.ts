@@ -30,6 +30,14 @@ export const PartitionStateSchema = z.object({
   partition: z.number().int(),
   logStartOffset: z.number().int(),
   highWatermark: z.number().int(),
+  retainedBytes: z.number().int().openapi({
+    description:
+      'Record bytes (key + value + headers) of the stored batches that hold records within retention; a batch partly past retention counts whole until it expires entirely.',
+  }),
+  segments: z.number().int().openapi({
+    description:
+      'Stored batches holding records within retention: an inline batch, a range of a produce object, or a compacted segment each count one.',
+  }),
 });
 
 export const CreateTopicSchema = z

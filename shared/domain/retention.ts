@@ -31,3 +31,18 @@ export const retentionClass = (retentionMs: number): string => {
 /** Append times below this are expired for a reader at `now`; -Infinity keeps everything. */
 export const retentionCutoff = (retentionMs: number, now: number): number =>
   retentionMs < 0 ? Number.NEGATIVE_INFINITY : now - retentionMs;
+
+/** Days after which the lifecycle rule of a class deletes its objects; undefined for `forever`. */
+export const classDays = (className: string): number | undefined =>
+  RETENTION_CLASSES.find((c) => c.name === className)?.days;
+
+/**
+ * Whether objects in `className` outlive records kept `retentionMs` (with the class
+ * margin). An unknown class is treated as too short, so its objects get rehomed.
+ */
+export const classOutlives = (className: string, retentionMs: number): boolean => {
+  if (className === FOREVER_CLASS) return true;
+  const days = classDays(className);
+  if (days === undefined || retentionMs < 0) return false;
+  return days * DAY >= retentionMs + RETENTION_CLASS_MARGIN_MS;
+};

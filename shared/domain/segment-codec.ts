@@ -174,3 +174,48 @@ export const decodeBatches = (bytes: Uint8Array, context: DecodeContext): Stored
   }
   return records;
 };
+
+export interface BatchHeader {
+  /** Where the batch starts in the bytes walked. */
+  byteOffset: number;
+  /** Header and body. */
+  byteLength: number;
+  recordCount: number;
+  /** 0 = "the index entry's append time". */
+  appendTime: number;
+}
+
+/** The headers of the back-to-back batches in `bytes`, without decoding records (compaction's view). */
+export const readBatchHeaders = (bytes: Uint8Array): BatchHeader[] => {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headers: BatchHeader[] = [];
+  let at = 0;
+  while (at < buf.byteLength) {
+    if (buf.byteLength - at < BATCH_HEADER_BYTES) throw new CorruptBatchError('truncated header');
+    if (buf.readUInt8(at) !== BATCH_MAGIC) throw new CorruptBatchError('bad magic');
+    const byteLength = BATCH_HEADER_BYTES + buf.readUInt32LE(at + 16);
+    if (at + byteLength > buf.byteLength) throw new CorruptBatchError('truncated body');
+    headers.push({
+      byteOffset: at,
+      byteLength,
+      recordCount: buf.readUInt32LE(at + 4),
+      appendTime: buf.readDoubleLE(at + 8),
+    });
+    at += byteLength;
+  }
+  return headers;
+};
+
+/**
+ * A copy of `bytes` in which every batch whose header leaves the append time to the
+ * index entry (0) carries `appendTime` itself, so the batch keeps its append time when
+ * compaction folds it into an entry of another append time. The CRC covers the body
+ * only, so no record is re-encoded.
+ */
+export const stampAppendTime = (bytes: Uint8Array, appendTime: number): Buffer => {
+  const out = Buffer.from(bytes);
+  for (const header of readBatchHeaders(out)) {
+    if (header.appendTime === 0) out.writeDoubleLE(appendTime, header.byteOffset + 8);
+  }
+  return out;
+};

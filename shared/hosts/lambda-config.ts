@@ -1,5 +1,6 @@
 import type { StorageConfig } from '#shared/adapters/aws';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
+import type { MaintenanceOptions } from '#shared/services/maintenance';
 
 /** The API function's configuration: names only, never secrets, all from the environment. */
 export interface LambdaConfig {
@@ -29,4 +30,40 @@ export const lambdaConfig = (env: Record<string, string | undefined>): LambdaCon
   operatorKeyHash: env.RUNNEL_OPERATOR_KEY_HASH || undefined,
   s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
   corsOrigins: parseCorsOrigins(env.RUNNEL_CORS_ORIGINS),
+});
+
+/** The maintenance function's configuration: the storage names and the job's tunables. */
+export interface MaintenanceConfig {
+  storage: StorageConfig;
+  s3ForcePathStyle: boolean;
+  options: Partial<MaintenanceOptions>;
+}
+
+const optionalNumber = (env: Record<string, string | undefined>, name: string): number | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, not ${raw}`);
+  return value;
+};
+
+/** Reads the job's options from `RUNNEL_COMPACTION_TARGET_BYTES`, `RUNNEL_MAINTENANCE_MAX_RUN_MS`, `RUNNEL_ORPHAN_GRACE_MS`. */
+export const maintenanceOptionsFromEnv = (env: Record<string, string | undefined>): Partial<MaintenanceOptions> => {
+  const options: Partial<MaintenanceOptions> = {};
+  const target = optionalNumber(env, 'RUNNEL_COMPACTION_TARGET_BYTES');
+  if (target !== undefined) options.targetBytes = target;
+  const maxRun = optionalNumber(env, 'RUNNEL_MAINTENANCE_MAX_RUN_MS');
+  if (maxRun !== undefined) options.maxRunMs = maxRun;
+  const grace = optionalNumber(env, 'RUNNEL_ORPHAN_GRACE_MS');
+  if (grace !== undefined) options.orphanGraceMs = grace;
+  return options;
+};
+
+export const maintenanceConfig = (env: Record<string, string | undefined>): MaintenanceConfig => ({
+  storage: {
+    tables: { metadata: required(env, 'RUNNEL_METADATA_TABLE'), log: required(env, 'RUNNEL_LOG_TABLE') },
+    bucket: required(env, 'RUNNEL_SEGMENT_BUCKET'),
+  },
+  s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
+  options: maintenanceOptionsFromEnv(env),
 });

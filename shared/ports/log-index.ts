@@ -15,10 +15,23 @@ export interface PartitionRef {
 /** The partition's key in the index: `<tenantId>#<topicId>#<partition>`. */
 export const partitionKey = (p: PartitionRef): string => `${p.tenantId}#${p.topicId}#${p.partition}`;
 
-/** Where the bytes of a batch live. */
+/**
+ * Where the bytes of a batch live. `expired` is the data-less marker that replaces the
+ * last entry of a partition once it is past retention: the entry must stay (appends
+ * compute the next offset from it) but its bytes may go; readers treat it as expired.
+ */
 export type BatchLocation =
   | { kind: 'inline'; data: Uint8Array }
-  | { kind: 'object'; objectKey: string; byteOffset: number; byteLength: number };
+  | { kind: 'object'; objectKey: string; byteOffset: number; byteLength: number }
+  | { kind: 'expired' };
+
+/** Where one batch of a compacted entry starts. */
+export interface BatchStart {
+  baseOffset: number;
+  /** Byte offset of the batch in the entry's object. */
+  byteOffset: number;
+  appendTime: number;
+}
 
 export interface IndexEntry {
   /** Offset of the entry's first record; the entry covers [baseOffset, baseOffset + recordCount). */
@@ -33,7 +46,41 @@ export interface IndexEntry {
   location: BatchLocation;
   /** Identifies the produce request that wrote the entry (recovery of idempotent retries). */
   writerId?: string;
+  /**
+   * Compacted entries only: the folded batches in offset order (the first starts at the
+   * entry's base offset and byte offset). Lets readers fetch just the batches they need
+   * and keeps retention exact inside the entry without reading its bytes.
+   */
+  batches?: BatchStart[];
 }
+
+/** The offset after the entry's last record. */
+export const entryEnd = (entry: IndexEntry): number => entry.baseOffset + entry.recordCount;
+
+/** The append time of the entry's newest record (append times never decrease within a partition). */
+export const lastAppendTime = (entry: IndexEntry): number => entry.batches?.at(-1)?.appendTime ?? entry.appendTime;
+
+/**
+ * A compacted entry as one entry per folded batch (each an object byte range); any other
+ * entry as itself. Sizes of the parts are estimated in proportion to their bytes.
+ */
+export const entryBatches = (entry: IndexEntry): IndexEntry[] => {
+  const { batches, location } = entry;
+  if (!batches || batches.length === 0 || location.kind !== 'object') return [entry];
+  const end = location.byteOffset + location.byteLength;
+  return batches.map((batch, i) => {
+    const next = batches[i + 1];
+    const byteLength = (next?.byteOffset ?? end) - batch.byteOffset;
+    return {
+      baseOffset: batch.baseOffset,
+      recordCount: (next?.baseOffset ?? entryEnd(entry)) - batch.baseOffset,
+      appendTime: batch.appendTime,
+      maxTimestamp: entry.maxTimestamp,
+      sizeBytes: Math.round((entry.sizeBytes * byteLength) / location.byteLength),
+      location: { kind: 'object', objectKey: location.objectKey, byteOffset: batch.byteOffset, byteLength },
+    };
+  });
+};
 
 /** Another writer committed an entry at this base offset first. */
 export class OffsetTakenError extends Error {
@@ -63,4 +110,12 @@ export interface LogIndex {
    * write. Throws {@link OffsetTakenError} when another writer got there first.
    */
   append(partition: PartitionRef, entry: IndexEntry): Promise<void>;
+  /**
+   * Overwrites `expected` with `next` (same base offset) if the stored entry is still
+   * `expected` (same record count, append time and location): compaction, rehoming and
+   * expiry markers. One conditional single-item write; false when the entry changed or is gone.
+   */
+  replace(partition: PartitionRef, expected: IndexEntry, next: IndexEntry): Promise<boolean>;
+  /** Deletes `expected` if it is still stored unchanged; false when it changed or is gone. */
+  remove(partition: PartitionRef, expected: IndexEntry): Promise<boolean>;
 }

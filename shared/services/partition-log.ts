@@ -3,8 +3,8 @@ import { recordSize, type StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
 import { decodeBatches } from '#shared/domain/segment-codec';
 import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { OffsetTakenError, partitionKey } from '#shared/ports/log-index';
-import type { SegmentStore } from '#shared/ports/segment-store';
+import { entryBatches, entryEnd, lastAppendTime, OffsetTakenError, partitionKey } from '#shared/ports/log-index';
+import { SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
 import type { AppendNotifier } from './append-notifier';
 
 /** A batch ready to be committed: its bytes are already inline or in a segment object. */
@@ -45,6 +45,12 @@ export class AppendContentionError extends Error {
 
 /** Entries fetched per index query while reading. */
 const READ_PAGE_ENTRIES = 100;
+
+/** Reads that start over when an object they were about to read was removed (compaction, cleanup). */
+const READ_ATTEMPTS = 3;
+
+/** Ranged GETs in flight at once for one read or compaction. */
+const PARALLEL_GETS = 16;
 
 /**
  * The offset protocol of one partition, over the index and segment ports. See
@@ -93,23 +99,56 @@ export class PartitionLog {
 
   /**
    * The log start offset is the first record still within retention (exact at read
-   * time), the high watermark the end of the last committed entry.
+   * time: inside a compacted entry, its batch directory says where retention starts),
+   * the high watermark the end of the last committed entry.
    */
   async bounds(partition: PartitionRef, retentionMs: number): Promise<PartitionBounds> {
     const [last, first] = await Promise.all([this.index.last(partition), this.index.first(partition)]);
-    const highWatermark = last ? last.baseOffset + last.recordCount : 0;
+    const highWatermark = last ? entryEnd(last) : 0;
     if (!first) return { logStartOffset: 0, highWatermark };
     const cutoff = retentionCutoff(retentionMs, this.clock());
-    if (first.appendTime >= cutoff) return { logStartOffset: first.baseOffset, highWatermark };
+    const retained = firstRetainedOffset(first, cutoff);
+    if (retained !== undefined) return { logStartOffset: retained, highWatermark };
     // Expired entries not yet trimmed by maintenance: page forward to the first retained one.
-    let from = first.baseOffset + first.recordCount;
+    let from = entryEnd(first);
     for (;;) {
       const page = await this.index.entriesFrom(partition, from, READ_PAGE_ENTRIES);
-      const retained = page.entries.find((e) => e.appendTime >= cutoff);
-      if (retained) return { logStartOffset: retained.baseOffset, highWatermark };
+      for (const entry of page.entries) {
+        const offset = firstRetainedOffset(entry, cutoff);
+        if (offset !== undefined) return { logStartOffset: Math.max(offset, from), highWatermark };
+      }
       const lastSeen = page.entries.at(-1);
       if (!page.more || !lastSeen) return { logStartOffset: highWatermark, highWatermark };
-      from = lastSeen.baseOffset + lastSeen.recordCount;
+      from = Math.max(from, entryEnd(lastSeen));
+    }
+  }
+
+  /**
+   * What a partition holds within retention: `segments` is the number of index entries
+   * holding at least one retained record (an inline batch, a range of a produce object
+   * or a compacted segment), `retainedBytes` the record bytes (key + value + headers) of
+   * those entries; an entry partly past retention counts whole until it expires entirely.
+   * Reads the whole index of the partition, which compaction keeps short.
+   */
+  async stats(partition: PartitionRef, retentionMs: number): Promise<{ segments: number; retainedBytes: number }> {
+    const cutoff = retentionCutoff(retentionMs, this.clock());
+    let segments = 0;
+    let retainedBytes = 0;
+    let covered = 0;
+    let from = 0;
+    for (;;) {
+      const page = await this.index.entriesFrom(partition, from, READ_PAGE_ENTRIES);
+      for (const entry of page.entries) {
+        // Entries a compaction already folded (it deletes them right after) count once, in the compacted entry.
+        if (entryEnd(entry) <= covered) continue;
+        covered = entryEnd(entry);
+        if (entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff) continue;
+        segments += 1;
+        retainedBytes += entry.sizeBytes;
+      }
+      const lastSeen = page.entries.at(-1);
+      if (!page.more || !lastSeen) return { segments, retainedBytes };
+      from = lastSeen.baseOffset + 1;
     }
   }
 
@@ -117,8 +156,30 @@ export class PartitionLog {
    * Reads records from `fromOffset` on, in offset order, stopping at `maxRecords` or
    * when the next record would exceed `maxBytes` (but always returning at least one
    * record when one exists, so a large record cannot stall a consumer).
+   *
+   * Compaction may run meanwhile (docs/retention-and-compaction.md): it overwrites the
+   * first entry of a run with the compacted entry, then deletes the others in offset
+   * order. So an entry whose range a previous entry already covered is skipped, and when
+   * the next entry starts above the offset wanted, the entry covering that offset is
+   * looked up below it. An object deleted after its entry was read makes the read start
+   * over from the index.
    */
   async read(
+    partition: PartitionRef,
+    fromOffset: number,
+    limits: ReadLimits,
+    retentionMs: number,
+  ): Promise<ReadResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readOnce(partition, fromOffset, limits, retentionMs);
+      } catch (error) {
+        if (!(error instanceof SegmentNotFoundError) || attempt >= READ_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async readOnce(
     partition: PartitionRef,
     fromOffset: number,
     limits: ReadLimits,
@@ -128,52 +189,78 @@ export class PartitionLog {
     const selected: IndexEntry[] = [];
     let budgetRecords = limits.maxRecords;
     let budgetBytes = limits.maxBytes;
+    // The next offset an entry must cover; everything below it is selected (or expired).
+    let cursor = fromOffset;
     const take = (entry: IndexEntry): boolean => {
-      const end = entry.baseOffset + entry.recordCount;
-      if (end <= fromOffset) return true;
-      selected.push(entry);
-      const skipped = Math.max(0, fromOffset - entry.baseOffset);
-      budgetRecords -= entry.recordCount - skipped;
-      budgetBytes -= entry.sizeBytes;
-      return budgetRecords > 0 && budgetBytes > 0;
+      for (const part of entryBatches(entry)) {
+        const end = entryEnd(part);
+        if (end <= cursor) continue;
+        if (part.location.kind !== 'expired') {
+          selected.push(part);
+          budgetRecords -= end - Math.max(cursor, part.baseOffset);
+          budgetBytes -= part.sizeBytes;
+        }
+        cursor = end;
+        if (budgetRecords <= 0 || budgetBytes <= 0) return false;
+      }
+      return true;
     };
 
-    let page = await this.index.entriesFrom(partition, fromOffset, READ_PAGE_ENTRIES);
-    const firstEntry = page.entries[0];
-    if (firstEntry === undefined || firstEntry.baseOffset > fromOffset) {
-      // fromOffset is inside a batch (a consumer stopped mid-batch): start with that batch.
-      const covering = await this.index.entryAtOrBefore(partition, fromOffset);
-      if (covering && covering.baseOffset + covering.recordCount > fromOffset) take(covering);
-    }
-    let more = true;
-    while (more && budgetRecords > 0 && budgetBytes > 0) {
+    let page = await this.index.entriesFrom(partition, cursor, READ_PAGE_ENTRIES);
+    for (;;) {
+      if (page.entries.length === 0) {
+        // Nothing starts at or after cursor: cursor is inside the last entry, or everything
+        // from cursor on was folded into an entry below it since the previous page.
+        const covering = await this.index.entryAtOrBefore(partition, cursor);
+        if (covering && entryEnd(covering) > cursor) take(covering);
+        break;
+      }
+      let stopped = false;
       for (const entry of page.entries) {
+        if (entryEnd(entry) <= cursor) continue;
+        if (entry.baseOffset > cursor) {
+          // The entries for [cursor, entry.baseOffset) were folded into an entry below cursor
+          // after this page's query began (or, at the start, cursor is inside a batch).
+          const covering = await this.index.entryAtOrBefore(partition, cursor);
+          if (covering && entryEnd(covering) > cursor && !take(covering)) {
+            stopped = true;
+            break;
+          }
+          // Covered by no entry: the range was past retention and trimmed.
+          cursor = Math.max(cursor, entry.baseOffset);
+          if (entryEnd(entry) <= cursor) continue;
+        }
         if (!take(entry)) {
-          more = false;
+          stopped = true;
           break;
         }
       }
-      const lastSeen = page.entries.at(-1);
-      if (!more || !page.more || !lastSeen) break;
-      page = await this.index.entriesFrom(partition, lastSeen.baseOffset + lastSeen.recordCount, READ_PAGE_ENTRIES);
+      if (stopped || !page.more) break;
+      page = await this.index.entriesFrom(partition, cursor, READ_PAGE_ENTRIES);
     }
 
     const decoded = await this.decode(selected);
     const records: StoredRecord[] = [];
     let bytes = 0;
     let nextOffset = fromOffset;
+    let complete = true;
     for (const record of decoded) {
-      if (record.offset < fromOffset) continue;
+      // Parts overlap only where two compactions raced; offsets stay strictly increasing.
+      if (record.offset < nextOffset) continue;
       nextOffset = record.offset + 1;
       if (record.appendTime < cutoff) continue;
       const size = recordSize(record);
       if (records.length > 0 && (records.length >= limits.maxRecords || bytes + size > limits.maxBytes)) {
         nextOffset = record.offset;
+        complete = false;
         break;
       }
       records.push(record);
       bytes += size;
     }
+    // Every selected record was consumed: continue after the last entry taken, so entries
+    // that hold nothing readable (expiry markers) are passed too.
+    if (complete) nextOffset = Math.max(nextOffset, cursor);
     return { records, nextOffset };
   }
 
@@ -208,6 +295,20 @@ export class PartitionLog {
 
   /** Fetches batch bytes (adjacent ranges of one object in a single GET) and decodes them. */
   private async decode(entries: IndexEntry[]): Promise<StoredRecord[]> {
+    const bytesByEntry = await this.entryBytes(entries);
+    return entries.flatMap((entry) => {
+      if (entry.location.kind === 'expired') return [];
+      const bytes = bytesByEntry.get(entry);
+      if (!bytes) throw new Error(`No bytes for entry at ${entry.baseOffset}`);
+      return decodeBatches(bytes, { baseOffset: entry.baseOffset, appendTime: entry.appendTime });
+    });
+  }
+
+  /**
+   * The stored bytes of each entry (expiry markers have none): inline ones as they are,
+   * adjacent ranges of one object with a single ranged GET.
+   */
+  async entryBytes(entries: readonly IndexEntry[]): Promise<Map<IndexEntry, Uint8Array>> {
     interface Range {
       objectKey: string;
       start: number;
@@ -215,7 +316,9 @@ export class PartitionLog {
       entries: IndexEntry[];
     }
     const ranges: Range[] = [];
+    const bytesByEntry = new Map<IndexEntry, Uint8Array>();
     for (const entry of entries) {
+      if (entry.location.kind === 'inline') bytesByEntry.set(entry, entry.location.data);
       if (entry.location.kind !== 'object') continue;
       const { objectKey, byteOffset, byteLength } = entry.location;
       const previous = ranges.at(-1);
@@ -226,21 +329,27 @@ export class PartitionLog {
         ranges.push({ objectKey, start: byteOffset, end: byteOffset + byteLength, entries: [entry] });
       }
     }
-    const bytesByEntry = new Map<IndexEntry, Uint8Array>();
-    await Promise.all(
-      ranges.map(async (range) => {
+    // Bounded parallelism: compaction may read hundreds of small objects for one segment.
+    let next = 0;
+    const worker = async () => {
+      while (next < ranges.length) {
+        const range = ranges[next++] as Range;
         const bytes = await this.segments.getRange(range.objectKey, range.start, range.end - range.start);
         for (const entry of range.entries) {
           if (entry.location.kind !== 'object') continue;
           const at = entry.location.byteOffset - range.start;
           bytesByEntry.set(entry, bytes.subarray(at, at + entry.location.byteLength));
         }
-      }),
-    );
-    return entries.flatMap((entry) => {
-      const bytes = entry.location.kind === 'inline' ? entry.location.data : bytesByEntry.get(entry);
-      if (!bytes) throw new Error(`No bytes for entry at ${entry.baseOffset}`);
-      return decodeBatches(bytes, { baseOffset: entry.baseOffset, appendTime: entry.appendTime });
-    });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_GETS, ranges.length) }, worker));
+    return bytesByEntry;
   }
 }
+
+/** The first offset of `entry` appended at or after `cutoff`; undefined if the entry is wholly expired. */
+const firstRetainedOffset = (entry: IndexEntry, cutoff: number): number | undefined => {
+  if (entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff) return undefined;
+  if (entry.appendTime >= cutoff) return entry.baseOffset;
+  return entry.batches?.find((b) => b.appendTime >= cutoff)?.baseOffset ?? entry.baseOffset;
+};

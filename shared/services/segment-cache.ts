@@ -1,4 +1,4 @@
-import type { SegmentStore } from '#shared/ports/segment-store';
+import type { ObjectPage, SegmentStore } from '#shared/ports/segment-store';
 
 /**
  * Segment objects are immutable, so their bytes can be kept in a warm function's memory
@@ -55,6 +55,15 @@ export class CachingSegmentStore implements SegmentStore {
     const bytes = await this.inner.getRange(objectKey, start, length);
     this.remember(rangeKey, bytes);
     return bytes;
+  }
+
+  list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ObjectPage> {
+    return this.inner.list(prefix, options);
+  }
+
+  /** Cached bytes of a deleted object stay valid (objects are immutable) and age out as usual. */
+  delete(objectKeys: readonly string[]): Promise<void> {
+    return this.inner.delete(objectKeys);
   }
 
   get cachedBytes(): number {

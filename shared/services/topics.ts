@@ -8,6 +8,9 @@ import type { PartitionBounds, PartitionLog } from './partition-log';
 
 export interface PartitionState extends PartitionBounds {
   partition: number;
+  /** See PartitionLog.stats. */
+  retainedBytes: number;
+  segments: number;
 }
 
 /** Partition states are read with bounded concurrency: a 1,000-partition describe must not open 2,000 sockets at once. */
@@ -85,10 +88,14 @@ export class TopicService {
 
   async partitionStates(topic: Topic): Promise<PartitionState[]> {
     const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
-    return mapWithConcurrency(partitions, DESCRIBE_CONCURRENCY, async (partition) => ({
-      partition,
-      ...(await this.log.bounds(partitionRef(topic, partition), topic.retentionMs)),
-    }));
+    return mapWithConcurrency(partitions, DESCRIBE_CONCURRENCY, async (partition) => {
+      const ref = partitionRef(topic, partition);
+      const [bounds, stats] = await Promise.all([
+        this.log.bounds(ref, topic.retentionMs),
+        this.log.stats(ref, topic.retentionMs),
+      ]);
+      return { partition, ...bounds, ...stats };
+    });
   }
 
   async update(

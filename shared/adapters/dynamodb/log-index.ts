@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { BatchLocation, EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { BatchLocation, BatchStart, EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
 import { OffsetTakenError, partitionKey } from '#shared/ports/log-index';
 
 /** Item attributes: short names, because every byte of an index item is paid for on each read. */
@@ -23,12 +23,42 @@ interface LogItem {
   bl?: number;
   /** writer id */
   w?: string;
+  /** expiry marker: the batch's bytes are gone (only on a partition's last entry) */
+  g?: boolean;
+  /** batch directory of a compacted entry: per batch u32 offset delta, u32 byte delta, f64 append time */
+  bd?: Uint8Array;
 }
+
+const BATCH_START_BYTES = 16;
+
+const encodeBatchStarts = (entry: IndexEntry, byteOffset: number, batches: BatchStart[]): Uint8Array => {
+  const buf = Buffer.alloc(batches.length * BATCH_START_BYTES);
+  batches.forEach((b, i) => {
+    buf.writeUInt32LE(b.baseOffset - entry.baseOffset, i * BATCH_START_BYTES);
+    buf.writeUInt32LE(b.byteOffset - byteOffset, i * BATCH_START_BYTES + 4);
+    buf.writeDoubleLE(b.appendTime, i * BATCH_START_BYTES + 8);
+  });
+  return buf;
+};
+
+const decodeBatchStarts = (bytes: Uint8Array, baseOffset: number, byteOffset: number): BatchStart[] => {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const batches: BatchStart[] = [];
+  for (let at = 0; at + BATCH_START_BYTES <= buf.byteLength; at += BATCH_START_BYTES) {
+    batches.push({
+      baseOffset: baseOffset + buf.readUInt32LE(at),
+      byteOffset: byteOffset + buf.readUInt32LE(at + 4),
+      appendTime: buf.readDoubleLE(at + 8),
+    });
+  }
+  return batches;
+};
 
 const toEntry = (item: Record<string, unknown>): IndexEntry => {
   const it = item as unknown as LogItem;
-  const location: BatchLocation =
-    it.d !== undefined
+  const location: BatchLocation = it.g
+    ? { kind: 'expired' }
+    : it.d !== undefined
       ? { kind: 'inline', data: it.d }
       : { kind: 'object', objectKey: it.ok as string, byteOffset: it.bo as number, byteLength: it.bl as number };
   const entry: IndexEntry = {
@@ -40,6 +70,7 @@ const toEntry = (item: Record<string, unknown>): IndexEntry => {
     location,
   };
   if (it.w !== undefined) entry.writerId = it.w;
+  if (it.bd !== undefined) entry.batches = decodeBatchStarts(it.bd, it.sk, it.bo ?? 0);
   return entry;
 };
 
@@ -54,13 +85,41 @@ const toItem = (p: PartitionRef, entry: IndexEntry): LogItem => {
   };
   if (entry.location.kind === 'inline') {
     item.d = entry.location.data;
-  } else {
+  } else if (entry.location.kind === 'object') {
     item.ok = entry.location.objectKey;
     item.bo = entry.location.byteOffset;
     item.bl = entry.location.byteLength;
+    if (entry.batches) item.bd = encodeBatchStarts(entry, entry.location.byteOffset, entry.batches);
+  } else {
+    item.g = true;
   }
   if (entry.writerId !== undefined) item.w = entry.writerId;
   return item;
+};
+
+/**
+ * The condition "the stored item is still `expected`": an entry is identified by its key,
+ * record count, append time and location (a rehomed or compacted entry differs in one of
+ * them, an expiry marker in its location).
+ */
+const unchanged = (expected: IndexEntry) => {
+  const values: Record<string, unknown> = { ':n': expected.recordCount, ':at': expected.appendTime };
+  let location: string;
+  if (expected.location.kind === 'object') {
+    location = 'ok = :ok AND bo = :bo AND bl = :bl';
+    values[':ok'] = expected.location.objectKey;
+    values[':bo'] = expected.location.byteOffset;
+    values[':bl'] = expected.location.byteLength;
+  } else if (expected.location.kind === 'inline') {
+    location = 'attribute_exists(d)';
+  } else {
+    location = 'attribute_exists(g)';
+  }
+  return {
+    ConditionExpression: `attribute_exists(sk) AND n = :n AND #at = :at AND ${location}`,
+    ExpressionAttributeNames: { '#at': 'at' },
+    ExpressionAttributeValues: values,
+  };
 };
 
 export class DynamoDbLogIndex implements LogIndex {
@@ -126,6 +185,35 @@ export class DynamoDbLogIndex implements LogIndex {
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new OffsetTakenError(entry.baseOffset);
+      throw error;
+    }
+  }
+
+  async replace(p: PartitionRef, expected: IndexEntry, next: IndexEntry): Promise<boolean> {
+    if (next.baseOffset !== expected.baseOffset) throw new Error('replace keeps the base offset');
+    try {
+      await this.client.send(
+        new PutCommand({ TableName: this.tableName, Item: toItem(p, next), ...unchanged(expected) }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async remove(p: PartitionRef, expected: IndexEntry): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: partitionKey(p), sk: expected.baseOffset },
+          ...unchanged(expected),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
   }

@@ -18,6 +18,7 @@ import type {
   Topic,
 } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
+import { DELETED_TOPICS_PK, deletedTopicSk } from './maintenance-store';
 
 /**
  * Single-table layout of the metadata table. Every tenant-owned item lives under its
@@ -31,6 +32,8 @@ import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store'
  *   TENANT#<id>             KEY#<keyId>        the tenant's list entry for that key (no hash), last use
  *   TENANT#<id>             TOPIC#<name>       topic
  *   TENANT#<id>             USAGE#<direction>  rate window and stored bytes (usage-store.ts)
+ *   DELETED_TOPICS          <id>#<topicId>     tombstone: the topic's data is still to be removed
+ *                                              (maintenance-store.ts has the job's items)
  *
  * A key is two items. Created list entry first, lookup item second, and revoked in the
  * reverse order, so every key that works is listed (and so can be revoked); a crash in
@@ -330,6 +333,23 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async deleteTopic(topic: Topic): Promise<void> {
+    // The tombstone first: if we crash between the two writes, the maintenance job finds a
+    // tombstone whose topic still exists and leaves it alone; the other order could leave
+    // data that nothing points at any more.
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: DELETED_TOPICS_PK,
+          sk: deletedTopicSk(topic.tenantId, topic.topicId),
+          tenantId: topic.tenantId,
+          topicId: topic.topicId,
+          name: topic.name,
+          partitions: topic.partitions,
+          deletedAt: Date.now(),
+        },
+      }),
+    );
     try {
       await this.client.send(
         new DeleteCommand({

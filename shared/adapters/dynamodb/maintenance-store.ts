@@ -1,0 +1,182 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/ports/maintenance-store';
+
+/**
+ * The maintenance job's items in the metadata table:
+ *
+ *   pk                 sk                          item
+ *   MAINTENANCE        LEASE                       owner, expiresAt, cursor
+ *   MAINTENANCE        TOPIC#<tenantId>#<topicId>  TopicProgress
+ *   DELETED_TOPICS     <tenantId>#<topicId>        DeletedTopic (written by DynamoDbMetadataStore.deleteTopic)
+ *   DELETED_TENANTS    TENANT#<tenantId>           written by tenant deletion (metadata-store.ts); removed here last
+ */
+export const MAINTENANCE_PK = 'MAINTENANCE';
+export const DELETED_TOPICS_PK = 'DELETED_TOPICS';
+export const DELETED_TENANTS_PK = 'DELETED_TENANTS';
+export const deletedTopicSk = (tenantId: string, topicId: string) => `${tenantId}#${topicId}`;
+const progressSk = (tenantId: string, topicId: string) => `TOPIC#${tenantId}#${topicId}`;
+
+export class DynamoDbMaintenanceStore implements MaintenanceStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async acquireLease(owner: string, now: number, durationMs: number) {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
+          UpdateExpression: 'SET #owner = :owner, expiresAt = :expires',
+          // Free, expired, or ours (a retry of our own acquire).
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner, ':expires': now + durationMs, ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const cursor = result.Attributes?.cursor;
+      return { cursor: typeof cursor === 'string' ? cursor : undefined };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async releaseLease(owner: string, cursor: string | undefined) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
+          UpdateExpression:
+            cursor === undefined ? 'SET expiresAt = :zero REMOVE #cursor' : 'SET expiresAt = :zero, #cursor = :cursor',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', '#cursor': 'cursor' },
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':zero': 0,
+            ...(cursor === undefined ? {} : { ':cursor': cursor }),
+          },
+        }),
+      );
+    } catch (error) {
+      // The lease expired and another run took it: its cursor wins.
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+
+  async getProgress(tenantId: string, topicId: string): Promise<TopicProgress | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: MAINTENANCE_PK, sk: progressSk(tenantId, topicId) } }),
+    );
+    if (!result.Item) return undefined;
+    const { retentionMs, settledThrough, orphansSweptAt } = result.Item;
+    return { retentionMs, settledThrough: settledThrough ?? {}, orphansSweptAt: orphansSweptAt ?? 0 };
+  }
+
+  async putProgress(tenantId: string, topicId: string, progress: TopicProgress) {
+    // Last writer wins: every checkpoint a run computes is true of the index, so a lower one only costs a rescan.
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: MAINTENANCE_PK, sk: progressSk(tenantId, topicId), ...progress },
+      }),
+    );
+  }
+
+  async deleteProgress(tenantId: string, topicId: string) {
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: MAINTENANCE_PK, sk: progressSk(tenantId, topicId) } }),
+    );
+  }
+
+  async listDeletedTopics(limit: number): Promise<DeletedTopic[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': DELETED_TOPICS_PK },
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => ({
+      tenantId: item.tenantId,
+      topicId: item.topicId,
+      name: item.name,
+      partitions: item.partitions,
+      deletedAt: item.deletedAt,
+    }));
+  }
+
+  async forgetDeletedTopic(topic: DeletedTopic) {
+    await this.client.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: DELETED_TOPICS_PK, sk: deletedTopicSk(topic.tenantId, topic.topicId) },
+      }),
+    );
+  }
+
+  async purgeTenantItems(tenantId: string): Promise<number> {
+    let deleted = 0;
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}` },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const sk = String(item.sk);
+        // A key's lookup item goes before its list entry (the order key revocation uses).
+        if (sk.startsWith('KEY#')) {
+          await this.client.send(
+            new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${sk.slice(4)}`, sk: 'APIKEY' } }),
+          );
+        }
+        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }));
+        deleted += 1;
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return deleted;
+  }
+
+  async releaseStoredBytes(tenantId: string, bytes: number) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
+          // The item of usage-store.ts; never created here (a purged tenant must stay purged).
+          UpdateExpression: 'ADD storedBytes :minus',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':minus': -bytes },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw error;
+    }
+  }
+
+  async forgetDeletedTenant(tenantId: string) {
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: DELETED_TENANTS_PK, sk: `TENANT#${tenantId}` } }),
+    );
+  }
+}
