@@ -13,16 +13,9 @@ export type TableAccess = 'API' | 'RW';
 const TABLE_ACTIONS: Record<TableAccess, string[]> = {
   // The API: single-item conditional writes and queries, never a scan or batch (DESIGN.md).
   API: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  // Maintenance also walks whole tables and deletes trimmed index entries in batches.
-  RW: [
-    'dynamodb:GetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-    'dynamodb:BatchWriteItem',
-  ],
+  // Maintenance: the same item-level calls (it trims and compacts with single-item
+  // conditional writes and queries too); the difference is the bucket access below.
+  RW: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
 };
 
 export const tableActions = (access: TableAccess): readonly string[] => TABLE_ACTIONS[access];
