@@ -1,20 +1,14 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
+import { createSdkClients } from '#shared/adapters/sdk-clients';
 import { createApp } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
 import { lambdaConfig } from '#shared/hosts/lambda-config';
 
 // Built once per execution environment (cold start), reused by every invocation.
 const config = lambdaConfig(process.env);
-const dynamodb = new DynamoDBClient({});
-const s3 = new S3Client({
-  forcePathStyle: config.s3ForcePathStyle,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const { dynamodb, s3 } = createSdkClients({ s3ForcePathStyle: config.s3ForcePathStyle });
 
 const readOperatorKeyHash = async (): Promise<string | undefined> => {
   if (config.operatorKeyHash) return config.operatorKeyHash;

@@ -1,9 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
+import { DynamoDbIdempotencyStore } from './dynamodb/idempotency-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
@@ -18,6 +20,7 @@ export interface Ports {
   metadata: MetadataStore;
   index: LogIndex;
   segments: SegmentStore;
+  idempotency: IdempotencyStore;
 }
 
 /** The AWS adapters behind the ports. The clients are built once per process by the host. */
@@ -29,5 +32,6 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     metadata: new DynamoDbMetadataStore(doc, config.tables.metadata),
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
+    idempotency: new DynamoDbIdempotencyStore(doc, config.tables.metadata),
   };
 };

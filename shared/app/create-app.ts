@@ -2,11 +2,13 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
+import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
+import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
 import { PartitionLog } from '#shared/services/partition-log';
 import { ProduceService } from '#shared/services/produce';
@@ -26,6 +28,9 @@ export interface AppDeps {
   metadata: MetadataStore;
   index: LogIndex;
   segments: SegmentStore;
+  idempotency: IdempotencyStore;
+  /** Timing of exactly-once produce, and protocol hooks for crash tests. */
+  exactlyOnce?: ExactlyOnceOptions;
   /** SHA-256 (hex) of the operator key; without it the operator API refuses every call. */
   operatorKeyHash: string | undefined;
   /** @default Date.now */
@@ -44,6 +49,7 @@ export const createServices = (deps: AppDeps) => {
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const notifier = new AppendNotifier();
   const log = new PartitionLog(deps.index, deps.segments, clock, notifier);
+  const producer = new ProduceService(log, deps.segments, clock);
   return {
     clock,
     limits,
@@ -52,7 +58,8 @@ export const createServices = (deps: AppDeps) => {
     authenticator: new Authenticator(deps.metadata, deps.operatorKeyHash, clock),
     tenants: new TenantService(deps.metadata, clock),
     topics: new TopicService(deps.metadata, log, clock),
-    producer: new ProduceService(log, deps.segments, clock),
+    producer,
+    exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher: new FetchService(log, notifier, clock),
   };
 };
