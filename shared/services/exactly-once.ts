@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_EXACTLY_ONCE_TIMING, type ExactlyOnceTiming, IDEMPOTENCY_RETENTION_MS } from '#shared/constants';
-import { RunnelError } from '#shared/domain/errors';
+import { RunnelError, unavailable } from '#shared/domain/errors';
 import {
   type Claim,
   ClaimExistsError,
@@ -11,7 +11,7 @@ import {
   SequenceRejectedError,
 } from '#shared/ports/idempotency-store';
 import type { Topic } from '#shared/ports/metadata-store';
-import type { PartitionLog } from './partition-log';
+import { LeaseExpiredError, type PartitionLog } from './partition-log';
 import { type ProducedOffset, type ProduceInput, type ProduceOptions, ProduceService } from './produce';
 
 /** How a produce request identifies itself for deduplication. */
@@ -315,6 +315,9 @@ export class ExactlyOnceProducer {
       // Early release: every append of this attempt has settled (produce waits for all),
       // so another attempt may take over once a call abandoned by a timeout can no longer land.
       await this.store.release(ref, claim.attemptId, this.clock() + this.timing.settleMs).catch(() => {});
+      if (error instanceof LeaseExpiredError) {
+        throw unavailable('The request ran out of time; retry it with the same idempotency key or sequence.', 1, error);
+      }
       throw error;
     }
     await this.options.afterStep?.('appended');
