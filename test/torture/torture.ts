@@ -83,6 +83,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
     },
     maxDelayMs: 40,
   });
+  faults.enabled = false; // setup runs fault-free
   let recovered = 0;
   const stack: Stack = await startStack({
     exactlyOnce: {
@@ -93,7 +94,6 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
     },
     attach: (clients) => faults.attach(clients),
   });
-  faults.enabled = false;
   const tenantB = await stack.services.tenants.create('tenant-b');
   const tenants: { name: string; api: Api }[] = [
     { name: 'A', api: stack.api },
@@ -136,7 +136,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       const values = Array.from({ length: count }, (_, i) => `${requestId}|${i}`);
       const records = values.map((value) => {
         const r = random();
-        const padded = large ? `${value}|${'x'.repeat(3000)}` : value;
+        const padded = large ? `${value}|${'x'.repeat(5000)}` : value;
         if (r < 0.3) return { value: padded, partition: Math.floor(random() * PARTITIONS) };
         if (r < 0.6) return { key: `k${Math.floor(random() * 20)}`, value: padded };
         return { value: padded };
