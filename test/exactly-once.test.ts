@@ -134,3 +134,28 @@ describe('producerId + sequence', () => {
     expect(fresh.body).toMatchObject({ code: 'out_of_order_sequence', expectedSequence: 0 });
   });
 });
+
+describe('expiry (24 hours, without TTL)', () => {
+  it('forgets a key and a producer a day after their last write', async () => {
+    let now = Date.now();
+    const local = await startStack({ clock: () => now });
+    try {
+      await local.api.post('/v1/topics', { name: 't', partitions: 1 });
+      const post = (body: unknown, headers: Record<string, string> = {}) =>
+        local.api.request('POST', '/v1/topics/t/records', body, headers);
+      expect((await post({ records: [{ value: 'a' }] }, { 'Idempotency-Key': 'k' })).status).toBe(200);
+      expect((await post({ records: [{ value: 'a' }], producerId: 'p', sequence: 0 })).status).toBe(200);
+      now += 24 * 3600 * 1000 - 1000;
+      expect((await post({ records: [{ value: 'b' }] }, { 'Idempotency-Key': 'k' })).status).toBe(422);
+      expect((await post({ records: [{ value: 'a' }], producerId: 'p', sequence: 0 })).body.offsets[0].offset).toBe(1);
+      now += 2000;
+      const reusedAfterExpiry = await post({ records: [{ value: 'b' }] }, { 'Idempotency-Key': 'k' });
+      expect(reusedAfterExpiry.status).toBe(200);
+      expect(reusedAfterExpiry.body.offsets[0].offset).toBe(2);
+      const resumed = await post({ records: [{ value: 'c' }], producerId: 'p', sequence: 1 });
+      expect(resumed.body).toMatchObject({ code: 'out_of_order_sequence', expectedSequence: 0 });
+    } finally {
+      await local.close();
+    }
+  });
+});
