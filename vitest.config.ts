@@ -12,7 +12,7 @@ export default defineConfig({
     // Integration suites start their own emulators on ephemeral ports; two workers fit 2 cores.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

@@ -3,6 +3,7 @@ import { handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
 import { createSdkClients } from '#shared/adapters/sdk-clients';
 import { createApp } from '#shared/app/create-app';
+import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { hashApiKey } from '#shared/domain/api-keys';
 import { lambdaConfig } from '#shared/hosts/lambda-config';
 
@@ -20,6 +21,11 @@ const readOperatorKeyHash = async (): Promise<string | undefined> => {
   return secret.SecretString ? hashApiKey(secret.SecretString) : undefined;
 };
 
-const app = createApp({ ...awsPorts({ dynamodb, s3 }, config.storage), operatorKeyHash: await readOperatorKeyHash() });
+const app = createApp({
+  ...awsPorts({ dynamodb, s3 }, config.storage),
+  operatorKeyHash: await readOperatorKeyHash(),
+  corsOrigins: config.corsOrigins,
+  segmentCacheBytes: SEGMENT_CACHE_BYTES,
+});
 
 export const handler = handle(app);

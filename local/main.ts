@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp, createServices } from '#shared/app/create-app';
-import { DEFAULT_EXACTLY_ONCE_TIMING } from '#shared/constants';
+import { parseCorsOrigins } from '#shared/app/middleware/cors';
+import { DEFAULT_EXACTLY_ONCE_TIMING, SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
 import { startEmulators } from './emulators';
 
@@ -43,6 +44,8 @@ if (!(settleMs > 0 && leaseMs > settleMs)) {
 const deps = {
   ...awsPorts(emulators, emulators.storage),
   operatorKeyHash: hashApiKey(operatorKey),
+  corsOrigins: parseCorsOrigins(process.env.RUNNEL_CORS_ORIGINS),
+  segmentCacheBytes: SEGMENT_CACHE_BYTES,
   exactlyOnce: { timing: { leaseMs, settleMs } },
 };
 const services = createServices(deps);

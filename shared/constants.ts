@@ -77,3 +77,32 @@ export interface ExactlyOnceTiming {
 }
 
 export const DEFAULT_EXACTLY_ONCE_TIMING: ExactlyOnceTiming = { leaseMs: 60 * SECOND, settleMs: 15 * SECOND };
+/** How often a warm function records a key's last use: at most one write per key per this interval. */
+export const API_KEY_LAST_USE_INTERVAL_MS = 5 * MINUTE;
+
+/** Most permission entries on one key; a longer list is refused. */
+export const MAX_KEY_PERMISSIONS = 100;
+
+/** Segment bytes a warm function keeps in memory (immutable, so never stale). @default 64 MiB */
+export const SEGMENT_CACHE_BYTES = 64 * MiB;
+
+/** Consumer groups (API.md, "Consumer groups"). */
+export const GROUP_DEFAULTS = {
+  /** @default 45 s, Kafka's default session timeout */
+  sessionTimeoutMs: 45 * SECOND,
+  autoOffsetReset: 'latest',
+} as const;
+
+export const GROUP_LIMITS = {
+  minSessionTimeoutMs: 10 * SECOND,
+  maxSessionTimeoutMs: 300 * SECOND,
+  /** Topics one member may subscribe to. */
+  maxTopicsPerMember: 100,
+  /** Offsets in one commit request. */
+  maxOffsetsPerCommit: 1000,
+  /**
+   * Compare-and-set rounds one membership change may lose before it answers 409
+   * rebalance_in_progress (retriable). Each loss means another change landed.
+   */
+  maxRebalanceAttempts: 100,
+} as const;

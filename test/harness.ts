@@ -74,6 +74,9 @@ export const apiClient = (
 export interface StackOptions {
   clock?: () => number;
   limits?: AppDeps['limits'];
+  /** Where structured log lines go. @default dropped */
+  log?: AppDeps['log'];
+  corsOrigins?: string[];
   /** Persist under this directory (restart tests); otherwise DynamoDB in memory and S3 in a temp dir. */
   dataDir?: string;
   /** Exactly-once timing and hooks (short leases in crash tests). */
@@ -93,7 +96,8 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
   const deps: AppDeps = {
     ...awsPorts(emulators, emulators.storage),
     operatorKeyHash: hashApiKey(OPERATOR_KEY),
-    log: process.env.RUNNEL_TEST_LOG ? (e) => console.error(JSON.stringify(e)) : () => {},
+    log: options.log ?? (process.env.RUNNEL_TEST_LOG ? (e) => console.error(JSON.stringify(e)) : () => {}),
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.exactlyOnce ? { exactlyOnce: options.exactlyOnce } : {}),

@@ -38,8 +38,8 @@ const start = async (port: number) => {
   proc.stderr?.on('data', (chunk) => {
     output += chunk;
   });
-  const deadline = Date.now() + 20_000;
-  while (!output.includes('listening')) {
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('Try:')) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -52,9 +52,13 @@ const stop = (proc: ChildProcess) =>
     proc.kill('SIGTERM');
   });
 
-afterAll(() => {
-  child?.kill('SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child?.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 });
 
 describe('local mode (npm start)', () => {
@@ -106,5 +110,5 @@ describe('local mode (npm start)', () => {
     });
     expect(((await more.json()) as { offsets: { offset: number }[] }).offsets[0]?.offset).toBe(2);
     expect(await stop(second.proc)).toBe(0);
-  });
+  }, 180_000);
 });

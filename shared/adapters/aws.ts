@@ -1,14 +1,18 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
+import type { UsageStore } from '#shared/ports/usage-store';
+import { DynamoDbGroupStore } from './dynamodb/group-store';
 import { DynamoDbIdempotencyStore } from './dynamodb/idempotency-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
+import { DynamoDbUsageStore } from './dynamodb/usage-store';
 import { S3SegmentStore } from './s3/segment-store';
 
 export interface StorageConfig {
@@ -21,6 +25,8 @@ export interface Ports {
   index: LogIndex;
   segments: SegmentStore;
   idempotency: IdempotencyStore;
+  usage: UsageStore;
+  groups: GroupStore;
 }
 
 /** The AWS adapters behind the ports. The clients are built once per process by the host. */
@@ -33,5 +39,7 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
     idempotency: new DynamoDbIdempotencyStore(doc, config.tables.metadata),
+    usage: new DynamoDbUsageStore(doc, config.tables.metadata),
+    groups: new DynamoDbGroupStore(doc, config.tables.metadata),
   };
 };

@@ -2,23 +2,33 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
+import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
+import type { UsageStore } from '#shared/ports/usage-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
 import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
+import { GroupService } from '#shared/services/groups';
+import { KeyService } from '#shared/services/keys';
 import { PartitionLog } from '#shared/services/partition-log';
 import { ProduceService } from '#shared/services/produce';
+import { QuotaService } from '#shared/services/quotas';
+import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
 import { TopicService } from '#shared/services/topics';
 import type { AppEnv } from './env';
+import { accessLog } from './middleware/access-log';
 import { operatorAuth, tenantAuth } from './middleware/auth';
+import { browserCors } from './middleware/cors';
 import { requestId } from './middleware/request-id';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
+import { groupRoutes } from './routes/groups';
+import { keyRoutes } from './routes/keys';
 import { recordRoutes } from './routes/records';
 import { topicRoutes } from './routes/topics';
 
@@ -31,6 +41,9 @@ export interface AppDeps {
   idempotency: IdempotencyStore;
   /** Timing of exactly-once produce, and protocol hooks for crash tests. */
   exactlyOnce?: ExactlyOnceOptions;
+  /** Per-tenant rate windows and stored bytes (quotas). */
+  usage: UsageStore;
+  groups: GroupStore;
   /** SHA-256 (hex) of the operator key; without it the operator API refuses every call. */
   operatorKeyHash: string | undefined;
   /** @default Date.now */
@@ -39,6 +52,10 @@ export interface AppDeps {
   limits?: Partial<Limits>;
   /** Structured log lines (never secrets). @default JSON to stderr */
   log?: LogSink;
+  /** Origins browsers may call the API from (CORS); none by default. From RUNNEL_CORS_ORIGINS. */
+  corsOrigins?: readonly string[];
+  /** Bytes of immutable segment data kept in memory; 0 disables the cache. @default 0 */
+  segmentCacheBytes?: number;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -48,19 +65,27 @@ export const createServices = (deps: AppDeps) => {
   const clock = deps.clock ?? Date.now;
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const notifier = new AppendNotifier();
-  const log = new PartitionLog(deps.index, deps.segments, clock, notifier);
-  const producer = new ProduceService(log, deps.segments, clock);
+  const segments = deps.segmentCacheBytes
+    ? new CachingSegmentStore(deps.segments, deps.segmentCacheBytes)
+    : deps.segments;
+  const log = new PartitionLog(deps.index, segments, clock, notifier);
+  const fetcher = new FetchService(log, notifier, clock);
+  const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
+  const producer = new ProduceService(log, segments, clock);
   return {
     clock,
     limits,
     notifier,
     log,
-    authenticator: new Authenticator(deps.metadata, deps.operatorKeyHash, clock),
-    tenants: new TenantService(deps.metadata, clock),
+    authenticator,
+    tenants: new TenantService(deps.metadata, clock, authenticator),
+    keys: new KeyService(deps.metadata, authenticator, clock),
+    quotas: new QuotaService(deps.metadata, deps.usage, clock),
     topics: new TopicService(deps.metadata, log, clock),
     producer,
     exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
-    fetcher: new FetchService(log, notifier, clock),
+    fetcher,
+    groups: new GroupService(deps.groups, deps.metadata, log, fetcher, notifier, clock),
   };
 };
 
@@ -91,6 +116,11 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(requestId());
+  app.use(accessLog({ sink: log }));
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    // Before auth, so preflights (which carry no key) are answered.
+    app.use(browserCors({ origins: deps.corsOrigins }));
+  }
   app.use(
     bodyLimit({
       maxSize: services.limits.maxRequestBytes,
@@ -109,6 +139,8 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.use('/v1/*', tenantAuth(services));
   app.route('/v1', topicRoutes(services));
   app.route('/v1', recordRoutes(services));
+  app.route('/v1', keyRoutes(services));
+  app.route('/v1', groupRoutes(services));
 
   app.use('/admin/v1/*', operatorAuth(services));
   app.route('/admin/v1', adminRoutes(services));
@@ -141,6 +173,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
 
   app.onError((error, c) => {
     const runnelError = toRunnelError(error);
+    c.set('errorCode', runnelError.code);
     if (runnelError.status >= 500) {
       const cause = runnelError.cause ?? error;
       log({

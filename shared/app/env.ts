@@ -5,5 +5,7 @@ export interface AppEnv {
   Variables: {
     principal: TenantPrincipal;
     requestId: string;
+    /** The problem code of a failed request, for the access log. */
+    errorCode: string | undefined;
   };
 }

@@ -41,3 +41,35 @@ export const isAllowed = (permissions: readonly Permission[], resource: Resource
 /** Whether the key may do anything at all with `resource` (what lists and describe show). */
 export const canSee = (permissions: readonly Permission[], resource: Resource): boolean =>
   ACTIONS.some((action) => isAllowed(permissions, resource, action));
+
+/**
+ * A resource pattern a key may be granted: `*`, or `topic:`/`group:` followed by 1-249
+ * characters of Kafka's name alphabet and `*` wildcards (`topic:orders-*`, `group:*`).
+ */
+export const RESOURCE_PATTERN = /^(\*|(topic|group):[a-zA-Z0-9._*-]{1,249})$/;
+
+/**
+ * Whether `granted` matches every resource that `requested` matches. Exact for the
+ * patterns keys use (none, or one trailing `*`); a pattern with an inner wildcard is
+ * covered only by `*` or by itself, which may refuse a grant that would be safe, never
+ * allow one that is not.
+ */
+export const patternCovers = (granted: string, requested: string): boolean => {
+  if (granted === '*' || granted === requested) return true;
+  if (requested === '*') return false;
+  const star = granted.indexOf('*');
+  if (star === -1) return !requested.includes('*') && granted === requested;
+  if (star !== granted.length - 1) return !requested.includes('*') && toRegExp(granted).test(requested);
+  return requested.startsWith(granted.slice(0, -1));
+};
+
+/**
+ * Whether a key holding `held` may hand out `requested`: every action on every pattern
+ * must already be the holder's, so a new key never exceeds the key that created it.
+ */
+export const permissionsCover = (held: readonly Permission[], requested: readonly Permission[]): boolean =>
+  requested.every((want) =>
+    want.actions.every((action) =>
+      held.some((have) => have.actions.includes(action) && patternCovers(have.resource, want.resource)),
+    ),
+  );

@@ -1,4 +1,5 @@
 import type { StorageConfig } from '#shared/adapters/aws';
+import { parseCorsOrigins } from '#shared/app/middleware/cors';
 
 /** The API function's configuration: names only, never secrets, all from the environment. */
 export interface LambdaConfig {
@@ -9,6 +10,8 @@ export interface LambdaConfig {
   operatorKeyHash: string | undefined;
   /** Force path-style S3 addressing (S3-compatible endpoints, tests). */
   s3ForcePathStyle: boolean;
+  /** Browser origins allowed by CORS (RUNNEL_CORS_ORIGINS, comma-separated); none by default. */
+  corsOrigins: string[];
 }
 
 const required = (env: Record<string, string | undefined>, name: string): string => {
@@ -25,4 +28,5 @@ export const lambdaConfig = (env: Record<string, string | undefined>): LambdaCon
   operatorSecretArn: env.RUNNEL_OPERATOR_SECRET_ARN || undefined,
   operatorKeyHash: env.RUNNEL_OPERATOR_KEY_HASH || undefined,
   s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
+  corsOrigins: parseCorsOrigins(env.RUNNEL_CORS_ORIGINS),
 });

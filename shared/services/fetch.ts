@@ -4,7 +4,7 @@ import { retentionCutoff } from '#shared/domain/retention';
 import { partitionKey } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
 import type { AppendNotifier } from './append-notifier';
-import type { PartitionLog } from './partition-log';
+import type { PartitionBounds, PartitionLog, ReadResult } from './partition-log';
 import { partitionRef } from './topics';
 
 export type OffsetSpec = number | 'earliest' | 'latest';
@@ -35,39 +35,53 @@ export class FetchService {
 
   async fetch(topic: Topic, partition: number, request: FetchRequest): Promise<FetchResult> {
     const ref = partitionRef(topic, partition);
-    let bounds = await this.log.bounds(ref, topic.retentionMs);
-    const from =
-      request.offset === 'earliest'
-        ? bounds.logStartOffset
-        : request.offset === 'latest'
-          ? bounds.highWatermark
-          : request.offset;
-    if (from < bounds.logStartOffset || from > bounds.highWatermark) {
-      throw offsetOutOfRange(from, bounds.logStartOffset, bounds.highWatermark);
+    const retention = topic.retentionMs;
+    let bounds: PartitionBounds;
+    let read: ReadResult;
+    let from: number;
+    if (typeof request.offset === 'number') {
+      // A consumer that knows its offset (the common case): bound the log and read it in
+      // the same round trip; the read is discarded if the offset turns out to be invalid.
+      from = request.offset;
+      [bounds, read] = await Promise.all([
+        this.log.bounds(ref, retention),
+        this.log.read(ref, from, request, retention),
+      ]);
+      // A commit may land between the two queries: what was read proves the offset valid.
+      const end = Math.max(bounds.highWatermark, read.records.length > 0 ? read.nextOffset : 0);
+      if (from < bounds.logStartOffset || from > end) throw offsetOutOfRange(from, bounds.logStartOffset, end);
+    } else {
+      bounds = await this.log.bounds(ref, retention);
+      from = request.offset === 'earliest' ? bounds.logStartOffset : bounds.highWatermark;
+      read =
+        from < bounds.highWatermark
+          ? await this.log.read(ref, from, request, retention)
+          : { records: [], nextOffset: from };
     }
 
-    if (from === bounds.highWatermark && request.waitMs > 0) {
+    if (read.records.length === 0 && request.waitMs > 0) {
       // Long poll: cheap strongly consistent reads of the tail until something arrives.
       const deadline = this.clock() + request.waitMs;
       const key = partitionKey(ref);
-      let highWatermark = bounds.highWatermark;
+      let highWatermark = Math.max(bounds.highWatermark, from);
       while (highWatermark <= from) {
         const left = deadline - this.clock();
         if (left <= 0) break;
         await this.notifier.wait(key, Math.min(LONG_POLL_INTERVAL_MS, left));
         highWatermark = await this.log.highWatermark(ref);
       }
-      if (highWatermark > from) bounds = await this.log.bounds(ref, topic.retentionMs);
+      if (highWatermark > from) {
+        [bounds, read] = await Promise.all([
+          this.log.bounds(ref, retention),
+          this.log.read(ref, from, request, retention),
+        ]);
+      }
     }
 
-    const read =
-      from < bounds.highWatermark
-        ? await this.log.read(ref, from, request, topic.retentionMs)
-        : { records: [], nextOffset: from };
     return {
       records: read.records,
       nextOffset: read.nextOffset,
-      // A commit may land between the bounds query and the read; never report less than was read.
+      // Never report a high watermark below what was read.
       highWatermark: Math.max(bounds.highWatermark, read.nextOffset),
       logStartOffset: bounds.logStartOffset,
     };

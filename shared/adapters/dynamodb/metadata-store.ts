@@ -6,8 +6,17 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ApiKey, MetadataStore, Tenant, Topic } from '#shared/ports/metadata-store';
+import { QUOTA_NAMES, type Quotas } from '#shared/domain/quotas';
+import type {
+  ApiKey,
+  ApiKeySummary,
+  MetadataStore,
+  Tenant,
+  TenantTombstone,
+  Topic,
+} from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
 
 /**
@@ -16,11 +25,22 @@ import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store'
  * that id comes from the authenticated key alone.
  *
  *   pk                      sk                 item
- *   TENANTS                 TENANT#<id>        tenant
- *   APIKEY#<keyId>          APIKEY             API key (looked up by id on every request)
+ *   TENANTS                 TENANT#<id>        tenant (quotas, deletedAt while being deleted)
+ *   DELETED_TENANTS         TENANT#<id>        tombstone: a deleted tenant whose data maintenance removes
+ *   APIKEY#<keyId>          APIKEY             API key with its hash (looked up by id when authenticating)
+ *   TENANT#<id>             KEY#<keyId>        the tenant's list entry for that key (no hash), last use
  *   TENANT#<id>             TOPIC#<name>       topic
+ *   TENANT#<id>             USAGE#<direction>  rate window and stored bytes (usage-store.ts)
+ *
+ * A key is two items. Created list entry first, lookup item second, and revoked in the
+ * reverse order, so every key that works is listed (and so can be revoked); a crash in
+ * between leaves at most a listed key that no longer works, which revoking again removes.
  */
 const TENANTS_PK = 'TENANTS';
+const DELETED_TENANTS_PK = 'DELETED_TENANTS';
+const keySk = (keyId: string) => `KEY#${keyId}`;
+/** Attempts of the optimistic quota update before giving up (operator calls rarely race). */
+const QUOTA_UPDATE_ATTEMPTS = 5;
 const tenantSk = (tenantId: string) => `TENANT#${tenantId}`;
 const apiKeyPk = (keyId: string) => `APIKEY#${keyId}`;
 const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
@@ -29,6 +49,13 @@ const topicSk = (name: string) => `TOPIC#${name}`;
 const strip = <T>(item: Record<string, unknown>): T => {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as T;
+};
+
+const tenantOf = (item: Record<string, unknown>): Tenant => {
+  const { tenantId, name, createdAt, quotas, deletedAt } = strip<Tenant>(item);
+  const tenant: Tenant = { tenantId, name, createdAt, quotas: quotas ?? {} };
+  if (deletedAt !== undefined) tenant.deletedAt = deletedAt;
+  return tenant;
 };
 
 export class DynamoDbMetadataStore implements MetadataStore {
@@ -59,15 +86,103 @@ export class DynamoDbMetadataStore implements MetadataStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: TENANTS_PK, sk: tenantSk(tenant.tenantId), ...tenant },
+        Item: { pk: TENANTS_PK, sk: tenantSk(tenant.tenantId), quotas: {}, revision: 0, ...tenant },
         ConditionExpression: 'attribute_not_exists(sk)',
       }),
     );
   }
 
+  async updateTenantQuotas(
+    tenantId: string,
+    change: Partial<Record<keyof Quotas, number | null>>,
+  ): Promise<Tenant | undefined> {
+    for (let attempt = 0; attempt < QUOTA_UPDATE_ATTEMPTS; attempt++) {
+      const item = await this.get(TENANTS_PK, tenantSk(tenantId));
+      if (!item || item.deletedAt !== undefined) return undefined;
+      const quotas: Partial<Quotas> = { ...((item.quotas as Partial<Quotas> | undefined) ?? {}) };
+      for (const name of QUOTA_NAMES) {
+        const value = change[name];
+        if (value === null) delete quotas[name];
+        else if (value !== undefined) quotas[name] = value;
+      }
+      const revision = typeof item.revision === 'number' ? item.revision : 0;
+      try {
+        // Read, merge, write if nobody wrote since: concurrent changes of different quotas both land.
+        const result = await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: TENANTS_PK, sk: tenantSk(tenantId) },
+            UpdateExpression: 'SET quotas = :quotas, revision = :next',
+            ConditionExpression:
+              'attribute_exists(sk) AND attribute_not_exists(deletedAt) AND (attribute_not_exists(revision) OR revision = :revision)',
+            ExpressionAttributeValues: { ':quotas': quotas, ':revision': revision, ':next': revision + 1 },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return result.Attributes ? tenantOf(result.Attributes) : undefined;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    throw new StaleWriteError(`Tenant ${tenantId}`);
+  }
+
+  /*
+   * Deletion timeline; every step is one single-item write and the whole is idempotent:
+   *   1. tenant item gets deletedAt   -> authentication refuses its keys from here on
+   *   2. tombstone DELETED_TENANTS    -> maintenance will remove the tenant's data
+   *   3. each APIKEY#<keyId> deleted  -> no hash of the tenant's keys stays behind
+   *   4. tenant item deleted          -> the operator no longer sees it
+   * A crash after 1 leaves a tenant that lists nowhere usable and whose keys fail;
+   * DELETE again (the item is still found by id) runs 2-4.
+   */
+  async deleteTenant(tenantId: string, deletedAt: number): Promise<boolean> {
+    const item = await this.get(TENANTS_PK, tenantSk(tenantId));
+    if (!item) return false;
+    const tenant = tenantOf(item);
+    const at = tenant.deletedAt ?? deletedAt;
+    if (tenant.deletedAt === undefined) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: TENANTS_PK, sk: tenantSk(tenantId) },
+            UpdateExpression: 'SET deletedAt = :at',
+            ConditionExpression: 'attribute_exists(sk)',
+            ExpressionAttributeValues: { ':at': at },
+          }),
+        );
+      } catch (error) {
+        // Deleted concurrently: the other call finishes the job.
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    }
+    const tombstone: TenantTombstone = { tenantId, name: tenant.name, deletedAt: at };
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: DELETED_TENANTS_PK, sk: tenantSk(tenantId), ...tombstone },
+      }),
+    );
+    for (const key of await this.listApiKeys(tenantId)) await this.deleteKeyLookup(tenantId, key.keyId);
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: TENANTS_PK, sk: tenantSk(tenantId) } }),
+    );
+    return true;
+  }
+
+  async listTenantTombstones(): Promise<TenantTombstone[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': DELETED_TENANTS_PK },
+    });
+    return items.map((item) => strip<TenantTombstone>(item));
+  }
+
   async getTenant(tenantId: string): Promise<Tenant | undefined> {
     const item = await this.get(TENANTS_PK, tenantSk(tenantId));
-    return item ? strip<Tenant>(item) : undefined;
+    return item ? tenantOf(item) : undefined;
   }
 
   async listTenants(): Promise<Tenant[]> {
@@ -75,10 +190,23 @@ export class DynamoDbMetadataStore implements MetadataStore {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TENANTS_PK },
     });
-    return items.map((item) => strip<Tenant>(item));
+    return items.map(tenantOf);
   }
 
   async createApiKey(key: ApiKey): Promise<void> {
+    const summary: ApiKeySummary = {
+      keyId: key.keyId,
+      name: key.name,
+      permissions: key.permissions,
+      createdAt: key.createdAt,
+    };
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: tenantPk(key.tenantId), sk: keySk(key.keyId), ...summary },
+        ConditionExpression: 'attribute_not_exists(sk)',
+      }),
+    );
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
@@ -86,6 +214,61 @@ export class DynamoDbMetadataStore implements MetadataStore {
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeySummary[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'KEY#' },
+    });
+    return items.map((item) => {
+      const { keyId, name, permissions, createdAt, lastUsedAt } = strip<ApiKeySummary>(item);
+      return lastUsedAt === undefined
+        ? { keyId, name, permissions, createdAt }
+        : { keyId, name, permissions, createdAt, lastUsedAt };
+    });
+  }
+
+  /** Removes the lookup item, only if it belongs to this tenant: a key works no more once this returns. */
+  private async deleteKeyLookup(tenantId: string, keyId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: apiKeyPk(keyId), sk: 'APIKEY' },
+          ConditionExpression: 'tenantId = :tenantId',
+          ExpressionAttributeValues: { ':tenantId': tenantId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async deleteApiKey(tenantId: string, keyId: string): Promise<boolean> {
+    if (!(await this.get(tenantPk(tenantId), keySk(keyId)))) return false;
+    await this.deleteKeyLookup(tenantId, keyId);
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: tenantPk(tenantId), sk: keySk(keyId) } }),
+    );
+    return true;
+  }
+
+  async recordApiKeyUse(tenantId: string, keyId: string, at: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: tenantPk(tenantId), sk: keySk(keyId) },
+          UpdateExpression: 'SET lastUsedAt = :at',
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (error) {
+      // Revoked meanwhile: nothing to record.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async getApiKey(keyId: string): Promise<ApiKey | undefined> {

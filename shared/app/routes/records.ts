@@ -1,9 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Limits } from '#shared/constants';
-import { invalidRequest } from '#shared/domain/errors';
+import { invalidRequest, partitionNotFound } from '#shared/domain/errors';
+import { recordSize } from '#shared/domain/records';
 import { type ExactlyOnceProducer, type Idempotency, requestHash } from '#shared/services/exactly-once';
 import type { FetchService } from '#shared/services/fetch';
-import type { ProduceService } from '#shared/services/produce';
+import { ProduceService } from '#shared/services/produce';
+import type { QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
 import { authorize } from '../middleware/auth';
 import { newRouter, problemResponses } from '../router';
@@ -24,12 +26,13 @@ export interface RecordRoutesDeps {
   exactlyOnce: ExactlyOnceProducer;
   fetcher: FetchService;
   limits: Limits;
+  quotas: QuotaService;
 }
 
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
-export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits }: RecordRoutesDeps) => {
+export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, quotas }: RecordRoutesDeps) => {
   const app = newRouter();
 
   app.openapi(
@@ -53,7 +56,7 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits }:
     }),
     async (c) => {
       const { topic: name } = c.req.valid('param');
-      const { tenantId } = authorize(c, `topic:${name}`, 'produce');
+      const principal = authorize(c, `topic:${name}`, 'produce');
       const body = c.req.valid('json');
       const key = c.req.header('idempotency-key');
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -63,7 +66,19 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits }:
         throw invalidRequest('Use either an Idempotency-Key or producerId + sequence, not both.');
       }
       const records = body.records.map((r, i) => decodeRecord(r, body.encoding, i));
-      const topic = await topics.get(tenantId, name);
+      const topic = await topics.get(principal.tenantId, name);
+      // Everything that can refuse the request runs before the rate quota counts it, and
+      // the quota is checked before anything is written: a throttled produce writes nothing.
+      ProduceService.checkLimits(records, limits);
+      for (const r of records) {
+        if (r.partition !== undefined && r.partition >= topic.partitions) {
+          throw partitionNotFound(topic.name, r.partition, topic.partitions);
+        }
+      }
+      await quotas.admitProduce(
+        principal,
+        records.reduce((n, r) => n + recordSize(r), 0),
+      );
       const options = { limits };
       let idempotency: Idempotency | undefined;
       if (key !== undefined) idempotency = { kind: 'key', key };
@@ -96,11 +111,16 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits }:
     }),
     async (c) => {
       const { topic: name, partition } = c.req.valid('param');
-      const { tenantId } = authorize(c, `topic:${name}`, 'consume');
+      const principal = authorize(c, `topic:${name}`, 'consume');
       const query = c.req.valid('query');
-      const topic = await topics.get(tenantId, name);
+      const topic = await topics.get(principal.tenantId, name);
       topics.checkPartition(topic, partition);
+      quotas.checkFetch(principal);
       const result = await fetcher.fetch(topic, partition, query);
+      await quotas.recordFetch(
+        principal,
+        result.records.reduce((n, r) => n + recordSize(r), 0),
+      );
       return c.json(
         {
           records: result.records.map((r) => encodeRecord(r, query.encoding)),

@@ -1,7 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Limits } from '#shared/constants';
+import { invalidRequest } from '#shared/domain/errors';
 import { canSee } from '#shared/domain/permissions';
 import type { Topic } from '#shared/ports/metadata-store';
+import { defaultRetentionMs, type QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
 import { authorize } from '../middleware/auth';
 import { newRouter, problemResponses } from '../router';
@@ -14,12 +16,27 @@ export const topicView = (topic: Topic) => ({
   createdAt: topic.createdAt,
 });
 
+/** A bad parameter (400) is refused before a quota (403) is looked at. */
+const checkPartitionsPerTopic = (partitions: number, limits: Limits) => {
+  if (partitions > limits.maxPartitionsPerTopic) {
+    throw invalidRequest(`A topic has at most ${limits.maxPartitionsPerTopic} partitions.`);
+  }
+};
+
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
   description,
 });
 
-export const topicRoutes = ({ topics, limits }: { topics: TopicService; limits: Limits }) => {
+export const topicRoutes = ({
+  topics,
+  limits,
+  quotas,
+}: {
+  topics: TopicService;
+  limits: Limits;
+  quotas: QuotaService;
+}) => {
   const app = newRouter();
 
   app.openapi(
@@ -31,8 +48,11 @@ export const topicRoutes = ({ topics, limits }: { topics: TopicService; limits: 
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const { tenantId } = authorize(c, `topic:${body.name}`, 'manage');
-      const topic = await topics.create(tenantId, body, limits);
+      const principal = authorize(c, `topic:${body.name}`, 'manage');
+      checkPartitionsPerTopic(body.partitions, limits);
+      await quotas.checkTopicCreate(principal, body);
+      const retentionMs = body.retentionMs ?? defaultRetentionMs(principal.quotas);
+      const topic = await topics.create(principal.tenantId, { ...body, retentionMs }, limits);
       return c.json(topicView(topic), 201);
     },
   );
@@ -87,8 +107,11 @@ export const topicRoutes = ({ topics, limits }: { topics: TopicService; limits: 
     }),
     async (c) => {
       const { topic: name } = c.req.valid('param');
-      const { tenantId } = authorize(c, `topic:${name}`, 'manage');
-      const topic = await topics.update(tenantId, name, c.req.valid('json'), limits);
+      const principal = authorize(c, `topic:${name}`, 'manage');
+      const change = c.req.valid('json');
+      if (change.partitions !== undefined) checkPartitionsPerTopic(change.partitions, limits);
+      await quotas.checkTopicUpdate(principal, name, change);
+      const topic = await topics.update(principal.tenantId, name, change, limits);
       return c.json(topicView(topic), 200);
     },
   );

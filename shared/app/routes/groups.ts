@@ -1,0 +1,296 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { FETCH_DEFAULTS, FETCH_LIMITS, GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
+import { canSee } from '#shared/domain/permissions';
+import { recordSize } from '#shared/domain/records';
+import type { GroupService } from '#shared/services/groups';
+import type { QuotaService } from '#shared/services/quotas';
+import { authorize } from '../middleware/auth';
+import { newRouter, problemResponses } from '../router';
+import { EncodingSchema, FetchedRecordSchema, intQuery, NameSchema } from '../schemas';
+import { encodeRecord } from '../wire';
+
+const GroupParamSchema = z.object({ group: NameSchema });
+const MemberParamSchema = z.object({
+  group: NameSchema,
+  memberId: z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/, 'memberId is 1-128 characters of [a-zA-Z0-9._-].'),
+});
+
+const AssignmentSchema = z.object({ topic: z.string(), partitions: z.array(z.number().int()) }).openapi('Assignment');
+const MemberAssignmentSchema = z
+  .object({ generation: z.number().int(), assignments: z.array(AssignmentSchema) })
+  .openapi('MemberAssignment');
+
+const JoinSchema = z
+  .object({
+    topics: z.array(NameSchema).min(1).max(GROUP_LIMITS.maxTopicsPerMember),
+    sessionTimeoutMs: z
+      .number()
+      .int()
+      .min(GROUP_LIMITS.minSessionTimeoutMs)
+      .max(GROUP_LIMITS.maxSessionTimeoutMs)
+      .default(GROUP_DEFAULTS.sessionTimeoutMs),
+    autoOffsetReset: z.enum(['earliest', 'latest']).default(GROUP_DEFAULTS.autoOffsetReset),
+  })
+  .strict()
+  .openapi('JoinGroup');
+
+const CommitSchema = z
+  .object({
+    memberId: MemberParamSchema.shape.memberId.optional(),
+    generation: z.number().int().min(0).optional(),
+    offsets: z
+      .array(
+        z
+          .object({
+            topic: NameSchema,
+            partition: z.number().int().min(0),
+            offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+            metadata: z.string().max(4096).optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(GROUP_LIMITS.maxOffsetsPerCommit),
+  })
+  .strict()
+  .refine((body) => (body.memberId === undefined) === (body.generation === undefined), {
+    message: 'memberId and generation go together (leave both out for a standalone commit).',
+    path: ['generation'],
+  })
+  .openapi('CommitOffsets');
+
+const CommittedOffsetSchema = z
+  .object({ topic: z.string(), partition: z.number().int(), offset: z.number().int(), metadata: z.string().nullable() })
+  .openapi('CommittedOffset');
+
+const GroupSchema = z
+  .object({
+    group: z.string(),
+    generation: z.number().int(),
+    members: z.array(
+      z.object({
+        memberId: z.string(),
+        topics: z.array(z.string()),
+        assignments: z.array(AssignmentSchema),
+        lastHeartbeat: z.number().int().nullable(),
+      }),
+    ),
+    partitions: z.array(
+      z.object({
+        topic: z.string(),
+        partition: z.number().int(),
+        committedOffset: z.number().int().nullable(),
+        highWatermark: z.number().int(),
+        lag: z.number().int().nullable(),
+      }),
+    ),
+  })
+  .openapi('Group');
+
+const GroupFetchQuerySchema = z.object({
+  maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
+  maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
+  waitMs: intQuery('waitMs', 0, FETCH_LIMITS.waitMs, FETCH_DEFAULTS.waitMs),
+  encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
+});
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+const conflict = { 409: { description: 'fenced (stale member or generation) or rebalance_in_progress' } } as const;
+
+export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: QuotaService }) => {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/groups/{group}/members',
+      request: {
+        params: GroupParamSchema,
+        body: { content: { 'application/json': { schema: JoinSchema } }, required: true },
+      },
+      responses: {
+        200: json(MemberAssignmentSchema.extend({ memberId: z.string() }), 'Joined: the member id and its partitions'),
+        ...conflict,
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { group } = c.req.valid('param');
+      const { tenantId } = authorize(c, `group:${group}`, 'consume');
+      const body = c.req.valid('json');
+      for (const topic of body.topics) authorize(c, `topic:${topic}`, 'consume');
+      const joined = await groups.join(tenantId, group, body);
+      return c.json(joined, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/groups/{group}/members/{memberId}/heartbeat',
+      request: { params: MemberParamSchema },
+      responses: {
+        200: json(MemberAssignmentSchema, 'The current generation and the member’s partitions'),
+        ...conflict,
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { group, memberId } = c.req.valid('param');
+      const { tenantId } = authorize(c, `group:${group}`, 'consume');
+      return c.json(await groups.heartbeat(tenantId, group, memberId), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/groups/{group}/members/{memberId}',
+      request: { params: MemberParamSchema },
+      responses: {
+        204: {
+          description: 'Left; the others rebalance at once. Also 204 for a member already gone (a retried leave).',
+        },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { group, memberId } = c.req.valid('param');
+      const { tenantId } = authorize(c, `group:${group}`, 'consume');
+      await groups.leave(tenantId, group, memberId);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/groups/{group}/offsets',
+      request: {
+        params: GroupParamSchema,
+        body: { content: { 'application/json': { schema: CommitSchema } }, required: true },
+      },
+      responses: {
+        204: { description: 'Committed' },
+        ...conflict,
+        416: { description: 'offset_out_of_range: an offset above the partition’s high watermark' },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { group } = c.req.valid('param');
+      const { tenantId } = authorize(c, `group:${group}`, 'consume');
+      const body = c.req.valid('json');
+      for (const topic of new Set(body.offsets.map((o) => o.topic))) authorize(c, `topic:${topic}`, 'consume');
+      await groups.commit(tenantId, group, body);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/groups/{group}/offsets',
+      request: { params: GroupParamSchema, query: z.object({ topic: NameSchema.optional() }) },
+      responses: {
+        200: json(z.object({ offsets: z.array(CommittedOffsetSchema) }), 'Committed offsets'),
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { group } = c.req.valid('param');
+      const { topic } = c.req.valid('query');
+      const { tenantId, permissions } = authorize(c, `group:${group}`, 'consume');
+      if (topic !== undefined) authorize(c, `topic:${topic}`, 'consume');
+      const offsets = await groups.offsets(tenantId, group, topic);
+      return c.json({ offsets: offsets.filter((o) => canSee(permissions, `topic:${o.topic}`)) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/groups/{group}',
+      request: { params: GroupParamSchema },
+      responses: { 200: json(GroupSchema, 'Members, assignments, committed offsets and lag'), ...problemResponses },
+    }),
+    async (c) => {
+      const { group } = c.req.valid('param');
+      const principal = c.get('principal');
+      if (!canSee(principal.permissions, `group:${group}`)) authorize(c, `group:${group}`, 'consume');
+      const described = await groups.describe(principal.tenantId, group);
+      const partitions = described.partitions.filter((p) => canSee(principal.permissions, `topic:${p.topic}`));
+      return c.json({ ...described, partitions }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/groups',
+      responses: {
+        200: json(
+          z.object({
+            groups: z.array(z.object({ group: z.string(), generation: z.number().int(), members: z.number().int() })),
+          }),
+          'The tenant’s groups, with their generation and number of live members',
+        ),
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { tenantId, permissions } = c.get('principal');
+      const all = await groups.list(tenantId);
+      return c.json({ groups: all.filter((g) => canSee(permissions, `group:${g.group}`)) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/groups/{group}/members/{memberId}/records',
+      request: { params: MemberParamSchema, query: GroupFetchQuerySchema },
+      responses: {
+        200: json(
+          z.object({
+            generation: z.number().int(),
+            records: z.array(FetchedRecordSchema.extend({ topic: z.string(), partition: z.number().int() })),
+          }),
+          'Records of the member’s partitions from the committed offsets; counts as a heartbeat',
+        ),
+        ...conflict,
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { group, memberId } = c.req.valid('param');
+      const principal = authorize(c, `group:${group}`, 'consume');
+      const query = c.req.valid('query');
+      quotas.checkFetch(principal);
+      const result = await groups.fetch(principal.tenantId, group, memberId, query, (topic) =>
+        authorize(c, `topic:${topic}`, 'consume'),
+      );
+      await quotas.recordFetch(
+        principal,
+        result.records.reduce((n, r) => n + recordSize(r), 0),
+      );
+      return c.json(
+        {
+          generation: result.generation,
+          records: result.records.map((r) => ({
+            topic: r.topic,
+            partition: r.partition,
+            ...encodeRecord(r, query.encoding),
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  return app;
+};

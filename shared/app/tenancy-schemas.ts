@@ -1,0 +1,112 @@
+import { z } from '@hono/zod-openapi';
+import { MAX_KEY_PERMISSIONS } from '#shared/constants';
+import { ACTIONS, RESOURCE_PATTERN } from '#shared/domain/permissions';
+import { MAX_RETENTION_CAP_MS, MIN_RATE_BYTES_PER_SEC } from '#shared/domain/quotas';
+
+const GiB = 1024 ** 3;
+
+const count = (max: number) => z.number().int().min(0).max(max);
+const rate = z
+  .number()
+  .int()
+  .min(MIN_RATE_BYTES_PER_SEC)
+  .max(100 * GiB);
+const retentionCap = z
+  .number()
+  .int()
+  .refine(
+    (n) => n === -1 || (n > 0 && n <= MAX_RETENTION_CAP_MS),
+    `maxRetentionMs is -1 (no cap) or 1..${MAX_RETENTION_CAP_MS} ms.`,
+  );
+
+const quotaFields = {
+  maxTopics: count(1_000_000),
+  maxPartitions: count(100_000_000),
+  maxRetentionMs: retentionCap,
+  maxStorageBytes: count(Number.MAX_SAFE_INTEGER),
+  produceBytesPerSec: rate,
+  fetchBytesPerSec: rate,
+};
+
+/** Quotas as an operator sets them at creation: each optional, the rest follow the defaults. */
+export const QuotasInputSchema = z
+  .object({
+    maxTopics: quotaFields.maxTopics.optional(),
+    maxPartitions: quotaFields.maxPartitions.optional(),
+    maxRetentionMs: quotaFields.maxRetentionMs.optional(),
+    maxStorageBytes: quotaFields.maxStorageBytes.optional(),
+    produceBytesPerSec: quotaFields.produceBytesPerSec.optional(),
+    fetchBytesPerSec: quotaFields.fetchBytesPerSec.optional(),
+  })
+  .strict()
+  .openapi('QuotasInput');
+
+/** Quotas in a PATCH: a number sets one, null returns it to the default, absent leaves it. */
+export const QuotasPatchSchema = z
+  .object({
+    maxTopics: quotaFields.maxTopics.nullable().optional(),
+    maxPartitions: quotaFields.maxPartitions.nullable().optional(),
+    maxRetentionMs: quotaFields.maxRetentionMs.nullable().optional(),
+    maxStorageBytes: quotaFields.maxStorageBytes.nullable().optional(),
+    produceBytesPerSec: quotaFields.produceBytesPerSec.nullable().optional(),
+    fetchBytesPerSec: quotaFields.fetchBytesPerSec.nullable().optional(),
+  })
+  .strict()
+  .openapi('QuotasPatch');
+
+export const QuotasSchema = z
+  .object({
+    maxTopics: z.number().int(),
+    maxPartitions: z.number().int(),
+    maxRetentionMs: z.number().int(),
+    maxStorageBytes: z.number().int(),
+    produceBytesPerSec: z.number().int(),
+    fetchBytesPerSec: z.number().int(),
+  })
+  .openapi('Quotas');
+
+export const TenantSchema = z
+  .object({ tenantId: z.string(), name: z.string(), createdAt: z.number().int(), quotas: QuotasSchema })
+  .openapi('Tenant');
+
+export const TenantParamSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'A tenant id is 1-64 characters of [A-Za-z0-9-].'),
+});
+
+export const PermissionSchema = z
+  .object({
+    resource: z
+      .string()
+      .regex(
+        RESOURCE_PATTERN,
+        'resource is "*", "topic:<pattern>" or "group:<pattern>" (patterns use [a-zA-Z0-9._-] and *).',
+      ),
+    actions: z
+      .array(z.enum(ACTIONS))
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, 'actions are listed once each.'),
+  })
+  .strict()
+  .openapi('Permission');
+
+export const CreateKeySchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    permissions: z.array(PermissionSchema).min(1).max(MAX_KEY_PERMISSIONS),
+  })
+  .strict()
+  .openapi('CreateKey');
+
+export const KeySchema = z
+  .object({
+    keyId: z.string(),
+    name: z.string(),
+    permissions: z.array(PermissionSchema),
+    createdAt: z.number().int(),
+    lastUsedAt: z.number().int().optional(),
+  })
+  .openapi('ApiKey');
+
+export const KeyParamSchema = z.object({
+  keyId: z.string().regex(/^[a-z0-9]{1,64}$/, 'A key id is 1-64 characters of [a-z0-9].'),
+});

@@ -1,0 +1,29 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Emulators } from '#local/emulators';
+
+/** Every stored item and object, as JSON text, straight from the emulators with the SDK. */
+export const storedItems = async (emulators: Emulators): Promise<string[]> => {
+  const items: string[] = [];
+  for (const table of [emulators.storage.tables.metadata, emulators.storage.tables.log]) {
+    let ExclusiveStartKey: Record<string, any> | undefined;
+    do {
+      const page = await emulators.dynamodb.send(new ScanCommand({ TableName: table, ExclusiveStartKey }));
+      for (const item of page.Items ?? []) items.push(`${table} ${JSON.stringify(item)}`);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+  let ContinuationToken: string | undefined;
+  do {
+    const page = await emulators.s3.send(
+      new ListObjectsV2Command({ Bucket: emulators.storage.bucket, ContinuationToken }),
+    );
+    for (const object of page.Contents ?? []) items.push(`s3 ${object.Key} ${object.Size}`);
+    ContinuationToken = page.NextContinuationToken;
+  } while (ContinuationToken);
+  return items;
+};
+
+/** A tenant's whole stored state: every item or object that mentions its id, sorted. */
+export const tenantSnapshot = async (emulators: Emulators, tenantId: string): Promise<string[]> =>
+  (await storedItems(emulators)).filter((line) => line.includes(tenantId)).sort();
