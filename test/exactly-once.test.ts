@@ -97,11 +97,15 @@ describe('Idempotency-Key', () => {
   it('answers a retry whose first attempt died after committing and before answering', async () => {
     const body = { records: [{ value: 'late', partition: 1 }] };
     const before = await highWatermarks();
+    // The writer dies right after its claim is marked done (the update that sets `state`).
+    const completion = (input: Record<string, unknown>) =>
+      Object.values((input.ExpressionAttributeNames ?? {}) as Record<string, string>).includes('state');
     const crashed = await faults.runRequest(
-      { crashAfter: { operation: 'UpdateItem', table: 'metadata', count: 1 } },
+      { crashAfter: { operation: 'UpdateItem', table: 'metadata', match: completion, count: 1 } },
       () => Promise.race([produce(body, 'crash-2'), sleep(300).then(() => 'timeout' as const)]),
     );
     expect(crashed).toBe('timeout');
+    expect((await highWatermarks())[1]).toBe((before[1] as number) + 1); // it had committed
     const retried = await produce(body, 'crash-2');
     expect(retried.status).toBe(200);
     expect(retried.body.offsets[0].offset).toBe(before[1]);

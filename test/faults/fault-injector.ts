@@ -37,6 +37,8 @@ export interface FaultOptions {
 export interface CrashPoint {
   operation: 'PutItem' | 'UpdateItem' | 'PutObject';
   table?: 'log' | 'metadata';
+  /** Only calls whose input matches count (e.g. the claim's completion among other updates). */
+  match?: (input: Record<string, unknown>) => boolean;
   count: number;
 }
 
@@ -119,6 +121,7 @@ export class FaultInjector {
           request?.crashAfter !== undefined &&
           request.crashAfter.operation === operation &&
           (request.crashAfter.table === undefined || table.endsWith(request.crashAfter.table)) &&
+          (request.crashAfter.match === undefined || request.crashAfter.match(args.input as Record<string, unknown>)) &&
           ++request.seen === request.crashAfter.count;
         const fault = crashHere ? undefined : this.pick();
         if (fault) this.count(fault);
@@ -142,7 +145,13 @@ export class FaultInjector {
             break;
           default:
         }
-        const output = await next(args);
+        let output: unknown;
+        try {
+          output = await next(args);
+        } catch (error) {
+          // The store answered (a failed condition, say): the request still dies here.
+          if (!(crashHere && request)) throw error;
+        }
         if (crashHere && request) {
           request.crashed = true;
           this.count(`crash ${crashPointName(request.crashAfter as CrashPoint)}`);
