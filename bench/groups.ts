@@ -140,7 +140,10 @@ export const benchGroups = async () => {
     }
 
     // Large groups: sequential joins, then the cost of one heartbeat at that size.
-    await api.post('/v1/topics', { name: 'bench-wide', partitions: 1000 });
+    // 1,000 more partitions than the default partition quota leaves room for.
+    await services.tenants.updateQuotas(tenantId, { maxPartitions: 10_000 });
+    const wide = await api.post('/v1/topics', { name: 'bench-wide', partitions: 1000 });
+    if (wide.status !== 201) throw new Error(`creating bench-wide: ${wide.status} ${JSON.stringify(wide.body)}`);
     for (const size of [100, 200]) {
       const group = `large-${size}`;
       const ids: string[] = [];

@@ -2,14 +2,24 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
 import { createSdkClients } from '#shared/adapters/sdk-clients';
+import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
 import { createApp } from '#shared/app/create-app';
 import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { hashApiKey } from '#shared/domain/api-keys';
 import { lambdaConfig } from '#shared/hosts/lambda-config';
+import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 
 // Built once per execution environment (cold start), reused by every invocation.
 const config = lambdaConfig(process.env);
+const telemetry = lambdaTelemetry({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE,
+});
 const { dynamodb, s3 } = createSdkClients({ s3ForcePathStyle: config.s3ForcePathStyle });
+
+const storageErrors = new SdkErrorCounter();
+storageErrors.attach(dynamodb, 'DynamoDB');
+storageErrors.attach(s3, 'S3');
 
 const readOperatorKeyHash = async (): Promise<string | undefined> => {
   if (config.operatorKeyHash) return config.operatorKeyHash;
@@ -26,6 +36,20 @@ const app = createApp({
   operatorKeyHash: await readOperatorKeyHash(),
   corsOrigins: config.corsOrigins,
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
+  log: telemetry.log,
+  metrics: telemetry.metrics,
 });
+const serve = handle(app);
 
-export const handler = handle(app);
+export const handler = async (...[event, context]: Parameters<typeof serve>) => {
+  // Every log line of this invocation carries the Lambda and API Gateway request ids.
+  if (context) telemetry.logger.addContext(context as Parameters<typeof telemetry.logger.addContext>[0]);
+  const apiRequestId = (event.requestContext as { requestId?: string } | undefined)?.requestId;
+  telemetry.logger.appendKeys({ apiRequestId });
+  try {
+    return await serve(event, context);
+  } finally {
+    const storage = storageErrors.drain();
+    if (storage.length > 0) telemetry.metrics.publish(storage, { apiRequestId });
+  }
+};

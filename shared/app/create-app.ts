@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
+import type { MetricsSink } from '#shared/observability/telemetry';
 import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
@@ -56,6 +57,8 @@ export interface AppDeps {
   corsOrigins?: readonly string[];
   /** Bytes of immutable segment data kept in memory; 0 disables the cache. @default 0 */
   segmentCacheBytes?: number;
+  /** Request metrics (CloudWatch EMF in Lambda). @default none */
+  metrics?: MetricsSink;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -116,7 +119,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(requestId());
-  app.use(accessLog({ sink: log }));
+  app.use(accessLog({ log, metrics: deps.metrics }));
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     // Before auth, so preflights (which carry no key) are answered.
     app.use(browserCors({ origins: deps.corsOrigins }));

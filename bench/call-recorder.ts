@@ -1,0 +1,143 @@
+import { performance } from 'node:perf_hooks';
+import type { MiddlewareStack } from '@smithy/types';
+import { itemSize } from 'dynalite/db/index.js';
+
+/** One AWS call as the SDK sent it: when, what it cost in capacity units, how many bytes it moved. */
+export interface RecordedCall {
+  /** `Service.Operation`, as {@link SdkCallCounter} names it. */
+  operation: string;
+  start: number;
+  end: number;
+  ok: boolean;
+  /** DynamoDB read request units (strongly consistent reads: 1 per 4 KB). */
+  readUnits: number;
+  /** DynamoDB write request units (1 per KB); a failed conditional write is charged too. */
+  writeUnits: number;
+  /** S3 object bytes sent (PUT) or received (GET). */
+  bytes: number;
+}
+
+const CAPACITY_OPERATIONS = new Set(['GetItem', 'PutItem', 'Query', 'Scan', 'UpdateItem', 'DeleteItem']);
+
+/**
+ * Records every call of the DynamoDB and S3 clients with its timing, the capacity units
+ * DynamoDB reports (`ReturnConsumedCapacity: TOTAL`, which dynalite computes with
+ * DynamoDB's rules) and the S3 bytes. The cost model prices these; the latency model
+ * replays their order. Bench-only: the product never asks for consumed capacity.
+ */
+export class CallRecorder {
+  readonly calls: RecordedCall[] = [];
+  private active = true;
+
+  attach(client: { middlewareStack: Pick<MiddlewareStack<any, any>, 'add'> }, service: 'DynamoDB' | 'S3'): void {
+    // Outermost, so `start` is when the command was sent: parallel calls start together
+    // even on a loaded machine, and the replay keeps them parallel. Retries stay inside.
+    const open = new WeakMap<object, RecordedCall>();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const name = String(context.commandName).replace(/Command$/, '');
+        const operation = `${service}.${name}`;
+        const input = args.input as Record<string, any>;
+        if (service === 'DynamoDB' && CAPACITY_OPERATIONS.has(name)) input.ReturnConsumedCapacity = 'TOTAL';
+        const start = performance.now();
+        const call: RecordedCall = { operation, start, end: start, ok: false, readUnits: 0, writeUnits: 0, bytes: 0 };
+        open.set(context, call);
+        try {
+          const result = await next(args);
+          const output = result.output as Record<string, any>;
+          call.ok = true;
+          const units = Number(output?.ConsumedCapacity?.CapacityUnits ?? 0);
+          if (name === 'PutItem' || name === 'UpdateItem' || name === 'DeleteItem') call.writeUnits = units;
+          else call.readUnits = units;
+          if (operation === 'S3.PutObject') call.bytes = Number(input.ContentLength ?? input.Body?.byteLength ?? 0);
+          if (operation === 'S3.GetObject') call.bytes = Number(output?.ContentLength ?? 0);
+          return result;
+        } finally {
+          call.end = performance.now();
+          if (this.active) this.calls.push(call);
+        }
+      },
+      { step: 'initialize', priority: 'high', name: `benchRecorder${service}`, override: true },
+    );
+    // A failed conditional write still consumes write capacity for the item it tried to
+    // write; the marshalled item is only at hand once the input is serialised.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          const input = args.input as Record<string, any>;
+          const call = open.get(context);
+          if (call?.operation === 'DynamoDB.PutItem' && input.Item)
+            call.writeUnits = Math.ceil(itemSize(input.Item) / 1024);
+          throw error;
+        }
+      },
+      { step: 'finalizeRequest', name: `benchFailedWrite${service}`, override: true },
+    );
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+  }
+
+  /** Calls recorded while `fn` ran (the recorder is reset first). */
+  async capture<T>(fn: () => Promise<T>): Promise<{ result: T; calls: RecordedCall[] }> {
+    this.reset();
+    const result = await fn();
+    return { result, calls: [...this.calls] };
+  }
+}
+
+/** Calls per operation. */
+export const countByOperation = (calls: readonly RecordedCall[]): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const c of calls) counts[c.operation] = (counts[c.operation] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
+};
+
+export interface CallTotals {
+  calls: number;
+  readUnits: number;
+  writeUnits: number;
+  s3Puts: number;
+  s3Gets: number;
+  s3PutBytes: number;
+  s3GetBytes: number;
+}
+
+export const totals = (calls: readonly RecordedCall[]): CallTotals => {
+  const t: CallTotals = { calls: 0, readUnits: 0, writeUnits: 0, s3Puts: 0, s3Gets: 0, s3PutBytes: 0, s3GetBytes: 0 };
+  for (const c of calls) {
+    t.calls += 1;
+    t.readUnits += c.readUnits;
+    t.writeUnits += c.writeUnits;
+    if (c.operation === 'S3.PutObject') {
+      t.s3Puts += 1;
+      t.s3PutBytes += c.bytes;
+    }
+    if (c.operation === 'S3.GetObject') {
+      t.s3Gets += 1;
+      t.s3GetBytes += c.bytes;
+    }
+  }
+  return t;
+};
+
+/**
+ * Sequential round trips: the longest chain of calls each of which started after the
+ * previous one ended. Calls that overlapped ran in parallel and count once.
+ */
+export const roundTrips = (calls: readonly RecordedCall[]): number => {
+  const sorted = [...calls].sort((a, b) => a.start - b.start);
+  const depth: number[] = [];
+  sorted.forEach((call, j) => {
+    let d = 1;
+    for (let i = 0; i < j; i++) {
+      const before = sorted[i] as RecordedCall;
+      if (before.end <= call.start) d = Math.max(d, (depth[i] as number) + 1);
+    }
+    depth.push(d);
+  });
+  return Math.max(0, ...depth);
+};

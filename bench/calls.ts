@@ -1,0 +1,207 @@
+import { countByOperation, type RecordedCall, roundTrips, totals } from './call-recorder';
+import { warmKeyCache } from './profiles';
+import { type BenchStack, callJson, createTopic, produceBody } from './stack';
+
+export interface CallProfile {
+  label: string;
+  /** Calls per request by operation (SdkCallCounter, averaged over `requests`). */
+  perRequest: Record<string, number>;
+  requests: number;
+  partitionsTouched: number;
+  /** Segments (S3 objects) a fetch spans; 0 when every batch read is inline. */
+  segments?: number;
+  readUnits: number;
+  writeUnits: number;
+  s3Bytes: number;
+  roundTrips: number;
+  /** The calls of the last request, for the latency model. */
+  calls: RecordedCall[];
+  wireBytes: number;
+}
+
+const addInto = (sum: Record<string, number>, snapshot: Record<string, number>) => {
+  for (const [op, n] of Object.entries(snapshot)) sum[op] = (sum[op] ?? 0) + n;
+};
+
+const divide = (snapshot: Record<string, number>, n: number) =>
+  Object.fromEntries(Object.entries(snapshot).map(([op, count]) => [op, count / n]));
+
+/**
+ * Calls per produce request, counted by the project's SdkCallCounter on the SDK clients,
+ * in steady state (the key cache is warm: its GetItem happens once per instance per 5 s).
+ */
+export const measureProduceCalls = async (
+  stack: BenchStack,
+  options: { label: string; partitions: number; records: number; recordBytes: number; requests: number },
+): Promise<CallProfile> => {
+  const topic = `calls-${options.label.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`;
+  await createTopic(stack.inProcess, topic, options.partitions);
+  const body = produceBody(options.records, options.recordBytes, options.partitions);
+  const produce = () => callJson(stack.inProcess, `/v1/topics/${topic}/records`, { method: 'POST', body });
+  await produce();
+  const counted: Record<string, number> = {};
+  let last: RecordedCall[] = [];
+  let units = { readUnits: 0, writeUnits: 0, s3Bytes: 0 };
+  for (let i = 0; i < options.requests; i++) {
+    await warmKeyCache(stack);
+    stack.counter.reset();
+    const { calls } = await stack.recorder.capture(produce);
+    addInto(counted, stack.counter.snapshot());
+    // The steady-state shape: the request with the fewest sequential round trips (a quota
+    // window opening adds a write now and then).
+    if (last.length === 0 || roundTrips(calls) < roundTrips(last)) last = calls;
+    const t = totals(calls);
+    units = {
+      readUnits: units.readUnits + t.readUnits,
+      writeUnits: units.writeUnits + t.writeUnits,
+      s3Bytes: units.s3Bytes + t.s3PutBytes,
+    };
+  }
+  const perRequest = divide(counted, options.requests);
+  return {
+    label: options.label,
+    perRequest,
+    requests: options.requests,
+    partitionsTouched: options.partitions,
+    readUnits: units.readUnits / options.requests,
+    writeUnits: units.writeUnits / options.requests,
+    s3Bytes: units.s3Bytes / options.requests,
+    roundTrips: roundTrips(last),
+    calls: last,
+    wireBytes: body.length,
+  };
+};
+
+/**
+ * Calls per fetch of written data: `batches` produce requests of `records` records go to
+ * partition 0 first; then one fetch reads them all (maxRecords = everything).
+ */
+export const measureFetchCalls = async (
+  stack: BenchStack,
+  options: { label: string; batches: number; records: number; recordBytes: number; requests: number },
+): Promise<CallProfile> => {
+  const topic = `fetch-${options.label.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`;
+  await createTopic(stack.inProcess, topic, 1);
+  const body = produceBody(options.records, options.recordBytes, 1);
+  stack.recorder.reset();
+  for (let i = 0; i < options.batches; i++) {
+    await callJson(stack.inProcess, `/v1/topics/${topic}/records`, { method: 'POST', body });
+  }
+  const segments = stack.recorder.calls.filter((c) => c.operation === 'S3.PutObject').length;
+  const total = options.batches * options.records;
+  const path = `/v1/topics/${topic}/partitions/0/records?offset=0&maxRecords=${Math.min(10_000, total)}&maxBytes=${4 * 1024 * 1024}`;
+  const fetchAll = async () => {
+    const page = await callJson<{ records: unknown[] }>(stack.inProcess, path);
+    if (page.records.length !== total) throw new Error(`fetched ${page.records.length} of ${total} records`);
+    return JSON.stringify(page).length;
+  };
+  await fetchAll();
+  const counted: Record<string, number> = {};
+  let last: RecordedCall[] = [];
+  let units = { readUnits: 0, writeUnits: 0, s3Bytes: 0 };
+  let wireBytes = 0;
+  for (let i = 0; i < options.requests; i++) {
+    await warmKeyCache(stack);
+    stack.counter.reset();
+    const { calls, result } = await stack.recorder.capture(fetchAll);
+    addInto(counted, stack.counter.snapshot());
+    wireBytes = result;
+    if (last.length === 0 || roundTrips(calls) < roundTrips(last)) last = calls;
+    const t = totals(calls);
+    units = {
+      readUnits: units.readUnits + t.readUnits,
+      writeUnits: units.writeUnits + t.writeUnits,
+      s3Bytes: units.s3Bytes + t.s3GetBytes,
+    };
+  }
+  return {
+    label: options.label,
+    perRequest: divide(counted, options.requests),
+    requests: options.requests,
+    partitionsTouched: 1,
+    segments,
+    readUnits: units.readUnits / options.requests,
+    writeUnits: units.writeUnits / options.requests,
+    s3Bytes: units.s3Bytes / options.requests,
+    roundTrips: roundTrips(last),
+    calls: last,
+    wireBytes,
+  };
+};
+
+export interface HotPartitionResult {
+  /** Through the HTTP API (topic lookup and quota admission included), or the append alone. */
+  via: 'api' | 'append';
+  writers: number;
+  appends: number;
+  /** Conditional PutItem attempts per successful append (1 = no conflict). */
+  writeAttemptsPerAppend: number;
+  /** Failed conditional writes per append. */
+  conflictsPerAppend: number;
+  /** All AWS calls per append (topic lookup, tail reads, writes, retries). */
+  callsPerAppend: number;
+  byOperationPerAppend: Record<string, number>;
+  /** DynamoDB capacity per append, failed conditional writes included. */
+  writeUnitsPerAppend: number;
+  readUnitsPerAppend: number;
+  /** Produce requests refused with 503 after running out of attempts (should be 0). */
+  refused: number;
+}
+
+/**
+ * `writers` concurrent producers append small (inline) batches to ONE partition, each
+ * `appendsPerWriter` times in a row: the compare-and-set append's cost under contention.
+ */
+export const measureHotPartition = async (
+  stack: BenchStack,
+  options: { writers: number; appendsPerWriter: number; via?: 'api' | 'append' },
+): Promise<HotPartitionResult> => {
+  const via = options.via ?? 'api';
+  const topic = `hot-${options.writers}-${Date.now()}`;
+  await createTopic(stack.inProcess, topic, 1);
+  const body = produceBody(1, 100, 1);
+  const record = [{ key: null, value: new Uint8Array(100).fill(120), headers: [], timestamp: undefined, partition: 0 }];
+  await callJson(stack.inProcess, `/v1/topics/${topic}/records`, { method: 'POST', body });
+  stack.counter.reset();
+  stack.recorder.reset();
+  let refused = 0;
+  await Promise.all(
+    Array.from({ length: options.writers }, async () => {
+      for (let i = 0; i < options.appendsPerWriter; i++) {
+        if (via === 'append') {
+          // The produce service on its own: the compare-and-set append protocol, nothing before it.
+          const t = await stack.services.topics.get(stack.tenantId, topic);
+          try {
+            await stack.services.producer.produce(t, record, { limits: stack.services.limits });
+          } catch (error) {
+            if ((error as { status?: number }).status === 503) refused += 1;
+            else throw error;
+          }
+          continue;
+        }
+        const res = await stack.inProcess(`/v1/topics/${topic}/records`, { method: 'POST', body });
+        await res.text();
+        if (res.status === 503) refused += 1;
+        else if (res.status !== 200) throw new Error(`produce → ${res.status}`);
+      }
+    }),
+  );
+  const appends = options.writers * options.appendsPerWriter - refused;
+  const byOperation = stack.counter.snapshot();
+  const puts = byOperation['DynamoDB.PutItem'] ?? 0;
+  const failed = stack.recorder.calls.filter((c) => c.operation === 'DynamoDB.PutItem' && !c.ok).length;
+  return {
+    via,
+    writers: options.writers,
+    appends,
+    writeAttemptsPerAppend: puts / appends,
+    conflictsPerAppend: failed / appends,
+    callsPerAppend: stack.counter.total() / appends,
+    byOperationPerAppend: divide(byOperation, appends),
+    writeUnitsPerAppend: totals(stack.recorder.calls).writeUnits / appends,
+    readUnitsPerAppend: totals(stack.recorder.calls).readUnits / appends,
+    refused,
+  };
+};
+
+export { countByOperation };

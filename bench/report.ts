@@ -1,0 +1,584 @@
+import { KiB, MiB } from '#shared/constants';
+import { cdfPoints, lineChart } from './charts';
+import type { CostBreakdown } from './cost-model';
+import { LATENCY_DISTRIBUTIONS, type LatencyModel, S3_STREAM_BYTES_PER_MS } from './latency-model';
+import {
+  AWS_PRICES,
+  KINESIS_ON_DEMAND,
+  MODEL_ASSUMPTIONS,
+  MSK_SERVERLESS,
+  PRICES_AS_OF,
+  UPSTASH_KAFKA_FORMER,
+} from './prices';
+import type { BenchResults } from './run';
+
+export const sizeLabel = (bytes: number) => {
+  if (bytes >= MiB && bytes % (MiB / 4) === 0) return `${bytes / MiB} MiB`;
+  if (bytes >= KiB) return `${Math.round((bytes / KiB) * 10) / 10} KiB`;
+  return `${bytes} B`;
+};
+
+const num = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const usd = (n: number) => {
+  if (n === 0) return '$0';
+  if (n >= 1) return `$${n.toFixed(2)}`;
+  return `$${n.toPrecision(3)}`;
+};
+const perMillion = (n: number) => `$${(n * 1e6).toFixed(3)}`;
+const ops = (perRequest: Record<string, number>) =>
+  Object.entries(perRequest)
+    .map(([op, count]) => `${op} ${Number.isInteger(count) ? count : count.toFixed(2)}`)
+    .join(', ');
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+/** A markdown table with padded columns (the layout the project's formatter gives tables). */
+const table = (header: string[], rows: (string | number)[][]) => {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(3, ...cells.map((r) => [...(r[i] ?? '')].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c + ' '.repeat((widths[i] ?? 0) - [...c].length)).join(' | ')} |`;
+  return [
+    line(cells[0] as string[]),
+    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
+    ...cells.slice(1).map(line),
+  ].join('\n');
+};
+
+const breakdownRow = (label: string, b: CostBreakdown) => [
+  label,
+  perMillion(b.apiGateway),
+  perMillion(b.lambdaRequest),
+  perMillion(b.lambdaDuration),
+  perMillion(b.dynamodbReads),
+  perMillion(b.dynamodbWrites),
+  perMillion(b.s3Puts),
+  perMillion(b.s3Gets),
+  perMillion(b.total),
+];
+
+/** The figures the issues ask for, one line each. */
+export const headlineFigures = (r: BenchResults) => {
+  const at1MiB = r.cost.rows.find((row) => row.size === MiB);
+  const c1 = r.throughput.find((t) => t.concurrency === 1);
+  const c8 = r.throughput.find((t) => t.concurrency === 8);
+  const natsRuns = 'runs' in r.nats ? r.nats.runs : [];
+  const ratio = (t: (typeof r.throughput)[number] | undefined) => {
+    const n = natsRuns.find((x) => x.concurrency === t?.concurrency);
+    return t && n
+      ? `produce ${(t.produceRecordsPerSec / n.publishRecordsPerSec).toFixed(2)}×, fetch ${(t.fetchRecordsPerSec / n.consumeRecordsPerSec).toFixed(2)}× of JetStream`
+      : 'JetStream not run';
+  };
+  const lines: [string, string][] = [];
+  if (at1MiB) {
+    lines.push([
+      '$/GB ingested at 1 MiB requests (modelled)',
+      `${usd(at1MiB.ingestPerGb)} via API Gateway HTTP API (${(KINESIS_ON_DEMAND.ingestGb / at1MiB.ingestPerGb).toFixed(1)}× below Kinesis on-demand $0.08; goal ≥ 8×); ${usd(at1MiB.ingestPerGbFunctionUrl)} via a Lambda Function URL (${(KINESIS_ON_DEMAND.ingestGb / at1MiB.ingestPerGbFunctionUrl).toFixed(1)}×)`,
+    ]);
+    lines.push(['$/GB consumed at 1 MiB fetches (modelled)', `${usd(at1MiB.consumePerGb)} (Kinesis $0.04)`]);
+  }
+  const be = r.cost.breakEven;
+  lines.push([
+    'Break-even request size vs Kinesis on-demand ingest',
+    `${be.kinesisIngest ? sizeLabel(Math.round(be.kinesisIngest)) : 'n/a'} (HTTP API); ${be.kinesisIngestFunctionUrl ? sizeLabel(Math.round(be.kinesisIngestFunctionUrl)) : 'n/a'} (Function URL)`,
+  ]);
+  for (const [name, model] of [
+    ['1 KiB record, inline', r.latency.small],
+    ['100 × 1 KiB batch, S3', r.latency.batch],
+  ] as const) {
+    lines.push([
+      `Produce p50 / p99, ${name} (modelled)`,
+      `${ms(model.produce.p50)} / ${ms(model.produce.p99)}, ${model.roundTrips.produce} sequential AWS round trips`,
+    ]);
+    lines.push([
+      `End to end p50 / p99, ${name} (modelled)`,
+      `${ms(model.endToEnd.p50)} / ${ms(model.endToEnd.p99)}, ${model.roundTrips.endToEnd} sequential AWS round trips (fetch alone: ${model.roundTrips.fetch})`,
+    ]);
+  }
+  if (c1)
+    lines.push([
+      'Local throughput, concurrency 1 (measured)',
+      `produce ${num(c1.produceRecordsPerSec)} rec/s (${c1.produceMBps.toFixed(2)} MB/s), fetch ${num(c1.fetchRecordsPerSec)} rec/s (${c1.fetchMBps.toFixed(2)} MB/s); ${ratio(c1)}`,
+    ]);
+  if (c8)
+    lines.push([
+      'Local throughput, concurrency 8 (measured)',
+      `produce ${num(c8.produceRecordsPerSec)} rec/s (${c8.produceMBps.toFixed(2)} MB/s), fetch ${num(c8.fetchRecordsPerSec)} rec/s (${c8.fetchMBps.toFixed(2)} MB/s); ${ratio(c8)}`,
+    ]);
+  lines.push([
+    'Handler CPU per record, I/O excluded (measured)',
+    `produce ${r.cpu.produceUsPerRecord.toFixed(1)} µs, fetch ${r.cpu.fetchUsPerRecord.toFixed(1)} µs (1 KiB records, 100 per request)`,
+  ]);
+  const sc = r.inline.scenarios[0];
+  if (sc)
+    lines.push([
+      'Inline threshold (measured calls, priced)',
+      `crossover ${sc.crossover ? sizeLabel(Math.round(sc.crossover)) : 'beyond the range'} for 1 consumer and 7-day retention; current ${sizeLabel(r.inline.current)}`,
+    ]);
+  return lines;
+};
+
+export const renderCharts = (r: BenchResults) => {
+  const alt = r.cost.alternatives;
+  const xs = r.cost.sweep.map((s) => s.size);
+  const flat = (y: number) => [
+    { x: Math.min(...xs), y },
+    { x: Math.max(...xs), y },
+  ];
+  const costCurve = lineChart({
+    title: 'Cost per GB by request size (us-east-1 list prices, measured calls)',
+    xTicks: [1, 4, 16, 64, 256, 1024, 4096].map((k) => k * KiB),
+    xLabel: 'request size (record payload, 1 KiB records)',
+    yLabel: '$ per GB',
+    xLog: true,
+    yLog: true,
+    formatX: sizeLabel,
+    formatY: (y) => (y >= 1 ? `$${y}` : `$${y.toPrecision(1)}`),
+    series: [
+      {
+        name: 'Runnel ingest (HTTP API)',
+        color: '#1f77b4',
+        points: r.cost.sweep.map((s) => ({ x: s.size, y: s.ingest })),
+      },
+      {
+        name: 'Runnel ingest (Function URL)',
+        color: '#1f77b4',
+        dashed: true,
+        points: r.cost.sweep.map((s) => ({ x: s.size, y: s.ingestFunctionUrl })),
+      },
+      { name: 'Runnel consume', color: '#2ca02c', points: r.cost.sweep.map((s) => ({ x: s.size, y: s.consume })) },
+      { name: 'Kinesis on-demand in', color: '#d62728', points: flat(alt.kinesisOnDemand.ingest) },
+      { name: 'Kinesis on-demand out', color: '#d62728', dashed: true, points: flat(alt.kinesisOnDemand.consume) },
+      { name: 'MSK Serverless in', color: '#9467bd', points: flat(alt.mskServerless.ingest) },
+      { name: 'Upstash Kafka (former)', color: '#ff7f0e', points: flat(alt.upstashKafkaFormer.ingest) },
+    ],
+    markers: [{ x: r.inline.current, label: 'inline limit', color: '#555' }],
+  });
+  const latency = (title: string, model: LatencyModel) =>
+    lineChart({
+      title,
+      xLabel: 'latency (ms)',
+      yLabel: 'fraction of requests',
+      xLog: true,
+      xTicks: [10, 20, 50, 100, 200, 500, 1000, 2000],
+      formatX: (x) => `${x}`,
+      formatY: (y) => y.toFixed(1),
+      series: [
+        { name: 'produce (ack)', color: '#1f77b4', points: cdfPoints(model.samples.produce) },
+        { name: 'end to end', color: '#2ca02c', points: cdfPoints(model.samples.endToEnd) },
+      ],
+      markers: [
+        { x: 200, label: 'Kinesis ~200 ms', color: '#d62728' },
+        { x: 500, label: 'WarpStream p50 500 ms', color: '#9467bd' },
+        { x: 900, label: 'WarpStream p99 900 ms', color: '#9467bd' },
+      ],
+    });
+  return {
+    'cost-per-gb.svg': costCurve,
+    'latency-small.svg': latency('Modelled latency CDF: one 1 KiB record (inline)', r.latency.small),
+    'latency-batch.svg': latency('Modelled latency CDF: 100 × 1 KiB records (S3 segment)', r.latency.batch),
+  };
+};
+
+export const renderReport = (r: BenchResults): string => {
+  const out: string[] = [];
+  const push = (...lines: string[]) => out.push(...lines.flatMap((line) => [line, '']));
+  push(
+    '# Performance and cost',
+    `Generated by \`npm run bench\` (bench/main.ts) on ${r.startedAt}, in ${r.durationSeconds.toFixed(0)} s, on ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}, load average at the end ${r.machine.loadAverage.map((l) => l.toFixed(1)).join(' / ')} (the machine is shared: local timings move with the load; call counts do not). Rerun it to refresh every figure on this page.`,
+    '**Measured** figures come from this run on the local stack (dynalite and s3rver in-process, reached by the real AWS SDK clients) or on in-memory ports. **Modelled** figures price or time those measured calls with AWS list prices and published latencies. Each table says which it is.',
+  );
+
+  push('## Headline figures', table(['figure', 'value'], headlineFigures(r)));
+
+  // Throughput.
+  push(
+    '## Local throughput (measured)',
+    'The real app served by `@hono/node-server` on 127.0.0.1 (as `npm start` serves it), called over loopback HTTP with `fetch`. Records of 1 KiB, produce requests of 100 records, each worker on its own partition (contention on one partition is measured below); then every record is read back with fetches of up to 500 records. The emulators, the app and the client share one Node process, so these are figures of the local stack, not of AWS. MB = 10^6 bytes of record payload.',
+    table(
+      [
+        'concurrency',
+        'records',
+        'produce rec/s',
+        'produce MB/s',
+        'fetch rec/s',
+        'fetch MB/s',
+        'calls per produce',
+        'calls per fetch',
+      ],
+      r.throughput.map((t) => [
+        t.concurrency,
+        num(t.records),
+        num(t.produceRecordsPerSec),
+        t.produceMBps.toFixed(2),
+        num(t.fetchRecordsPerSec),
+        t.fetchMBps.toFixed(2),
+        ops(t.callsPerProduce),
+        ops(t.callsPerFetch),
+      ]),
+    ),
+  );
+  if ('runs' in r.nats) {
+    const natsRuns = r.nats.runs;
+    push(
+      `### Side by side: NATS JetStream ${r.nats.serverVersion} (measured, same run, same machine)`,
+      "Debian's `nats-server` with JetStream on file storage in a temp dir, started by the bench on a loopback port; the `nats` npm client publishes the same 1 KiB records, 100 acked publishes in flight per worker round (JetStream's equivalent of a 100-record produce request), and reads them back with an ordered consumer in fetches of 500. Note the difference in durability: JetStream acknowledges once the message is in its file store (fsync every 2 minutes by default, one replica here); Runnel acknowledges after a DynamoDB write, which in AWS is replicated across three zones.",
+      table(
+        [
+          'concurrency',
+          'publish rec/s',
+          'publish MB/s',
+          'consume rec/s',
+          'consume MB/s',
+          'Runnel/JetStream produce',
+          'Runnel/JetStream fetch',
+        ],
+        natsRuns.map((n) => {
+          const t = r.throughput.find((x) => x.concurrency === n.concurrency);
+          return [
+            n.concurrency,
+            num(n.publishRecordsPerSec),
+            n.publishMBps.toFixed(2),
+            num(n.consumeRecordsPerSec),
+            n.consumeMBps.toFixed(2),
+            t ? (t.produceRecordsPerSec / n.publishRecordsPerSec).toFixed(2) : 'n/a',
+            t ? (t.fetchRecordsPerSec / n.consumeRecordsPerSec).toFixed(2) : 'n/a',
+          ];
+        }),
+      ),
+    );
+  } else {
+    push('### Side by side: NATS JetStream', `Skipped: ${r.nats.skipped}.`);
+  }
+
+  // Calls.
+  const targetsProduce = (p: (typeof r.produceCalls)[number]) => {
+    const puts = p.perRequest['S3.PutObject'] ?? 0;
+    const writes = p.perRequest['DynamoDB.PutItem'] ?? 0;
+    return `${puts <= 1 ? '✔' : '✘'} ≤ 1 S3 PUT; ${writes === p.partitionsTouched ? '✔' : '✘'} ${p.partitionsTouched} DynamoDB write(s)`;
+  };
+  push(
+    '## AWS calls per request (measured)',
+    "Counted by operation with the project's `SdkCallCounter` middleware on the SDK clients, averaged over steady-state requests (the API key lookup is cached for 5 s per instance and so is not part of a request; the warm-up call is not counted). Capacity units are those DynamoDB reports (`ReturnConsumedCapacity`, computed by dynalite with DynamoDB's rules: a strongly consistent read costs 1 unit per 4 KB of items read, a write 1 unit per KB). Small = 10 records of 100 B (stored inline); large = 100 records of 1 KiB (one S3 object).",
+    table(
+      ['produce', 'calls per request', 'read units', 'write units', 'S3 bytes', 'round trips', 'targets'],
+      r.produceCalls.map((p) => [
+        p.label,
+        ops(p.perRequest),
+        p.readUnits.toFixed(1),
+        p.writeUnits.toFixed(1),
+        num(p.s3Bytes),
+        p.roundTrips,
+        targetsProduce(p),
+      ]),
+    ),
+    "A produce does, in sequence: the topic lookup (GetItem); the tenant's produce-rate admission (an UpdateItem on its usage item, before anything is written); an S3 PUT when the batches exceed the inline limit; then per partition touched one strongly consistent read of the partition tail (Query, Limit 1) and one conditional PutItem. Partitions are appended in parallel, so round trips do not grow with partitions. The targets count the appends; the admission write is one more DynamoDB write per request, whatever the partitions.",
+    table(
+      ['fetch of written data', 'segments', 'calls per fetch', 'read units', 'S3 bytes', 'round trips', 'target'],
+      r.fetchCalls.map((f) => {
+        const gets = f.perRequest['S3.GetObject'] ?? 0;
+        return [
+          `${f.label} (5 batches, all read at once)`,
+          f.segments ?? 0,
+          ops(f.perRequest),
+          f.readUnits.toFixed(1),
+          num(f.s3Bytes),
+          f.roundTrips,
+          `${gets <= (f.segments ?? 0) ? '✔' : '✘'} ≤ 1 GET per segment; index queries: ${f.perRequest['DynamoDB.Query'] ?? 0}`,
+        ];
+      }),
+    ),
+    'A fetch at a known offset does: the topic lookup (GetItem); then, in parallel, the partition bounds (two Limit-1 queries: the first entry for the log start offset, the last for the high watermark) and the index query from the offset; then one ranged GET per segment object (adjacent batches of one object are read in one GET); then the tenant\'s fetched-bytes accounting (an UpdateItem) before it answers. Against the target "one index query + ≤ 1 GET per segment" the two bounds queries are extra: they run in parallel, so they cost read units (at least one each per fetch) but no round trip. The segment cache is off in these counts (every read pays its GET, as on a function instance that has not seen the segment before).',
+  );
+  push(
+    '### Hot partition: concurrent writers on one partition (measured)',
+    "Each writer appends one 100-byte record (inline) to the same partition, back to back: through the HTTP API (topic lookup, quota admission, append), and through the produce service alone (the append protocol with nothing before it). The append is a compare-and-set: read the tail, write the next base offset with `attribute_not_exists(sk)`, on conflict re-read and retry. Failed conditional writes consume write capacity too. Through the API the writers first queue on the tenant's usage item (one UpdateItem per produce, on one item per tenant), which spaces them out before they reach the partition; that item is itself a hot key (DynamoDB allows about 1,000 writes per second on one item).",
+    table(
+      [
+        'path',
+        'writers',
+        'appends',
+        'PutItem attempts per append',
+        'failed conditional writes per append',
+        'AWS calls per append',
+        'by operation',
+        'read / write units per append',
+        'refused (503)',
+      ],
+      r.hotPartition.map((h) => [
+        h.via === 'api' ? 'HTTP API' : 'append only',
+        h.writers,
+        h.appends,
+        h.writeAttemptsPerAppend.toFixed(2),
+        h.conflictsPerAppend.toFixed(2),
+        h.callsPerAppend.toFixed(2),
+        ops(h.byOperationPerAppend),
+        `${h.readUnitsPerAppend.toFixed(2)} / ${h.writeUnitsPerAppend.toFixed(2)}`,
+        h.refused,
+      ]),
+    ),
+  );
+
+  // CPU.
+  push(
+    '## Handler CPU time per record, I/O excluded (measured)',
+    `Method: the real app (routing, key check, zod validation, JSON parse, wire decoding, batch encoding with CRC-32, decoding, response JSON) over in-memory implementations of the three ports (bench/memory-ports.ts, used by nothing but this measurement), called with \`app.request\` as the Lambda adapter calls it. \`process.cpuUsage()\` (user + system) around three rounds of ${r.cpu.requests / 3} requests after a warm-up, so JIT and GC are included; the least round counts, since other processes on a shared machine only add to it. The AWS SDK's own CPU (signing, serialising) is not included.`,
+    table(
+      ['request', 'µs per request', 'µs per record'],
+      [
+        [
+          `produce ${r.cpu.recordsPerRequest} × ${sizeLabel(r.cpu.recordBytes)}`,
+          r.cpu.produceUsPerRequest.toFixed(0),
+          r.cpu.produceUsPerRecord.toFixed(1),
+        ],
+        [
+          `fetch ${r.cpu.recordsPerRequest} × ${sizeLabel(r.cpu.recordBytes)}`,
+          r.cpu.fetchUsPerRequest.toFixed(0),
+          r.cpu.fetchUsPerRecord.toFixed(1),
+        ],
+      ],
+    ),
+    `In Lambda at ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB a function gets ${(MODEL_ASSUMPTIONS.lambdaMemoryMb / MODEL_ASSUMPTIONS.lambdaFullVcpuMb).toFixed(2)} of a vCPU, so the cost model multiplies these times by ${(MODEL_ASSUMPTIONS.lambdaFullVcpuMb / MODEL_ASSUMPTIONS.lambdaMemoryMb).toFixed(2)} (and assumes a Graviton vCPU as fast as this machine's core).`,
+  );
+
+  // Log length.
+  push(
+    '## Fetch cost versus log length (measured)',
+    'One partition filled with 10, 10^4 and 10^6 records of 100 B (index entries of 1, 1,000 and 1,000 records, written through the LogIndex port with the conditional write a produce uses, pointing at the consecutive batches of one S3 object), then fetches of 100 records from the middle through the app.',
+    table(
+      [
+        'records',
+        'index entries',
+        'fill time',
+        'calls per fetch',
+        'read units',
+        'S3 bytes',
+        'latency p50',
+        'latency p90',
+      ],
+      r.logLength.map((l) => [
+        num(l.records),
+        num(l.indexEntries),
+        `${l.writeSeconds.toFixed(1)} s`,
+        ops(l.callsPerFetch),
+        l.readUnitsPerFetch.toFixed(1),
+        num(l.s3BytesPerFetch),
+        `${l.latencyMs.p50.toFixed(1)} ms`,
+        `${l.latencyMs.p90.toFixed(1)} ms`,
+      ]),
+    ),
+    "Calls and latency do not grow with the log. Read units grow a little up to a ceiling: the index query fetches a page of up to 100 entries (about 150 B each) whatever `maxRecords` asks for, so a partition with more than 100 entries after the offset pays about 4 units; deriving the page size from `maxRecords` and the entries' record counts would keep it at 1.",
+  );
+
+  // Cost model.
+  const a = AWS_PRICES;
+  push(
+    '## Cost model (modelled from measured calls)',
+    `Prices: ${PRICES_AS_OF}, us-east-1, in bench/prices.ts.`,
+    table(
+      ['item', 'price'],
+      [
+        ['Lambda requests', `$${(a.lambda.request * 1e6).toFixed(2)} per million`],
+        ['Lambda duration, arm64', `$${a.lambda.gbSecondArm64} per GB-s (1 ms increments)`],
+        ['API Gateway HTTP API', `$${(a.apiGatewayHttp.request * 1e6).toFixed(2)} per million, metered per 512 KB`],
+        [
+          'DynamoDB on-demand writes',
+          `$${(a.dynamodb.writeRequestUnit * 1e6).toFixed(3)} per million write request units (1 KB)`,
+        ],
+        [
+          'DynamoDB on-demand reads',
+          `$${(a.dynamodb.readRequestUnit * 1e6).toFixed(3)} per million read request units (4 KB strongly consistent)`,
+        ],
+        ['DynamoDB storage', `$${a.dynamodb.storageGbMonth} per GB-month`],
+        ['S3 Standard PUT / GET', `$${(a.s3.put * 1000).toFixed(4)} / $${(a.s3.get * 1000).toFixed(4)} per 1,000`],
+        ['S3 Standard storage', `$${a.s3.storageGbMonth} per GB-month`],
+        [
+          'Kinesis Data Streams on-demand',
+          `$${KINESIS_ON_DEMAND.ingestGb}/GB in (records rounded up to 1 KB), $${KINESIS_ON_DEMAND.retrievalGb}/GB out, $${KINESIS_ON_DEMAND.streamHour} per stream-hour`,
+        ],
+        [
+          'MSK Serverless',
+          `$${MSK_SERVERLESS.ingestGb}/GB in, $${MSK_SERVERLESS.retrievalGb}/GB out, $${MSK_SERVERLESS.clusterHour} per cluster-hour, $${MSK_SERVERLESS.partitionHour} per partition-hour, $${MSK_SERVERLESS.storageGbMonth}/GB-month`,
+        ],
+        [
+          'Upstash Kafka (former pay-as-you-go)',
+          `$${(UPSTASH_KAFKA_FORMER.message * 100_000).toFixed(2)} per 100,000 messages`,
+        ],
+      ],
+    ),
+    `Method: for each request size, one produce of that many 1 KiB records to one partition and one fetch of exactly that batch (fetches stop at the 4 MiB limit, so "5 MiB" reads 4 MiB), recorded call by call on the local stack with their capacity units and bytes. Each call is priced; API Gateway counts max(1, ⌈body / 512 KB⌉) units (JSON framing makes a 1 MiB payload a 1.07 MB body, three units); Lambda bills ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB for the measured handler CPU (scaled to the vCPU share) plus the mean modelled wait on its AWS calls (latency model below). Not included: data transfer out of AWS (the same for every service compared), CloudWatch, the maintenance function, and free tiers. GB = 2^30 bytes of record payload.`,
+    table(
+      [
+        'request size',
+        'ingest $/GB (HTTP API)',
+        'ingest $/GB (Function URL)',
+        'consume $/GB',
+        `storage $/GB for ${MODEL_ASSUMPTIONS.retentionDays} days`,
+        'Kinesis in / out',
+        'MSK Serverless in / out',
+        'Upstash (former) in / out',
+      ],
+      r.cost.rows.map((row) => [
+        sizeLabel(row.size),
+        usd(row.ingestPerGb),
+        usd(row.ingestPerGbFunctionUrl),
+        usd(row.consumePerGb),
+        usd(row.storagePerGb),
+        `${usd(r.cost.alternatives.kinesisOnDemand.ingest)} / ${usd(r.cost.alternatives.kinesisOnDemand.consume)}`,
+        `${usd(r.cost.alternatives.mskServerless.ingest)} / ${usd(r.cost.alternatives.mskServerless.consume)}`,
+        `${usd(r.cost.alternatives.upstashKafkaFormer.ingest)} / ${usd(r.cost.alternatives.upstashKafkaFormer.consume)}`,
+      ]),
+    ),
+    `Fixed costs apart from the per-GB prices: Kinesis on-demand ${usd(r.cost.alternatives.kinesisOnDemand.fixedPerMonth)} per stream per month, MSK Serverless ${usd(r.cost.alternatives.mskServerless.fixedPerMonth)} per cluster per month plus partitions; Runnel nothing while idle (but a consumer parked in a long poll bills its wait: ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * a.lambda.gbSecondArm64)} per hour per waiting consumer at ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB, plus ${usd(36_000 * a.dynamodb.readRequestUnit)} per hour of tail re-checks).`,
+    '![Cost per GB by request size](cost-per-gb.svg)',
+    'Cost of one request, by line item ($ per million requests):',
+    table(
+      [
+        'request',
+        'API Gateway',
+        'Lambda requests',
+        'Lambda duration',
+        'DynamoDB reads',
+        'DynamoDB writes',
+        'S3 PUT',
+        'S3 GET',
+        'total',
+      ],
+      r.cost.rows.flatMap((row) => [
+        breakdownRow(`produce ${sizeLabel(row.size)}`, row.produce),
+        breakdownRow(`fetch ${sizeLabel(row.fetchProfile.payloadBytes)}`, row.fetch),
+      ]),
+    ),
+    `Break-even request size (where Runnel's $/GB equals the other service's, log-log interpolation between measured sizes): ingest vs Kinesis on-demand ${r.cost.breakEven.kinesisIngest ? sizeLabel(Math.round(r.cost.breakEven.kinesisIngest)) : 'n/a'} via HTTP API, ${r.cost.breakEven.kinesisIngestFunctionUrl ? sizeLabel(Math.round(r.cost.breakEven.kinesisIngestFunctionUrl)) : 'n/a'} via a Function URL; ingest vs MSK Serverless ${r.cost.breakEven.mskIngest ? sizeLabel(Math.round(r.cost.breakEven.mskIngest)) : 'n/a'}; consume vs Kinesis ${r.cost.breakEven.kinesisConsume ? sizeLabel(Math.round(r.cost.breakEven.kinesisConsume)) : 'n/a'}. Below these sizes the per-request prices (API Gateway, Lambda, the S3 PUT) dominate: clients should batch.`,
+  );
+
+  // Inline threshold.
+  const s0 = r.inline.scenarios[0];
+  push(
+    '## The inline threshold (measured calls, priced)',
+    `Each size is produced twice on the local stack, once forced inline into the index item and once forced into an S3 object (the produce service's \`inlineMaxBytes\`), then fetched back; both are priced over a batch's life: the produce, storage for the retention period (DynamoDB $${a.dynamodb.storageGbMonth} vs S3 $${a.s3.storageGbMonth} per GB-month), and each consumer's fetch, plus, for inline, the extra read units of each consumer's long-poll re-check of the partition tail, which reads the whole last item. The measured units show the mechanism: an inline item costs a write unit per KB, and every Limit-1 tail or bounds read of it costs a read unit per 4 KB (a produce reads the previous entry, a fetch reads both ends of the partition), against a flat $0.005 PUT and $0.0004 GET.`,
+    table(
+      [
+        'size',
+        'inline: write units',
+        'inline: fetch read units',
+        'S3: fetch read units',
+        '$ per million batches, inline',
+        '$ per million batches, S3',
+        'cheaper',
+      ],
+      (s0?.rows ?? []).map((row) => [
+        sizeLabel(row.size),
+        row.inlineWriteUnits,
+        row.inlineFetchReadUnits,
+        row.objectFetchReadUnits,
+        perMillion(row.inline),
+        perMillion(row.object),
+        row.inline < row.object ? 'inline' : 'S3',
+      ]),
+    ),
+    table(
+      ['consumers', 'retention', 'crossover (S3 cheaper above)'],
+      r.inline.scenarios.map((s) => [
+        s.consumers,
+        `${s.retentionDays} d`,
+        s.crossover ? sizeLabel(Math.round(s.crossover)) : 'none in range',
+      ]),
+    ),
+    inlineVerdict(r),
+  );
+
+  // Latency.
+  const dist = Object.entries(LATENCY_DISTRIBUTIONS).map(([name, d]) => [
+    name,
+    `${d.p50Ms} ms`,
+    `${d.p99Ms} ms`,
+    d.source,
+  ]);
+  push(
+    '## Latency model (modelled from the measured call sequences)',
+    `Method: the calls of one produce and one fetch recorded on the local stack are replayed ${num(r.latency.small.samples.produce.length)} times with per-call latencies drawn from lognormal distributions fixed by the p50 and p99 below (S3 calls add bytes at ${S3_STREAM_BYTES_PER_MS / 1000} MB/s, an assumption); a call starts when every call that had finished before it locally has finished in the model, so parallel calls stay parallel. Handler CPU (measured, scaled to the Lambda vCPU share) and the API Gateway + Lambda overhead are added. End to end: the producer's index write commits; a consumer in another instance is in a long poll that re-reads the partition tail every ${r.latency.pollIntervalMs} ms (shared/services/fetch.ts) at a random phase; the first re-check that starts after the commit sees the records; the fetch then reads the bounds and the records and answers. Cold starts, retries and throttling are not modelled.`,
+    table(['call', 'p50', 'p99', 'source'], dist),
+    table(
+      ['path', 'p50', 'p90', 'p99', 'sequential AWS round trips'],
+      [
+        [
+          'produce, 1 KiB record (inline)',
+          ms(r.latency.small.produce.p50),
+          ms(r.latency.small.produce.p90),
+          ms(r.latency.small.produce.p99),
+          r.latency.small.roundTrips.produce,
+        ],
+        [
+          'fetch, 1 KiB record (inline)',
+          ms(r.latency.small.fetch.p50),
+          ms(r.latency.small.fetch.p90),
+          ms(r.latency.small.fetch.p99),
+          r.latency.small.roundTrips.fetch,
+        ],
+        [
+          'end to end, 1 KiB record',
+          ms(r.latency.small.endToEnd.p50),
+          ms(r.latency.small.endToEnd.p90),
+          ms(r.latency.small.endToEnd.p99),
+          r.latency.small.roundTrips.endToEnd,
+        ],
+        [
+          'produce, 100 × 1 KiB (S3)',
+          ms(r.latency.batch.produce.p50),
+          ms(r.latency.batch.produce.p90),
+          ms(r.latency.batch.produce.p99),
+          r.latency.batch.roundTrips.produce,
+        ],
+        [
+          'fetch, 100 × 1 KiB (S3)',
+          ms(r.latency.batch.fetch.p50),
+          ms(r.latency.batch.fetch.p90),
+          ms(r.latency.batch.fetch.p99),
+          r.latency.batch.roundTrips.fetch,
+        ],
+        [
+          'end to end, 100 × 1 KiB',
+          ms(r.latency.batch.endToEnd.p50),
+          ms(r.latency.batch.endToEnd.p90),
+          ms(r.latency.batch.endToEnd.p99),
+          r.latency.batch.roundTrips.endToEnd,
+        ],
+      ],
+    ),
+    "Round trips: produce = topic lookup → quota admission → [S3 PUT →] tail read → conditional write; fetch = topic lookup → bounds and index query in parallel [→ S3 GET] → fetched-bytes accounting; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET] → accounting. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it); the quota writes (one per produce and per fetch, each a full round trip), the topic lookup on every request and the S3 PUT before the tail read (these could run side by side) are the next ones to shave.",
+    '![Latency CDF, one record](latency-small.svg)',
+    '![Latency CDF, 100-record batch](latency-batch.svg)',
+  );
+
+  push(
+    '## What is measured and what is modelled',
+    '- Measured on this machine: local throughput; NATS JetStream throughput; AWS calls per request by operation, DynamoDB capacity units and S3 bytes (exact, independent of the machine); hot-partition attempts; handler CPU; fetch cost versus log length.',
+    '- Modelled: dollars (measured calls × list prices, plus Lambda duration from measured CPU and modelled waits) and AWS latencies (measured call sequences × published or assumed per-call distributions).',
+    '- The emulators are not AWS: local latencies say nothing about AWS latencies, and dynalite has no partition throughput limits (a hot partition in AWS is also bounded by 1,000 write units per second per partition key).',
+  );
+  return out.join('\n');
+};
+
+const inlineVerdict = (r: BenchResults) => {
+  const base = r.inline.scenarios[0];
+  if (!base) return '';
+  const crossover = base.crossover;
+  const others = r.inline.scenarios
+    .slice(1)
+    .map(
+      (s) =>
+        `${s.consumers} consumer(s), ${s.retentionDays} d: ${s.crossover ? sizeLabel(Math.round(s.crossover)) : 'none'}`,
+    )
+    .join('; ');
+  if (crossover === undefined)
+    return `Inline stays cheaper over the whole measured range for 1 consumer and 7-day retention (${others}).`;
+  const recommended = Math.max(1, Math.floor(crossover / KiB)) * KiB;
+  const current = r.inline.current;
+  const verdict =
+    Math.abs(recommended - current) <= KiB
+      ? `The current ${sizeLabel(current)} sits at the crossover: keep it.`
+      : recommended < current
+        ? `The current ${sizeLabel(current)} is above the crossover: lower it to ${sizeLabel(recommended)}.`
+        : `The current ${sizeLabel(current)} is below the crossover: raise it to ${sizeLabel(recommended)}.`;
+  return `For the default case (1 consumer, 7-day retention) storing inline is cheaper up to ${sizeLabel(Math.round(crossover))}. ${verdict} The crossover moves with the workload (${others}): more consumers and longer retention favour S3, because inline bytes are paid again on every tail and bounds read and stored at 11× the S3 price; a produce with no consumer favours inline. Inline also saves the S3 PUT round trip (tens of ms) on the produce path.`;
+};

@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { type Emulators, startEmulators } from '#local/emulators';
+import { awsPorts } from '#shared/adapters/aws';
+import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
+import { type App, type AppDeps, createApp, createServices, type Services } from '#shared/app/create-app';
+import { hashApiKey } from '#shared/domain/api-keys';
+import { CallRecorder } from './call-recorder';
+
+const BENCH_QUOTAS = {
+  maxTopics: 100_000,
+  maxPartitions: 1_000_000,
+  maxStorageBytes: 2 ** 50,
+  produceBytesPerSec: 2 ** 40,
+  fetchBytesPerSec: 2 ** 40,
+};
+
+export const BENCH_OPERATOR_KEY = 'bench-operator-key-0123456789abcdef';
+
+/** Something that answers HTTP requests: the app itself (`app.request`) or a base URL over loopback. */
+export type Requester = (path: string, init?: RequestInit) => Promise<Response>;
+
+export interface BenchStack {
+  app: App;
+  services: Services;
+  deps: AppDeps;
+  emulators: Emulators;
+  /** The project's counter, by operation. */
+  counter: SdkCallCounter;
+  /** Timeline, capacity units and bytes of every call. */
+  recorder: CallRecorder;
+  tenantId: string;
+  apiKey: string;
+  /** The real app served by @hono/node-server on 127.0.0.1, as `npm start` serves it. */
+  baseUrl: string;
+  /** Calls the app in-process (`app.request`, no socket). */
+  inProcess: Requester;
+  /** Calls the app over loopback HTTP. */
+  overHttp: Requester;
+  close(): Promise<void>;
+}
+
+/** The emulators, the real app on the real SDK clients, one tenant, and an HTTP server on 127.0.0.1. */
+export const startBenchStack = async (): Promise<BenchStack> => {
+  const s3Dir = mkdtempSync(join(tmpdir(), 'runnel-bench-'));
+  const emulators = await startEmulators({ s3Dir });
+  const counter = new SdkCallCounter();
+  counter.attach(emulators.dynamodb, 'DynamoDB');
+  counter.attach(emulators.s3, 'S3');
+  const recorder = new CallRecorder();
+  recorder.attach(emulators.dynamodb, 'DynamoDB');
+  recorder.attach(emulators.s3, 'S3');
+  const deps: AppDeps = {
+    ...awsPorts(emulators, emulators.storage),
+    operatorKeyHash: hashApiKey(BENCH_OPERATOR_KEY),
+    log: () => {},
+  };
+  const services = createServices(deps);
+  const app = createApp(deps, services);
+  // Quotas far above anything the bench does: it measures the service, not its throttling
+  // (the quota accounting itself, one DynamoDB write per produce and fetch, still runs).
+  const tenant = await services.tenants.create('bench', { quotas: BENCH_QUOTAS });
+  let listening: (port: number) => void = () => {};
+  const port = new Promise<number>((resolve) => {
+    listening = resolve;
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => listening(info.port));
+  const baseUrl = `http://127.0.0.1:${await port}`;
+  const authorized = (init: RequestInit = {}): RequestInit => ({
+    ...init,
+    headers: { Authorization: `Bearer ${tenant.apiKey}`, 'Content-Type': 'application/json', ...init.headers },
+  });
+  return {
+    app,
+    services,
+    deps,
+    emulators,
+    counter,
+    recorder,
+    tenantId: tenant.tenant.tenantId,
+    apiKey: tenant.apiKey,
+    baseUrl,
+    inProcess: async (path, init) => app.request(path, authorized(init)),
+    overHttp: (path, init) => fetch(`${baseUrl}${path}`, authorized(init)),
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await emulators.close();
+      rmSync(s3Dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** A JSON call that must succeed; a failure is a bench error, never a figure. */
+export const callJson = async <T = any>(request: Requester, path: string, init?: RequestInit): Promise<T> => {
+  const res = await request(path, init);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path} → ${res.status}: ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+};
+
+export const createTopic = (request: Requester, name: string, partitions: number) =>
+  callJson(request, '/v1/topics', { method: 'POST', body: JSON.stringify({ name, partitions }) });
+
+/** `count` records of `valueBytes` bytes each (ASCII, so utf8 bytes = characters), optionally pinned to a partition. */
+export const makeRecords = (count: number, valueBytes: number, partition?: number) => {
+  const value = 'x'.repeat(valueBytes);
+  return Array.from({ length: count }, (_, i) =>
+    partition === undefined ? { key: `k${i}`, value } : { value, partition },
+  );
+};
+
+/** A produce body for records spread round-robin over `partitions` partitions (or all on one). */
+export const produceBody = (count: number, valueBytes: number, partitions = 1, firstPartition = 0) => {
+  const value = 'x'.repeat(valueBytes);
+  return JSON.stringify({
+    records: Array.from({ length: count }, (_, i) => ({ value, partition: firstPartition + (i % partitions) })),
+  });
+};

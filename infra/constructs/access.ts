@@ -1,0 +1,80 @@
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+
+/**
+ * Least-privilege grants, named by what the code does rather than by the CDK's broad
+ * `grantReadWriteData` / `grantReadWrite` (which add batch, scan, describe, s3:List*,
+ * s3:DeleteObject* and more). Each function gets exactly the actions its code sends.
+ */
+export type TableAccess = 'API' | 'RW';
+
+const TABLE_ACTIONS: Record<TableAccess, string[]> = {
+  // The API: single-item conditional writes and queries, never a scan or batch (DESIGN.md).
+  API: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+  // Maintenance also walks whole tables and deletes trimmed index entries in batches.
+  RW: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+    'dynamodb:BatchWriteItem',
+  ],
+};
+
+export const tableActions = (access: TableAccess): readonly string[] => TABLE_ACTIONS[access];
+
+/** Grants the table's item actions on this table only (and its indexes, if it ever has any). */
+export const bindTable = ({
+  grantee,
+  table,
+  access,
+}: {
+  grantee: iam.IGrantable;
+  table: dynamodb.ITable;
+  access: TableAccess;
+}): iam.Grant => table.grant(grantee, ...TABLE_ACTIONS[access]);
+
+export type BucketAccess = 'API' | 'RW';
+
+const OBJECT_ACTIONS: Record<BucketAccess, string[]> = {
+  // Produce writes one segment object; fetch reads byte ranges of it.
+  API: ['s3:GetObject', 's3:PutObject'],
+  // Maintenance compacts (read, write) and deletes segments.
+  RW: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+};
+
+export const objectActions = (access: BucketAccess): readonly string[] => OBJECT_ACTIONS[access];
+
+/** Object actions on the bucket's objects; `RW` adds s3:ListBucket on the bucket itself. */
+export const bindBucket = ({
+  grantee,
+  bucket,
+  access,
+}: {
+  grantee: iam.IGrantable;
+  bucket: s3.IBucket;
+  access: BucketAccess;
+}): void => {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: OBJECT_ACTIONS[access],
+    resourceArns: [bucket.arnForObjects('*')],
+  });
+  if (access === 'RW') {
+    iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });
+  }
+};
+
+/** Reading the secret's value, nothing else (not DescribeSecret, not the other secrets). */
+export const bindSecretValue = ({
+  grantee,
+  secret,
+}: {
+  grantee: iam.IGrantable;
+  secret: secretsmanager.ISecret;
+}): iam.Grant =>
+  iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secret.secretArn] });

@@ -1,0 +1,105 @@
+import { createRequire } from 'node:module';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ESM_REQUIRE_BANNER, EXTERNAL_MODULES, MAIN_FIELDS, MINIFY, NODE_TARGET } from './bundling';
+
+export interface RunnelFunctionProps {
+  /** Absolute path of the handler module (under `functions/`). */
+  entry: string;
+  /** Absolute path of the repository root (package.json and package-lock.json). */
+  projectRoot: string;
+  description: string;
+  /** @default 1024 */
+  memorySize?: number;
+  timeout: Duration;
+  /** Names only (tables, bucket, secret ARN): never a secret value. */
+  environment?: Record<string, string>;
+  /** @default false */
+  tracing?: boolean;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  logRetention?: logs.RetentionDays;
+  /** @default - no limit */
+  reservedConcurrentExecutions?: number;
+}
+
+/** Names that look like they hold a secret value; the environment is visible to anyone who can read the function. */
+const SECRET_LIKE = /(SECRET|PASSWORD|TOKEN|PRIVATE)(?!_ARN$|_NAME$)|_KEY$/;
+
+const assertEsbuildInstalled = (projectRoot: string) => {
+  try {
+    createRequire(`${projectRoot}/package.json`).resolve('esbuild');
+  } catch {
+    // Without a local esbuild NodejsFunction silently falls back to Docker; refuse instead.
+    throw new Error('esbuild is not installed locally (npm ci installs it); bundling never uses Docker.');
+  }
+};
+
+/**
+ * Every Runnel function: arm64, Node.js 22, one minified ESM bundle with source maps, its
+ * own log group with a retention, optional X-Ray tracing, and a role that starts with
+ * nothing but writing to that log group. Access to tables, bucket and secret is granted
+ * per function (see `access.ts`).
+ */
+export class RunnelFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: RunnelFunctionProps) {
+    for (const name of Object.keys(props.environment ?? {})) {
+      if (SECRET_LIKE.test(name)) throw new Error(`${id}: environment variable ${name} looks like a secret value`);
+    }
+    assertEsbuildInstalled(props.projectRoot);
+
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // A role of our own instead of AWSLambdaBasicExecutionRole (logs:* on every log group).
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${id}: runs the function; only the grants its code uses`,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout,
+      role,
+      logGroup,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'runnel',
+        POWERTOOLS_METRICS_NAMESPACE: 'Runnel',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: NODE_TARGET,
+        mainFields: MAIN_FIELDS,
+        banner: ESM_REQUIRE_BANNER,
+        externalModules: EXTERNAL_MODULES,
+        minify: MINIFY,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        forceDockerBundling: false,
+        logLevel: LogLevel.WARNING,
+      },
+    });
+  }
+}

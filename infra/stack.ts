@@ -1,0 +1,128 @@
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { DeployConfig } from './config';
+import { bindBucket, bindSecretValue, bindTable } from './constructs/access';
+import { RunnelHttpApi } from './constructs/http-api';
+import { RunnelMonitoring } from './constructs/monitoring';
+import { RunnelFunction } from './constructs/runnel-function';
+import { RunnelStorage } from './constructs/storage';
+import { acknowledgeNagFindings } from './nag';
+
+/** The repository root: entries, package.json and package-lock.json are found from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+
+export interface RunnelStackProps extends StackProps {
+  config: DeployConfig;
+}
+
+/**
+ * One Runnel deployment: storage (retained on delete), the operator secret, the API
+ * function behind an HTTP API, the scheduled maintenance function, alarms and a dashboard.
+ */
+export class RunnelStack extends Stack {
+  readonly storage: RunnelStorage;
+  readonly apiFunction: RunnelFunction;
+  readonly maintenanceFunction: RunnelFunction;
+  readonly http: RunnelHttpApi;
+  readonly monitoring: RunnelMonitoring;
+  readonly operatorSecret: secretsmanager.Secret;
+  readonly tracing: boolean;
+
+  constructor(scope: Construct, id: string, props: RunnelStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.tracing = config.tracing;
+
+    this.storage = new RunnelStorage(this, 'Storage');
+    const { metadataTable, logTable, bucket } = this.storage;
+
+    this.operatorSecret = new secretsmanager.Secret(this, 'OperatorKey', {
+      description: `Runnel ${config.stageName}: the operator key (Authorization: Bearer <value> on /admin/v1)`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      // Deleted with the stack; a new deployment generates a new key.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const storageEnvironment = {
+      RUNNEL_METADATA_TABLE: metadataTable.tableName,
+      RUNNEL_LOG_TABLE: logTable.tableName,
+      RUNNEL_SEGMENT_BUCKET: bucket.bucketName,
+    };
+
+    this.apiFunction = new RunnelFunction(this, 'ApiFunction', {
+      entry: `${PROJECT_ROOT}/functions/api.ts`,
+      projectRoot: PROJECT_ROOT,
+      description: 'Runnel HTTP API',
+      // 1 GB: more CPU for the cold start and for segment encoding; see docs/deploy.md.
+      memorySize: 1024,
+      // Long polls wait up to 20 s; API Gateway gives up at 30 s.
+      timeout: Duration.seconds(28),
+      environment: { ...storageEnvironment, RUNNEL_OPERATOR_SECRET_ARN: this.operatorSecret.secretArn },
+      tracing: config.tracing,
+      logRetention: config.logRetentionDays,
+    });
+    bindTable({ grantee: this.apiFunction, table: metadataTable, access: 'API' });
+    bindTable({ grantee: this.apiFunction, table: logTable, access: 'API' });
+    bindBucket({ grantee: this.apiFunction, bucket, access: 'API' });
+    bindSecretValue({ grantee: this.apiFunction, secret: this.operatorSecret });
+
+    this.maintenanceFunction = new RunnelFunction(this, 'MaintenanceFunction', {
+      entry: `${PROJECT_ROOT}/functions/maintenance.ts`,
+      projectRoot: PROJECT_ROOT,
+      description: 'Runnel maintenance: retention trim and compaction, every 5 minutes',
+      memorySize: 512,
+      // Shorter than the schedule's interval, and one at a time, so runs never overlap.
+      timeout: Duration.minutes(4),
+      reservedConcurrentExecutions: 1,
+      environment: storageEnvironment,
+      tracing: config.tracing,
+      logRetention: config.logRetentionDays,
+    });
+    bindTable({ grantee: this.maintenanceFunction, table: metadataTable, access: 'RW' });
+    bindTable({ grantee: this.maintenanceFunction, table: logTable, access: 'RW' });
+    bindBucket({ grantee: this.maintenanceFunction, bucket, access: 'RW' });
+
+    new events.Rule(this, 'MaintenanceSchedule', {
+      description: 'Runs Runnel maintenance every 5 minutes',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      // A failed run is not retried: the next one starts in 5 minutes.
+      targets: [new targets.LambdaFunction(this.maintenanceFunction, { retryAttempts: 0 })],
+    });
+
+    this.http = new RunnelHttpApi(this, 'Http', { handler: this.apiFunction, config });
+
+    this.monitoring = new RunnelMonitoring(this, 'Monitoring', {
+      stageName: config.stageName,
+      http: this.http,
+      apiFunction: this.apiFunction,
+      maintenanceFunction: this.maintenanceFunction,
+      tables: { metadata: metadataTable, log: logTable },
+      bucket,
+      bucketMetricsFilterId: 'all-requests',
+      alarmEmail: config.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The Runnel API endpoint' });
+    if (this.http.domainName) {
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.http.domainName.regionalDomainName,
+        description: `Point ${config.domainName} here (CNAME, or a Route 53 alias with the regional hosted zone)`,
+      });
+    }
+    new CfnOutput(this, 'OperatorKeySecretArn', {
+      value: this.operatorSecret.secretArn,
+      description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',
+    });
+    new CfnOutput(this, 'MetadataTableName', { value: metadataTable.tableName });
+    new CfnOutput(this, 'LogTableName', { value: logTable.tableName });
+    new CfnOutput(this, 'SegmentBucketName', { value: bucket.bucketName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: `runnel-${config.stageName}` });
+
+    acknowledgeNagFindings(this);
+  }
+}

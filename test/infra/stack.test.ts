@@ -1,0 +1,433 @@
+import { readFileSync } from 'node:fs';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tableDefinitions } from '#shared/adapters/dynamodb/tables';
+import { RETENTION_CLASSES } from '#shared/domain/retention';
+import { ACCESS_LOG_FIELDS } from '../../infra/constructs/http-api';
+import { resourceNamed, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthRunnel } from './synth';
+
+/** Actions AWS offers no resource-level permissions for, so "*" is the only possible resource. */
+const STAR_ONLY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+
+const FULL_CONTEXT = {
+  stageName: 'staging',
+  domainName: 'streams.example.com',
+  certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666',
+  corsOrigins: 'https://console.example.com,http://localhost:5173',
+  alarmEmail: 'ops@example.com',
+  tracing: 'true',
+  logRetentionDays: '90',
+  throttleRateLimit: '50',
+  throttleBurstLimit: '100',
+};
+
+let byDefault: Synthesized;
+let full: Synthesized;
+beforeAll(() => {
+  byDefault = synthRunnel();
+  // The default synth bundles the functions for real; this one needs only the template.
+  full = synthRunnel(FULL_CONTEXT, { bundle: false });
+}, SYNTH_TIMEOUT_MS);
+
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** Every statement of the policies attached to the role of the function with this logical id prefix. */
+const statementsOf = (template: Template, functionPrefix: string) => {
+  const [, fn] = resourceNamed(template, 'AWS::Lambda::Function', functionPrefix);
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+  const [, role] = resourceNamed(template, 'AWS::IAM::Role', roleId);
+  expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+  expect(role.Properties.Policies ?? []).toEqual([]);
+  return resourcesOf(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+};
+const actionsOf = (statements: any[]) => statements.flatMap((s) => asArray(s.Action as string | string[])).sort();
+const logicalId = (template: Template, type: string, prefix: string) => resourceNamed(template, type, prefix)[0];
+
+describe('DynamoDB tables', () => {
+  it.each([
+    ['metadata', 'StorageMetadataTable'],
+    ['log', 'StorageLogTable'],
+  ] as const)('the %s table has the key schema of tables.ts', (which, prefix) => {
+    const [, table] = resourceNamed(byDefault.template, 'AWS::DynamoDB::Table', prefix);
+    const definition = tableDefinitions({ metadata: 'metadata', log: 'log' }).find((d) => d.TableName === which);
+    expect(table.Properties.KeySchema).toEqual(definition?.KeySchema);
+    expect(new Set(table.Properties.AttributeDefinitions)).toEqual(new Set(definition?.AttributeDefinitions));
+  });
+
+  it('are on-demand, with point-in-time recovery, deletion protection and encryption, and retained', () => {
+    const tables = resourcesOf(byDefault.template, 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(2);
+    for (const [, table] of tables) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        SSESpecification: { SSEEnabled: true },
+      });
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
+    }
+  });
+});
+
+describe('segment bucket', () => {
+  it('blocks public access, is encrypted, unversioned and retained', () => {
+    const [, bucket] = resourceNamed(byDefault.template, 'AWS::S3::Bucket', 'StorageSegmentBucket');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+    ]);
+    expect(bucket.Properties.VersioningConfiguration).toBeUndefined();
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('denies every request that is not TLS 1.2 or later', () => {
+    const bucketId = logicalId(byDefault.template, 'AWS::S3::Bucket', 'StorageSegmentBucket');
+    const [, policy] = resourceNamed(byDefault.template, 'AWS::S3::BucketPolicy', 'StorageSegmentBucketPolicy');
+    expect(policy.Properties.Bucket).toEqual({ Ref: bucketId });
+    const statements = policy.Properties.PolicyDocument.Statement as any[];
+    const denyPlain = statements.find((s) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+    expect(denyPlain).toMatchObject({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' } });
+    const denyOldTls = statements.find((s) => s.Condition?.NumericLessThan?.['s3:TlsVersion'] !== undefined);
+    expect(denyOldTls).toMatchObject({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } });
+    // Nothing is allowed by the bucket policy: access comes from the functions' roles only.
+    expect(statements.filter((s) => s.Effect === 'Allow')).toEqual([]);
+  });
+
+  it('expires each retention class after its days, keeps forever/, and aborts stale multipart uploads', () => {
+    const [, bucket] = resourceNamed(byDefault.template, 'AWS::S3::Bucket', 'StorageSegmentBucket');
+    const rules = bucket.Properties.LifecycleConfiguration.Rules as any[];
+    const expiring = rules.filter((r) => r.ExpirationInDays !== undefined);
+    expect(expiring).toHaveLength(RETENTION_CLASSES.length);
+    for (const c of RETENTION_CLASSES) {
+      expect(expiring).toContainEqual(
+        expect.objectContaining({ Prefix: `${c.name}/`, ExpirationInDays: c.days, Status: 'Enabled' }),
+      );
+    }
+    expect(rules.filter((r) => r.Prefix === undefined && r.ExpirationInDays !== undefined)).toEqual([]);
+    expect(rules.some((r) => String(r.Prefix ?? '').startsWith('forever'))).toBe(false);
+    expect(rules).toContainEqual(
+      expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+    );
+  });
+});
+
+describe('functions', () => {
+  it.each(['ApiFunction', 'MaintenanceFunction'])('%s runs Node.js 22 on arm64 from an ESM bundle', (prefix) => {
+    const [, fn] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', prefix);
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Environment: { Variables: { NODE_OPTIONS: '--enable-source-maps' } },
+    });
+    const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
+    expect(byDefault.template.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(30);
+  });
+
+  it('the API function gets names in its environment, never a secret value', () => {
+    const [, fn] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ApiFunction');
+    const env = fn.Properties.Environment.Variables;
+    expect(Object.keys(env).sort()).toEqual([
+      'NODE_OPTIONS',
+      'POWERTOOLS_METRICS_NAMESPACE',
+      'POWERTOOLS_SERVICE_NAME',
+      'RUNNEL_LOG_TABLE',
+      'RUNNEL_METADATA_TABLE',
+      'RUNNEL_OPERATOR_SECRET_ARN',
+      'RUNNEL_SEGMENT_BUCKET',
+    ]);
+    const secretId = logicalId(byDefault.template, 'AWS::SecretsManager::Secret', 'OperatorKey');
+    expect(env.RUNNEL_OPERATOR_SECRET_ARN).toEqual({ Ref: secretId });
+    expect(env.RUNNEL_METADATA_TABLE).toEqual({
+      Ref: logicalId(byDefault.template, 'AWS::DynamoDB::Table', 'StorageMetadataTable'),
+    });
+    expect(env.RUNNEL_SEGMENT_BUCKET).toEqual({
+      Ref: logicalId(byDefault.template, 'AWS::S3::Bucket', 'StorageSegmentBucket'),
+    });
+  });
+
+  it('the operator key is generated by Secrets Manager', () => {
+    byDefault.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
+      SecretString: Match.absent(),
+    });
+  });
+
+  it('tracing is off by default and active when asked for', () => {
+    for (const prefix of ['ApiFunction', 'MaintenanceFunction']) {
+      const [, off] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', prefix);
+      expect(off.Properties.TracingConfig?.Mode ?? 'PassThrough').toBe('PassThrough');
+      const [, on] = resourceNamed(full.template, 'AWS::Lambda::Function', prefix);
+      expect(on.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('maintenance runs every 5 minutes, one run at a time, without retries', () => {
+    const fnId = logicalId(byDefault.template, 'AWS::Lambda::Function', 'MaintenanceFunction');
+    const [, rule] = resourceNamed(byDefault.template, 'AWS::Events::Rule', 'MaintenanceSchedule');
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } }),
+    ]);
+    byDefault.template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
+    const [, fn] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'MaintenanceFunction');
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(1);
+    expect(fn.Properties.Timeout).toBeLessThan(300);
+  });
+});
+
+describe('IAM', () => {
+  it('no statement uses a wildcard action, nor "*" resources except where AWS has no resource-level permission', () => {
+    for (const { template } of [byDefault, full]) {
+      for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
+        for (const s of policy.Properties.PolicyDocument.Statement as any[]) {
+          expect(s.Effect).toBe('Allow');
+          for (const action of asArray<string>(s.Action)) expect(action).not.toMatch(/\*/);
+          if (asArray(s.Resource).includes('*')) {
+            for (const action of asArray<string>(s.Action)) expect(STAR_ONLY_ACTIONS.has(action)).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('the API function may do exactly what its code does, on its own tables, bucket objects and secret', () => {
+    const t = byDefault.template;
+    const statements = statementsOf(t, 'ApiFunction');
+    expect(actionsOf(statements)).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+        's3:PutObject',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
+    );
+    const tableIds = ['StorageMetadataTable', 'StorageLogTable'].map((p) => logicalId(t, 'AWS::DynamoDB::Table', p));
+    const bucketId = logicalId(t, 'AWS::S3::Bucket', 'StorageSegmentBucket');
+    for (const s of statements) {
+      const service = asArray<string>(s.Action)[0]?.split(':')[0];
+      const resources = asArray(s.Resource);
+      if (service === 'dynamodb') {
+        expect(resources).toHaveLength(1);
+        expect(tableIds).toContain(resources[0]['Fn::GetAtt'][0]);
+      } else if (service === 's3') {
+        expect(resources).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] }]);
+      } else if (service === 'secretsmanager') {
+        expect(resources).toEqual([{ Ref: logicalId(t, 'AWS::SecretsManager::Secret', 'OperatorKey') }]);
+      } else if (service === 'logs') {
+        const logGroupId = resources[0]['Fn::GetAtt'][0];
+        expect(logGroupId).toMatch(/^ApiFunctionLogs/);
+      } else {
+        throw new Error(`unexpected statement ${JSON.stringify(s)}`);
+      }
+    }
+  });
+
+  it('the maintenance function may read and write both tables and the objects, but not read the secret', () => {
+    const statements = statementsOf(byDefault.template, 'MaintenanceFunction');
+    const actions = new Set(actionsOf(statements));
+    for (const a of ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 's3:DeleteObject', 's3:ListBucket']) {
+      expect(actions.has(a)).toBe(true);
+    }
+    expect([...actions].filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
+    const bucketId = logicalId(byDefault.template, 'AWS::S3::Bucket', 'StorageSegmentBucket');
+    const list = statements.find((s) => asArray(s.Action).includes('s3:ListBucket'));
+    expect(list.Resource).toEqual({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+  });
+
+  it('X-Ray is allowed only when tracing is on', () => {
+    expect(actionsOf(statementsOf(byDefault.template, 'ApiFunction')).filter((a) => a.startsWith('xray:'))).toEqual([]);
+    expect(actionsOf(statementsOf(full.template, 'ApiFunction')).filter((a) => a.startsWith('xray:'))).toEqual([
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+  });
+});
+
+describe('HTTP API', () => {
+  it('routes everything to the API function with payload 2.0 and throttles the default stage', () => {
+    const t = byDefault.template;
+    const fnId = logicalId(t, 'AWS::Lambda::Function', 'ApiFunction');
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'NONE' });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+    });
+    full.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('writes JSON access logs without query strings or headers', () => {
+    const [, stage] = resourceNamed(byDefault.template, 'AWS::ApiGatewayV2::Stage', 'HttpDefaultStage');
+    const format = stage.Properties.AccessLogSettings.Format as string;
+    expect(JSON.parse(format)).toEqual(ACCESS_LOG_FIELDS);
+    expect(format).not.toMatch(/header|querystring|authoriz/i);
+    const logGroupId = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    expect(byDefault.template.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(30);
+  });
+
+  it('has no CORS and no custom domain unless configured', () => {
+    byDefault.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+    byDefault.template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+  });
+
+  it('with a custom domain, maps it and turns the execute-api endpoint off; CORS allows the given origins', () => {
+    const t = full.template;
+    t.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: FULL_CONTEXT.domainName,
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: FULL_CONTEXT.certificateArn })],
+    });
+    t.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    expect(Object.keys(t.findOutputs('DomainTarget'))).toEqual(['DomainTarget']);
+    expect(Object.keys(byDefault.template.findOutputs('DomainTarget'))).toEqual([]);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      DisableExecuteApiEndpoint: true,
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://console.example.com', 'http://localhost:5173'],
+        AllowHeaders: Match.arrayWith(['authorization', 'content-type']),
+      }),
+    });
+  });
+});
+
+describe('observability', () => {
+  const ALARMS = [
+    'Api5xxRate',
+    'ApiThrottled',
+    'ApiFunctionThrottles',
+    'ApiFunctionErrors',
+    'MetadataTableThrottles',
+    'MetadataTableSystemErrors',
+    'LogTableThrottles',
+    'LogTableSystemErrors',
+    'BucketServerErrors',
+    'MaintenanceErrors',
+    'MaintenanceNotRunning',
+  ];
+
+  it('every alarm exists and notifies the alarm topic', () => {
+    const t = byDefault.template;
+    const topicId = logicalId(t, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
+    const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(ALARMS.length);
+    for (const name of ALARMS) {
+      const [, alarm] = resourceNamed(t, 'AWS::CloudWatch::Alarm', `Monitoring${name}`);
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.AlarmDescription).toContain('docs/deploy.md');
+    }
+  });
+
+  it('every alarm has its section in docs/deploy.md, where its description points', () => {
+    const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    for (const name of ALARMS) expect(doc).toContain(`\n#### ${name.toLowerCase()}\n`);
+  });
+
+  it('alarms watch the right functions', () => {
+    const t = byDefault.template;
+    const dimensionOf = (name: string) =>
+      resourceNamed(t, 'AWS::CloudWatch::Alarm', `Monitoring${name}`)[1].Properties.Dimensions;
+    const apiId = logicalId(t, 'AWS::Lambda::Function', 'ApiFunction');
+    const maintenanceId = logicalId(t, 'AWS::Lambda::Function', 'MaintenanceFunction');
+    expect(dimensionOf('ApiFunctionErrors')).toEqual([{ Name: 'FunctionName', Value: { Ref: apiId } }]);
+    expect(dimensionOf('MaintenanceErrors')).toEqual([{ Name: 'FunctionName', Value: { Ref: maintenanceId } }]);
+    const [, notRunning] = resourceNamed(t, 'AWS::CloudWatch::Alarm', 'MonitoringMaintenanceNotRunning');
+    expect(notRunning.Properties).toMatchObject({
+      MetricName: 'Invocations',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+
+  it('counts gateway throttling from the access log', () => {
+    const [, stage] = resourceNamed(byDefault.template, 'AWS::ApiGatewayV2::Stage', 'HttpDefaultStage');
+    byDefault.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0] },
+      FilterPattern: Match.stringLikeRegexp('\\$\\.status = "429"'),
+      MetricTransformations: [Match.objectLike({ MetricName: 'GatewayThrottled', MetricNamespace: 'Runnel' })],
+    });
+  });
+
+  it('e-mails alarms only when an address is given', () => {
+    byDefault.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    full.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: FULL_CONTEXT.alarmEmail,
+    });
+  });
+
+  it('has a dashboard', () => {
+    byDefault.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'runnel-prod' });
+    full.template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'runnel-staging' });
+  });
+
+  it('keeps every log for the configured retention', () => {
+    for (const [{ template }, days] of [
+      [byDefault, 30],
+      [full, 90],
+    ] as const) {
+      const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
+      expect(groups).toHaveLength(3);
+      for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(days);
+    }
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing that is not acknowledged', () => {
+    for (const { report } of [byDefault, full]) {
+      const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+      expect(nag?.violations).toEqual([]);
+      expect(nag?.conclusion).toBe('success');
+    }
+  });
+
+  it('acknowledges only the findings argued in infra/nag.ts, each with a reason', () => {
+    const acknowledged = (s: Synthesized) => {
+      const nag = s.report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+      for (const finding of nag?.suppressedViolations ?? []) expect(finding.reason.length).toBeGreaterThan(80);
+      return [...new Set((nag?.suppressedViolations ?? []).map((f) => f.acknowledgedId))].sort();
+    };
+    const bucketId = logicalId(byDefault.template, 'AWS::S3::Bucket', 'StorageSegmentBucket');
+    const expected = [
+      'AwsSolutions::AwsSolutions-APIG4',
+      `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+      'AwsSolutions::AwsSolutions-L1',
+      'AwsSolutions::AwsSolutions-S1',
+      'AwsSolutions::AwsSolutions-SMG4',
+    ];
+    expect(acknowledged(byDefault)).toEqual(expected);
+    expect(acknowledged(full)).toEqual([...expected, 'AwsSolutions::AwsSolutions-IAM5[Resource::*]'].sort());
+  });
+});
