@@ -6,6 +6,7 @@ import {
   MemorySegmentStore,
   MemoryUsageStore,
   unusedGroupStore,
+  unusedIdempotencyStore,
 } from './memory-ports';
 import { BENCH_OPERATOR_KEY, callJson, produceBody, type Requester } from './stack';
 
@@ -48,6 +49,7 @@ export const measureHandlerCpu = async (options: {
     segments: new MemorySegmentStore(),
     usage: new MemoryUsageStore(),
     groups: unusedGroupStore,
+    idempotency: unusedIdempotencyStore,
     operatorKeyHash: hashApiKey(BENCH_OPERATOR_KEY),
     log: () => {},
   };

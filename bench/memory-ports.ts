@@ -1,4 +1,5 @@
 import type { GroupStore } from '#shared/ports/group-store';
+import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
 import { OffsetTakenError, partitionKey } from '#shared/ports/log-index';
 import type {
@@ -215,3 +216,13 @@ export const unusedGroupStore = new Proxy(
     },
   },
 ) as GroupStore;
+
+/** Idempotent produce is not part of the CPU measurement: any call is a bench error. */
+export const unusedIdempotencyStore = new Proxy(
+  {},
+  {
+    get: () => () => {
+      throw new Error('idempotent produce is not used by this measurement');
+    },
+  },
+) as IdempotencyStore;

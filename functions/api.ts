@@ -1,8 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
+import { createSdkClients } from '#shared/adapters/sdk-clients';
 import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
 import { createApp } from '#shared/app/create-app';
 import { SEGMENT_CACHE_BYTES } from '#shared/constants';
@@ -16,12 +15,7 @@ const telemetry = lambdaTelemetry({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME,
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE,
 });
-const dynamodb = new DynamoDBClient({});
-const s3 = new S3Client({
-  forcePathStyle: config.s3ForcePathStyle,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+const { dynamodb, s3 } = createSdkClients({ s3ForcePathStyle: config.s3ForcePathStyle });
 
 const storageErrors = new SdkErrorCounter();
 storageErrors.attach(dynamodb, 'DynamoDB');

@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTableCommand, type DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import type { StorageConfig } from '#shared/adapters/aws';
 import { type TableNames, tableDefinitions } from '#shared/adapters/dynamodb/tables';
+import { createSdkClients } from '#shared/adapters/sdk-clients';
 
 /**
  * DynamoDB and S3, emulated in-process by dynalite and s3rver and reached through the
@@ -37,18 +38,9 @@ export const LOCAL_STORAGE: StorageConfig = {
 // Static credentials: the emulators check nothing, and the SDK must not go looking for real ones.
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-export const localClients = (endpoints: { dynamodb: string; s3: string }) => ({
-  dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region: 'us-east-1', credentials }),
-  s3: new S3Client({
-    endpoint: endpoints.s3,
-    region: 'us-east-1',
-    credentials,
-    forcePathStyle: true,
-    // s3rver predates the SDK's default CRC checksums.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  }),
-});
+// The same retry and timeout settings as in Lambda (shared/adapters/sdk-clients.ts).
+export const localClients = (endpoints: { dynamodb: string; s3: string }) =>
+  createSdkClients({ endpoints, region: 'us-east-1', credentials, s3ForcePathStyle: true });
 
 const listen = (server: import('node:http').Server) =>
   new Promise<AddressInfo>((resolve, reject) => {

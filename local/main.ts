@@ -5,7 +5,7 @@ import { serve } from '@hono/node-server';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp, createServices } from '#shared/app/create-app';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
-import { SEGMENT_CACHE_BYTES } from '#shared/constants';
+import { DEFAULT_EXACTLY_ONCE_TIMING, SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
 import { maintenanceOptionsFromEnv } from '#shared/hosts/lambda-config';
 import { MaintenanceJob } from '#shared/services/maintenance';
@@ -43,11 +43,19 @@ const devApiKey = process.env.RUNNEL_DEV_API_KEY || saved.devApiKey || generateA
 writeFileSync(keysFile, JSON.stringify({ operatorKey, devApiKey }, null, 2), { mode: 0o600 });
 
 const emulators = await startEmulators({ dataDir });
+// Exactly-once lease timing (docs/exactly-once.md); shorter values make crash tests quick.
+const leaseMs = Number(process.env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs);
+const settleMs = Number(process.env.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs);
+if (!(settleMs > 0 && leaseMs > settleMs)) {
+  console.error('RUNNEL_EXACTLY_ONCE_SETTLE_MS must be positive and below RUNNEL_EXACTLY_ONCE_LEASE_MS');
+  process.exit(2);
+}
 const deps = {
   ...awsPorts(emulators, emulators.storage),
   operatorKeyHash: hashApiKey(operatorKey),
   corsOrigins: parseCorsOrigins(process.env.RUNNEL_CORS_ORIGINS),
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
+  exactlyOnce: { timing: { leaseMs, settleMs } },
 };
 const services = createServices(deps);
 const app = createApp(deps, services);

@@ -57,6 +57,26 @@ export const MAX_APPEND_ATTEMPTS = 100;
 /** How long an API key lookup is cached in a warm function. A revoked key fails after at most this. */
 export const API_KEY_CACHE_MS = 5 * SECOND;
 
+/** How long an `Idempotency-Key` and a producer's state are kept after their last write. */
+export const IDEMPOTENCY_RETENTION_MS = DAY;
+
+/** A producer's replayable sequences: the last this many are answered with their first result. */
+export const PRODUCER_SEQUENCE_WINDOW = 5;
+
+/**
+ * Exactly-once produce timing (docs/exactly-once.md). An attempt holds its claim for
+ * `leaseMs`; it starts no append later than `leaseMs - settleMs` after claiming, and
+ * `settleMs` bounds how long a call already sent can still take effect (the SDK's
+ * attempts × request timeout plus backoff, plus clock skew between functions).
+ */
+export interface ExactlyOnceTiming {
+  /** @default 60 s (above the API function's 30 s timeout) */
+  leaseMs: number;
+  /** @default 15 s */
+  settleMs: number;
+}
+
+export const DEFAULT_EXACTLY_ONCE_TIMING: ExactlyOnceTiming = { leaseMs: 60 * SECOND, settleMs: 15 * SECOND };
 /** How often a warm function records a key's last use: at most one write per key per this interval. */
 export const API_KEY_LAST_USE_INTERVAL_MS = 5 * MINUTE;
 

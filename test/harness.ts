@@ -19,6 +19,8 @@ export interface Stack {
   apiKey: string;
   /** An authenticated JSON client for the tenant key (or another key). */
   api: Api;
+  /** A client for another key (another tenant's, a narrower one). */
+  apiAs(key: string): Api;
   close(): Promise<void>;
 }
 
@@ -77,22 +79,28 @@ export interface StackOptions {
   corsOrigins?: string[];
   /** Persist under this directory (restart tests); otherwise DynamoDB in memory and S3 in a temp dir. */
   dataDir?: string;
+  /** Exactly-once timing and hooks (short leases in crash tests). */
+  exactlyOnce?: AppDeps['exactlyOnce'];
+  /** Called with the SDK clients before the ports are built (fault injection). */
+  attach?: (clients: { dynamodb: Emulators['dynamodb']; s3: Emulators['s3'] }) => void;
 }
 
 /** The real app on the real SDK clients against in-process emulators, with one tenant. */
 export const startStack = async (options: StackOptions = {}): Promise<Stack> => {
   const tempDir = options.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'runnel-test-'));
   const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : { s3Dir: tempDir as string });
+  options.attach?.(emulators);
   const calls = new SdkCallCounter();
   calls.attach(emulators.dynamodb, 'DynamoDB');
   calls.attach(emulators.s3, 'S3');
   const deps: AppDeps = {
     ...awsPorts(emulators, emulators.storage),
     operatorKeyHash: hashApiKey(OPERATOR_KEY),
-    log: options.log ?? (() => {}),
+    log: options.log ?? (process.env.RUNNEL_TEST_LOG ? (e) => console.error(JSON.stringify(e)) : () => {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.exactlyOnce ? { exactlyOnce: options.exactlyOnce } : {}),
   };
   const services = createServices(deps);
   const app = createApp(deps, services);
@@ -106,6 +114,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     tenantId: tenant.tenant.tenantId,
     apiKey: tenant.apiKey,
     api: apiClient(app, tenant.apiKey),
+    apiAs: (key) => apiClient(app, key),
     async close() {
       await emulators.close();
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });

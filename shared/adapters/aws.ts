@@ -2,12 +2,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { GroupStore } from '#shared/ports/group-store';
+import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MaintenanceStore } from '#shared/ports/maintenance-store';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
 import { DynamoDbGroupStore } from './dynamodb/group-store';
+import { DynamoDbIdempotencyStore } from './dynamodb/idempotency-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
 import { DynamoDbMaintenanceStore } from './dynamodb/maintenance-store';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
@@ -25,6 +27,7 @@ export interface Ports {
   index: LogIndex;
   segments: SegmentStore;
   maintenance: MaintenanceStore;
+  idempotency: IdempotencyStore;
   usage: UsageStore;
   groups: GroupStore;
 }
@@ -39,6 +42,7 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
     maintenance: new DynamoDbMaintenanceStore(doc, config.tables.metadata),
+    idempotency: new DynamoDbIdempotencyStore(doc, config.tables.metadata),
     usage: new DynamoDbUsageStore(doc, config.tables.metadata),
     groups: new DynamoDbGroupStore(doc, config.tables.metadata),
   };

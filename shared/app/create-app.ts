@@ -4,12 +4,14 @@ import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
 import type { MetricsSink } from '#shared/observability/telemetry';
 import type { GroupStore } from '#shared/ports/group-store';
+import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
+import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
 import { GroupService } from '#shared/services/groups';
 import { KeyService } from '#shared/services/keys';
@@ -37,6 +39,9 @@ export interface AppDeps {
   metadata: MetadataStore;
   index: LogIndex;
   segments: SegmentStore;
+  idempotency: IdempotencyStore;
+  /** Timing of exactly-once produce, and protocol hooks for crash tests. */
+  exactlyOnce?: ExactlyOnceOptions;
   /** Per-tenant rate windows and stored bytes (quotas). */
   usage: UsageStore;
   groups: GroupStore;
@@ -69,6 +74,7 @@ export const createServices = (deps: AppDeps) => {
   const log = new PartitionLog(deps.index, segments, clock, notifier);
   const fetcher = new FetchService(log, notifier, clock);
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
+  const producer = new ProduceService(log, segments, clock);
   return {
     clock,
     limits,
@@ -79,7 +85,8 @@ export const createServices = (deps: AppDeps) => {
     keys: new KeyService(deps.metadata, authenticator, clock),
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
     topics: new TopicService(deps.metadata, log, clock),
-    producer: new ProduceService(log, segments, clock),
+    producer,
+    exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher,
     groups: new GroupService(deps.groups, deps.metadata, log, fetcher, notifier, clock),
   };

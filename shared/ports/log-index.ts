@@ -52,7 +52,20 @@ export interface IndexEntry {
    * and keeps retention exact inside the entry without reading its bytes.
    */
   batches?: BatchStart[];
+  /**
+   * Compacted entries only: writer ids of folded batches that an idempotent retry may
+   * still look for (writer id → the batch's base offset). Compaction keeps these for as
+   * long as a claim can be retried, so recovery finds a commit whatever was folded.
+   */
+  keptWriters?: Record<string, number>;
 }
+
+/** Writer ids of idempotent produce attempts start with this; only they survive compaction. */
+export const IDEMPOTENT_WRITER_PREFIX = 'i.';
+
+/** The base offset of `writerId`'s batch in this entry, if the entry holds it. */
+export const batchOfWriter = (entry: IndexEntry, writerId: string): number | undefined =>
+  entry.writerId === writerId ? entry.baseOffset : entry.keptWriters?.[writerId];
 
 /** The offset after the entry's last record. */
 export const entryEnd = (entry: IndexEntry): number => entry.baseOffset + entry.recordCount;

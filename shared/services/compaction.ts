@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { HOUR, IDEMPOTENCY_RETENTION_MS } from '#shared/constants';
 import { classOutlives, retentionClass, retentionCutoff } from '#shared/domain/retention';
 import { readBatchHeaders, stampAppendTime } from '#shared/domain/segment-codec';
 import type { BatchStart, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryEnd, lastAppendTime } from '#shared/ports/log-index';
+import { entryEnd, IDEMPOTENT_WRITER_PREFIX, lastAppendTime } from '#shared/ports/log-index';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { PartitionLog } from './partition-log';
 
@@ -285,6 +286,19 @@ export class PartitionCompactor {
       parts.push(bytes);
       position += bytes.byteLength;
     }
+    // An idempotent retry may look for a folded batch's writer id until its claim expires.
+    const keptWriters: Record<string, number> = {};
+    const keepSince = now - IDEMPOTENCY_RETENTION_MS - HOUR;
+    for (const entry of run) {
+      const appendTimeOf = (offset: number) =>
+        entry.batches?.find((b) => b.baseOffset === offset)?.appendTime ?? entry.appendTime;
+      if (entry.writerId?.startsWith(IDEMPOTENT_WRITER_PREFIX) && entry.appendTime >= keepSince) {
+        keptWriters[entry.writerId] = entry.baseOffset;
+      }
+      for (const [writerId, offset] of Object.entries(entry.keptWriters ?? {})) {
+        if (appendTimeOf(offset) >= keepSince) keptWriters[writerId] = offset;
+      }
+    }
     const objectKey = segmentKey(topic, now);
     await this.segments.put(objectKey, Buffer.concat(parts, position));
     const compacted: IndexEntry = {
@@ -296,6 +310,7 @@ export class PartitionCompactor {
       location: { kind: 'object', objectKey, byteOffset: 0, byteLength: position },
       batches,
     };
+    if (Object.keys(keptWriters).length > 0) compacted.keptWriters = keptWriters;
     if (!(await this.index.replace(ref, first, compacted))) return false;
     for (const entry of run.slice(1)) await this.index.remove(ref, entry);
     return true;

@@ -50,6 +50,10 @@ export class FetchService {
       // A commit may land between the two queries: what was read proves the offset valid.
       const end = Math.max(bounds.highWatermark, read.records.length > 0 ? read.nextOffset : 0);
       if (from < bounds.logStartOffset || from > end) throw offsetOutOfRange(from, bounds.logStartOffset, end);
+      // The read ran before an append the bounds query saw: read again rather than answer empty.
+      if (read.records.length === 0 && bounds.highWatermark > from) {
+        read = await this.log.read(ref, from, request, retention);
+      }
     } else {
       bounds = await this.log.bounds(ref, retention);
       from = request.offset === 'earliest' ? bounds.logStartOffset : bounds.highWatermark;

@@ -43,6 +43,22 @@ export class AppendContentionError extends Error {
   }
 }
 
+/**
+ * The append was not sent because the writer's lease ends too soon: another attempt may
+ * take over the request, so this one must not write any more (docs/exactly-once.md).
+ */
+export class LeaseExpiredError extends Error {
+  constructor(readonly deadline: number) {
+    super(`The writer's deadline ${deadline} has passed; no further append is sent`);
+    this.name = 'LeaseExpiredError';
+  }
+}
+
+export interface AppendOptions {
+  /** No conditional write is sent at or after this time (ms, same clock). */
+  deadline?: number;
+}
+
 /** Entries fetched per index query while reading. */
 const READ_PAGE_ENTRIES = 100;
 
@@ -69,9 +85,12 @@ export class PartitionLog {
     private readonly maxAttempts = MAX_APPEND_ATTEMPTS,
   ) {}
 
-  async append(partition: PartitionRef, pending: PendingEntry): Promise<AppendResult> {
+  async append(partition: PartitionRef, pending: PendingEntry, options: AppendOptions = {}): Promise<AppendResult> {
     let last = await this.index.last(partition);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      if (options.deadline !== undefined && this.clock() >= options.deadline) {
+        throw new LeaseExpiredError(options.deadline);
+      }
       const baseOffset = last ? last.baseOffset + last.recordCount : 0;
       // Append times never go backwards within a partition, whatever the clocks of the
       // functions that write it: retention and time lookups may rely on their order.
@@ -84,11 +103,28 @@ export class PartitionLog {
         return { baseOffset, appendTime, attempts: attempt };
       } catch (error) {
         if (!(error instanceof OffsetTakenError)) throw error;
-        // Someone else committed at baseOffset: read the new tail and try after it.
+        // Either someone else committed at baseOffset, or we did: the SDK retried our write
+        // after its acknowledgement was lost, and the retry failed the condition.
+        const taken = await this.index.entryAtOrBefore(partition, baseOffset);
+        if (taken?.baseOffset === baseOffset && pending.writerId !== undefined && taken.writerId === pending.writerId) {
+          this.notifier?.notify(partitionKey(partition));
+          return { baseOffset, appendTime: taken.appendTime, attempts: attempt };
+        }
+        // Someone else: read the new tail and try after it.
         last = await this.index.last(partition);
       }
     }
     throw new AppendContentionError(this.maxAttempts);
+  }
+
+  /** Index entries from `fromOffset` on (recovery of idempotent retries looks for its writer id). */
+  entriesFrom(partition: PartitionRef, fromOffset: number, limit: number) {
+    return this.index.entriesFrom(partition, fromOffset, limit);
+  }
+
+  /** The entry covering `offset`, or the last one before it. */
+  entryAtOrBefore(partition: PartitionRef, offset: number) {
+    return this.index.entryAtOrBefore(partition, offset);
   }
 
   /** High watermark only: one strongly consistent 1-item query. */

@@ -1,13 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { INLINE_BATCH_MAX_BYTES, type Limits } from '#shared/constants';
 import { partitionNotFound, RunnelError, unavailable } from '#shared/domain/errors';
 import { partitionForKey } from '#shared/domain/partitioner';
 import { type ProducedRecord, recordSize } from '#shared/domain/records';
 import { retentionClass } from '#shared/domain/retention';
 import { encodeBatch } from '#shared/domain/segment-codec';
+import type { CommittedBatch } from '#shared/ports/idempotency-store';
 import type { Topic } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
-import { AppendContentionError, type PartitionLog, type PendingEntry } from './partition-log';
+import { AppendContentionError, LeaseExpiredError, type PartitionLog, type PendingEntry } from './partition-log';
 
 /** A record to produce, with the partition the producer asked for, if any. */
 export interface ProduceInput extends ProducedRecord {
@@ -30,6 +31,8 @@ export interface ProduceStats {
 
 export interface ProduceResult {
   offsets: ProducedOffset[];
+  /** Where each partition's batch was committed. */
+  committed: Map<number, CommittedBatch>;
   stats: ProduceStats;
 }
 
@@ -39,8 +42,17 @@ export interface ProduceOptions {
   inlineMaxBytes?: number;
   /** Random source for the sticky partition of keyless records. @default Math.random */
   random?: () => number;
-  /** Tags every index entry of this request (idempotent retries look for it). */
+  /**
+   * Tags every index entry of this request: idempotent retries look for it, and an append
+   * whose acknowledgement was lost is recognised by it. @default a random id
+   */
   writerId?: string;
+  /** No append is sent at or after this time (the writer's lease; see docs/exactly-once.md). */
+  deadline?: number;
+  /** Plan with this partition count instead of the topic's (a retry plans as the first attempt did). */
+  partitionCount?: number;
+  /** Partitions already committed by an earlier attempt of the same request: not appended again. */
+  committed?: ReadonlyMap<number, CommittedBatch>;
   /** Called after each partition commits; lets tests stop a writer between commits. */
   onPartitionCommitted?: (partition: number) => Promise<void> | void;
 }
@@ -98,7 +110,10 @@ export class ProduceService {
 
   async produce(topic: Topic, records: readonly ProduceInput[], options: ProduceOptions): Promise<ProduceResult> {
     ProduceService.checkLimits(records, options.limits);
-    const partitionOf = ProduceService.assignPartitions(topic, records, options.random ?? Math.random);
+    const planned = options.partitionCount === undefined ? topic : { ...topic, partitions: options.partitionCount };
+    const partitionOf = ProduceService.assignPartitions(planned, records, options.random ?? Math.random);
+    const writerId = options.writerId ?? randomBytes(9).toString('base64url');
+    const committed = new Map<number, CommittedBatch>(options.committed ?? []);
 
     // Group by partition, keeping input order within each partition.
     const byPartition = new Map<number, number[]>();
@@ -108,7 +123,7 @@ export class ProduceService {
       else byPartition.set(partition, [i]);
     });
 
-    const batches = [...byPartition.entries()].map(([partition, indexes]) => {
+    const allBatches = [...byPartition.entries()].map(([partition, indexes]) => {
       const batchRecords = indexes.map((i) => records[i] as ProduceInput);
       const bytes = encodeBatch(batchRecords);
       let maxTimestamp = Number.NEGATIVE_INFINITY;
@@ -121,9 +136,13 @@ export class ProduceService {
       }
       return { partition, indexes, bytes, sizeBytes, maxTimestamp, needsAppendTime };
     });
+    const batches = allBatches.filter((b) => !committed.has(b.partition));
 
     const totalBytes = batches.reduce((n, b) => n + b.bytes.byteLength, 0);
     const inline = totalBytes <= (options.inlineMaxBytes ?? INLINE_BATCH_MAX_BYTES);
+    if (!inline && options.deadline !== undefined && this.clock() >= options.deadline) {
+      throw new LeaseExpiredError(options.deadline);
+    }
     const pending = new Map<number, PendingEntry>();
     let objectsWritten = 0;
     if (inline) {
@@ -136,7 +155,7 @@ export class ProduceService {
           location: { kind: 'inline', data: b.bytes },
         });
       }
-    } else {
+    } else if (batches.length > 0) {
       // One object for the whole request, whatever the number of partitions.
       const now = this.clock();
       const objectKey = `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(now)}/${randomUUID()}.seg`;
@@ -161,35 +180,49 @@ export class ProduceService {
       objectsWritten = 1;
     }
 
-    const offsets: ProducedOffset[] = new Array(records.length);
     let appendAttempts = 0;
-    try {
-      await Promise.all(
-        batches.map(async (b) => {
-          const entry = pending.get(b.partition) as PendingEntry;
-          if (options.writerId !== undefined) entry.writerId = options.writerId;
-          const result = await this.log.append(
-            { tenantId: topic.tenantId, topicId: topic.topicId, partition: b.partition },
-            entry,
-          );
-          appendAttempts += result.attempts;
-          b.indexes.forEach((recordIndex, i) => {
-            const record = records[recordIndex] as ProduceInput;
-            offsets[recordIndex] = {
-              partition: b.partition,
-              offset: result.baseOffset + i,
-              timestamp: record.timestamp ?? result.appendTime,
-            };
-          });
-          await options.onPartitionCommitted?.(b.partition);
-        }),
-      );
-    } catch (error) {
+    // Every append settles before the request fails: an attempt that gives up must know
+    // it has no call still in flight (docs/exactly-once.md, "early release").
+    const settled = await Promise.allSettled(
+      batches.map(async (b) => {
+        const entry = pending.get(b.partition) as PendingEntry;
+        entry.writerId = writerId;
+        const result = await this.log.append(
+          { tenantId: topic.tenantId, topicId: topic.topicId, partition: b.partition },
+          entry,
+          options.deadline === undefined ? {} : { deadline: options.deadline },
+        );
+        appendAttempts += result.attempts;
+        committed.set(b.partition, { baseOffset: result.baseOffset, appendTime: result.appendTime });
+        await options.onPartitionCommitted?.(b.partition);
+      }),
+    );
+    const failure = settled.find((s) => s.status === 'rejected');
+    if (failure) {
+      const error = failure.reason;
       if (error instanceof AppendContentionError) {
         throw unavailable('The partition is under heavy concurrent writes; retry the request.', 1, error);
       }
       throw error;
     }
-    return { offsets, stats: { objectsWritten, partitions: batches.length, appendAttempts } };
+    const offsets = ProduceService.offsetsOf(records, partitionOf, committed);
+    return { offsets, committed, stats: { objectsWritten, partitions: batches.length, appendAttempts } };
+  }
+
+  /** The answer of a request from where its batches were committed (also rebuilds a replay's answer). */
+  static offsetsOf(
+    records: readonly ProduceInput[],
+    partitionOf: readonly number[],
+    committed: ReadonlyMap<number, CommittedBatch>,
+  ): ProducedOffset[] {
+    const next = new Map<number, number>();
+    return records.map((record, i) => {
+      const partition = partitionOf[i] as number;
+      const batch = committed.get(partition);
+      if (!batch) throw new Error(`No committed batch for partition ${partition}`);
+      const at = next.get(partition) ?? 0;
+      next.set(partition, at + 1);
+      return { partition, offset: batch.baseOffset + at, timestamp: record.timestamp ?? batch.appendTime };
+    });
   }
 }

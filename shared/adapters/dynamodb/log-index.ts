@@ -27,6 +27,8 @@ interface LogItem {
   g?: boolean;
   /** batch directory of a compacted entry: per batch u32 offset delta, u32 byte delta, f64 append time */
   bd?: Uint8Array;
+  /** writer ids kept through compaction → their batch's base offset */
+  kw?: Record<string, number>;
 }
 
 const BATCH_START_BYTES = 16;
@@ -71,6 +73,7 @@ const toEntry = (item: Record<string, unknown>): IndexEntry => {
   };
   if (it.w !== undefined) entry.writerId = it.w;
   if (it.bd !== undefined) entry.batches = decodeBatchStarts(it.bd, it.sk, it.bo ?? 0);
+  if (it.kw !== undefined) entry.keptWriters = it.kw;
   return entry;
 };
 
@@ -94,6 +97,7 @@ const toItem = (p: PartitionRef, entry: IndexEntry): LogItem => {
     item.g = true;
   }
   if (entry.writerId !== undefined) item.w = entry.writerId;
+  if (entry.keptWriters !== undefined && Object.keys(entry.keptWriters).length > 0) item.kw = entry.keptWriters;
   return item;
 };
 

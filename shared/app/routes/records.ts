@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Limits } from '#shared/constants';
 import { invalidRequest, partitionNotFound } from '#shared/domain/errors';
 import { recordSize } from '#shared/domain/records';
+import { type ExactlyOnceProducer, type Idempotency, requestHash } from '#shared/services/exactly-once';
 import type { FetchService } from '#shared/services/fetch';
 import { ProduceService } from '#shared/services/produce';
 import type { QuotaService } from '#shared/services/quotas';
@@ -22,12 +23,16 @@ import { decodeRecord, encodeRecord } from '../wire';
 export interface RecordRoutesDeps {
   topics: TopicService;
   producer: ProduceService;
+  exactlyOnce: ExactlyOnceProducer;
   fetcher: FetchService;
   limits: Limits;
   quotas: QuotaService;
 }
 
-export const recordRoutes = ({ topics, producer, fetcher, limits, quotas }: RecordRoutesDeps) => {
+/** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, quotas }: RecordRoutesDeps) => {
   const app = newRouter();
 
   app.openapi(
@@ -43,7 +48,9 @@ export const recordRoutes = ({ topics, producer, fetcher, limits, quotas }: Reco
           content: { 'application/json': { schema: ProduceResponseSchema } },
           description: 'Durable offsets, in input order',
         },
+        409: { description: 'idempotency_in_progress (retry), duplicate_sequence, out_of_order_sequence' },
         413: { description: 'record_too_large or request_too_large' },
+        422: { description: 'idempotency_key_reused' },
         ...problemResponses,
       },
     }),
@@ -51,6 +58,13 @@ export const recordRoutes = ({ topics, producer, fetcher, limits, quotas }: Reco
       const { topic: name } = c.req.valid('param');
       const principal = authorize(c, `topic:${name}`, 'produce');
       const body = c.req.valid('json');
+      const key = c.req.header('idempotency-key');
+      if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+        throw invalidRequest('Idempotency-Key is 1 to 255 printable ASCII characters.');
+      }
+      if (key !== undefined && body.producerId !== undefined) {
+        throw invalidRequest('Use either an Idempotency-Key or producerId + sequence, not both.');
+      }
       const records = body.records.map((r, i) => decodeRecord(r, body.encoding, i));
       const topic = await topics.get(principal.tenantId, name);
       // Everything that can refuse the request runs before the rate quota counts it, and
@@ -65,7 +79,18 @@ export const recordRoutes = ({ topics, producer, fetcher, limits, quotas }: Reco
         principal,
         records.reduce((n, r) => n + recordSize(r), 0),
       );
-      const result = await producer.produce(topic, records, { limits });
+      const options = { limits };
+      let idempotency: Idempotency | undefined;
+      if (key !== undefined) idempotency = { kind: 'key', key };
+      else if (body.producerId !== undefined && body.sequence !== undefined) {
+        idempotency = { kind: 'sequence', producerId: body.producerId, sequence: body.sequence };
+      }
+      if (!idempotency) {
+        const result = await producer.produce(topic, records, options);
+        return c.json({ offsets: result.offsets }, 200);
+      }
+      const hash = requestHash('POST', `/v1/topics/${name}/records`, body);
+      const result = await exactlyOnce.produce(topic, records, idempotency, hash, options);
       return c.json({ offsets: result.offsets }, 200);
     },
   );

@@ -1,0 +1,369 @@
+import { type CrashPoint, crashPointName, FaultInjector, seededPrng } from '../faults/fault-injector';
+import { type Api, apiClient, type Stack, startStack } from '../harness';
+
+/**
+ * A Jepsen-style checker for the write path. Concurrent producers write unique values
+ * (some with an Idempotency-Key, some with producerId + sequence, some plain, at least
+ * once), consumers tail every partition, and faults are injected into every SDK call:
+ * errors before the store, lost acknowledgements, delays, and requests that die at a
+ * crash point. Timeouts and 5xx answers are indeterminate: the client retries. Then
+ * faults stop and every partition is drained from offset 0, and the history is checked.
+ */
+export interface TortureOptions {
+  seed: number;
+  seconds: number;
+  /** Producers per tenant. @default 6 */
+  producers?: number;
+  /** Probability that one attempt of a request dies at a crash point. @default 0.08 */
+  crashRate?: number;
+  /** Probability of each fault kind per SDK call. @default 0.015 */
+  faultRate?: number;
+  /** Client-side timeout of one attempt (ms). @default 4000 */
+  attemptTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface TortureReport {
+  seed: number;
+  seconds: number;
+  requests: { acked: number; unknown: number; byMode: Record<Mode, number> };
+  ackedRecords: number;
+  readRecords: number;
+  attempts: { total: number; indeterminate: number; inProgress409: number; unexpected: number };
+  /** Indeterminate answers by kind (timeout, status and code). */
+  indeterminateBy: Record<string, number>;
+  lost: number;
+  duplicated: number;
+  /** Plain (at-least-once) records that appear more than once: allowed, reported. */
+  plainDuplicates: number;
+  offsetsHandedOutTwice: number;
+  ackMismatches: number;
+  reordered: number;
+  /** Fetches that returned nothing while reporting a high watermark above their offset (a race, not a skip). */
+  staleEmptyReads: number;
+  holes: number;
+  tornBatches: number;
+  foreignValues: number;
+  recovered: number;
+  unknownLanded: number;
+  faults: Record<string, number>;
+  /** Longest time from an acknowledgement to a consumer seeing the record (ms). */
+  worstVisibilityLagMs: number;
+  violations: string[];
+}
+
+type Mode = 'key' | 'sequence' | 'plain';
+const TOPIC = 'torture';
+const PARTITIONS = 3;
+
+interface Written {
+  tenant: string;
+  mode: Mode;
+  requestId: string;
+  /** values by partition they were acked at (after an ack) */
+  ack?: { partition: number; offset: number }[];
+  ackAt?: number;
+  values: string[];
+  /** partition requested per record (undefined: key or sticky) */
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const runTorture = async (options: TortureOptions): Promise<TortureReport> => {
+  const log = options.log ?? (() => {});
+  const random = seededPrng(options.seed ^ 0x5eed);
+  const rate = options.faultRate ?? 0.015;
+  const faults = new FaultInjector({
+    seed: options.seed,
+    rates: {
+      throttle: rate,
+      'server-error': rate,
+      'slow-down': rate,
+      'connection-reset': rate,
+      'ack-lost': rate,
+      delay: 4 * rate,
+    },
+    maxDelayMs: 40,
+  });
+  faults.enabled = false; // setup runs fault-free
+  let recovered = 0;
+  const stack: Stack = await startStack({
+    exactlyOnce: {
+      timing: { leaseMs: 3000, settleMs: 500 },
+      afterStep: (step) => {
+        if (step === 'took-over') recovered++;
+      },
+    },
+    attach: (clients) => faults.attach(clients),
+  });
+  const tenantB = await stack.services.tenants.create('tenant-b');
+  const tenants: { name: string; api: Api }[] = [
+    { name: 'A', api: stack.api },
+    { name: 'B', api: apiClient(stack.app, tenantB.apiKey) },
+  ];
+  for (const t of tenants) {
+    const res = await t.api.post('/v1/topics', { name: TOPIC, partitions: PARTITIONS });
+    if (res.status !== 201) throw new Error(`topic: ${res.status}`);
+  }
+  faults.enabled = true;
+
+  const crashPoints: CrashPoint[] = [
+    { operation: 'PutObject', count: 1 },
+    { operation: 'PutItem', table: 'log', count: 1 },
+    { operation: 'PutItem', table: 'log', count: 2 },
+    { operation: 'PutItem', table: 'metadata', count: 1 },
+    { operation: 'UpdateItem', table: 'metadata', count: 1 },
+    { operation: 'UpdateItem', table: 'metadata', count: 2 },
+  ];
+  const written: Written[] = [];
+  const attempts = { total: 0, indeterminate: 0, inProgress409: 0, unexpected: 0 };
+  const indeterminateBy = new Map<string, number>();
+  const violations: string[] = [];
+  const deadline = Date.now() + options.seconds * 1000;
+  const timeoutMs = options.attemptTimeoutMs ?? 4000;
+  const seen = new Map<string, number>(); // value → first seen by a consumer (ms)
+  let readRecords = 0;
+  let reordered = 0;
+  let staleEmptyReads = 0;
+  let foreignValues = 0;
+  let stopConsumers = false;
+
+  const producer = async (tenant: (typeof tenants)[number], index: number) => {
+    const mode: Mode = (['key', 'sequence', 'plain'] as const)[index % 3] as Mode;
+    const producerId = `p${index}-${options.seed}`;
+    let sequence = 0;
+    for (let n = 0; Date.now() < deadline; n++) {
+      const count = 1 + Math.floor(random() * 4);
+      const large = random() < 0.2;
+      const requestId = `${tenant.name}|${mode}|${index}|${n}`;
+      const values = Array.from({ length: count }, (_, i) => `${requestId}|${i}`);
+      const records = values.map((value) => {
+        const r = random();
+        const padded = large ? `${value}|${'x'.repeat(5000)}` : value;
+        if (r < 0.3) return { value: padded, partition: Math.floor(random() * PARTITIONS) };
+        if (r < 0.6) return { key: `k${Math.floor(random() * 20)}`, value: padded };
+        return { value: padded };
+      });
+      const body: Record<string, unknown> = { records };
+      if (mode === 'sequence') Object.assign(body, { producerId, sequence });
+      const headers: Record<string, string> =
+        mode === 'key' ? { 'Idempotency-Key': `${requestId}|${options.seed}` } : {};
+      const w: Written = { tenant: tenant.name, mode, requestId, values };
+      written.push(w);
+      // Retry until acknowledged; idempotent modes must not give up (the next sequence depends on it).
+      for (let attempt = 0; attempt < 60; attempt++) {
+        attempts.total++;
+        const crashAfter =
+          random() < (options.crashRate ?? 0.08) ? crashPoints[Math.floor(random() * crashPoints.length)] : undefined;
+        const outcome = await Promise.race([
+          faults.runRequest(crashAfter ? { crashAfter } : {}, () =>
+            tenant.api.request('POST', `/v1/topics/${TOPIC}/records`, body, headers),
+          ),
+          sleep(timeoutMs).then(() => 'timeout' as const),
+        ]);
+        if (outcome === 'timeout' || outcome.status >= 500) {
+          attempts.indeterminate++;
+          const kind = outcome === 'timeout' ? 'timeout' : `${outcome.status} ${outcome.body?.code}`;
+          indeterminateBy.set(kind, (indeterminateBy.get(kind) ?? 0) + 1);
+          await sleep(50 + random() * 100);
+          continue;
+        }
+        if (outcome.status === 409 && outcome.body?.code === 'idempotency_in_progress') {
+          attempts.inProgress409++;
+          await sleep(200 + random() * 200);
+          continue;
+        }
+        if (outcome.status !== 200) {
+          attempts.unexpected++;
+          violations.push(`${requestId}: unexpected ${outcome.status} ${JSON.stringify(outcome.body)}`);
+          break;
+        }
+        const acked = (outcome.body.offsets as { partition: number; offset: number }[]).map((o) => ({
+          partition: o.partition,
+          offset: o.offset,
+        }));
+        if (w.ack && JSON.stringify(w.ack) !== JSON.stringify(acked)) {
+          violations.push(`${requestId}: two acks with different offsets`);
+        }
+        w.ack = acked;
+        w.ackAt = Date.now();
+        // An idempotent retry after an ack must answer the same: check it now and then.
+        if (mode !== 'plain' && random() < 0.1) continue;
+        break;
+      }
+      if (mode === 'sequence') sequence++;
+    }
+  };
+
+  const consumer = async (tenant: (typeof tenants)[number], partition: number) => {
+    let offset = 0;
+    let lastHighWatermark = 0;
+    while (!stopConsumers) {
+      const res = await tenant.api.get(
+        `/v1/topics/${TOPIC}/partitions/${partition}/records?offset=${offset}&maxRecords=100`,
+      );
+      if (res.status !== 200) {
+        await sleep(20);
+        continue;
+      }
+      const { records, nextOffset, highWatermark } = res.body as {
+        records: { offset: number; value: string }[];
+        nextOffset: number;
+        highWatermark: number;
+      };
+      if (highWatermark < lastHighWatermark) {
+        reordered++;
+        violations.push(
+          `${tenant.name}/${partition}: high watermark went back ${lastHighWatermark} → ${highWatermark}`,
+        );
+      }
+      lastHighWatermark = highWatermark;
+      for (const r of records) {
+        if (r.offset !== offset) {
+          reordered++;
+          violations.push(`${tenant.name}/${partition}: expected offset ${offset}, got ${r.offset}`);
+        }
+        offset = r.offset + 1;
+        readRecords++;
+        const value = String(r.value);
+        if (!value.startsWith(`${tenant.name}|`)) foreignValues++;
+        const id = value.split('|').slice(0, 5).join('|');
+        if (!seen.has(id)) seen.set(id, Date.now());
+      }
+      // An append can land between the fetch's bounds query and its read: the answer then
+      // holds no record yet reports a higher high watermark. Nothing is skipped (the next
+      // fetch returns them), so this is counted, not a violation.
+      if (records.length === 0 && nextOffset < highWatermark) staleEmptyReads++;
+      if (records.length === 0) await sleep(50);
+    }
+  };
+
+  const producers = tenants.flatMap((t) => Array.from({ length: options.producers ?? 6 }, (_, i) => producer(t, i)));
+  const consumers = tenants.flatMap((t) => Array.from({ length: PARTITIONS }, (_, p) => consumer(t, p)));
+  await Promise.all(producers);
+  log(`producers done after ${options.seconds}s; draining without faults`);
+  faults.enabled = false;
+  // Abandoned (crashed) attempts hold their leases; a final fault-free pass would only
+  // find 409s until they expire. Give the consumers a moment to catch up, then stop them.
+  await sleep(2000);
+  stopConsumers = true;
+  await Promise.all(consumers);
+
+  // The drain: every partition from offset 0, fault-free.
+  const finalLog = new Map<string, { tenant: string; partition: number; offset: number }[]>();
+  let holes = 0;
+  for (const t of tenants) {
+    for (let p = 0; p < PARTITIONS; p++) {
+      let offset = 0;
+      for (;;) {
+        const res = await t.api.get(`/v1/topics/${TOPIC}/partitions/${p}/records?offset=${offset}&maxRecords=1000`);
+        if (res.status !== 200) throw new Error(`drain ${t.name}/${p}: ${res.status}`);
+        for (const r of res.body.records as { offset: number; value: string }[]) {
+          if (r.offset !== offset) holes += r.offset - offset;
+          offset = r.offset + 1;
+          const id = String(r.value).split('|').slice(0, 5).join('|');
+          const list = finalLog.get(id) ?? [];
+          list.push({ tenant: t.name, partition: p, offset: r.offset });
+          finalLog.set(id, list);
+          if (!String(r.value).startsWith(`${t.name}|`)) foreignValues++;
+        }
+        if (offset >= res.body.highWatermark) break;
+      }
+    }
+  }
+
+  let lost = 0;
+  let duplicated = 0;
+  let plainDuplicates = 0;
+  let offsetsHandedOutTwice = 0;
+  let ackMismatches = 0;
+  let tornBatches = 0;
+  let unknownLanded = 0;
+  let ackedRecords = 0;
+  let worstVisibilityLagMs = 0;
+  const ackedAt = new Map<string, string>();
+  const byMode: Record<Mode, number> = { key: 0, sequence: 0, plain: 0 };
+  for (const w of written) {
+    const places = w.values.map((v) => finalLog.get(v) ?? []);
+    if (w.ack) {
+      byMode[w.mode]++;
+      w.values.forEach((v, i) => {
+        ackedRecords++;
+        const ack = w.ack?.[i] as { partition: number; offset: number };
+        const at = places[i] ?? [];
+        if (at.length === 0) {
+          lost++;
+          violations.push(`lost: ${v} acked at ${ack.partition}/${ack.offset}`);
+        } else if (!at.some((x) => x.partition === ack.partition && x.offset === ack.offset)) {
+          ackMismatches++;
+          violations.push(`${v} acked at ${ack.partition}/${ack.offset}, found at ${JSON.stringify(at)}`);
+        }
+        const slot = `${w.tenant}/${ack.partition}/${ack.offset}`;
+        if (ackedAt.has(slot)) {
+          offsetsHandedOutTwice++;
+          violations.push(`offset ${slot} acknowledged to ${ackedAt.get(slot)} and ${v}`);
+        }
+        ackedAt.set(slot, v);
+        const firstSeen = seen.get(v);
+        if (firstSeen !== undefined && w.ackAt !== undefined) {
+          worstVisibilityLagMs = Math.max(worstVisibilityLagMs, firstSeen - w.ackAt);
+        }
+      });
+    } else if (places.some((p) => p.length > 0)) {
+      unknownLanded++;
+    }
+    places.forEach((at, i) => {
+      if (at.length > 1) {
+        if (w.mode === 'plain') plainDuplicates++;
+        else {
+          duplicated++;
+          violations.push(`duplicate: ${w.values[i]} at ${JSON.stringify(at)}`);
+        }
+      }
+    });
+    // Per partition, a request's records land together (one batch: consecutive offsets) or not at all.
+    const byPartition = new Map<number, { offset: number; present: boolean }[]>();
+    for (const at of places) {
+      const first = at[0];
+      if (!first) continue;
+      const list = byPartition.get(first.partition) ?? [];
+      list.push({ offset: first.offset, present: true });
+      byPartition.set(first.partition, list);
+    }
+    if (w.mode !== 'plain') {
+      for (const [, list] of byPartition) {
+        const offsets = list.map((x) => x.offset).sort((a, b) => a - b);
+        if (offsets.some((o, i) => i > 0 && o !== (offsets[i - 1] as number) + 1)) tornBatches++;
+      }
+    }
+  }
+  const acked = written.filter((w) => w.ack).length;
+  const report: TortureReport = {
+    seed: options.seed,
+    seconds: options.seconds,
+    requests: { acked, unknown: written.length - acked, byMode },
+    ackedRecords,
+    readRecords,
+    attempts,
+    indeterminateBy: Object.fromEntries(indeterminateBy),
+    lost,
+    duplicated,
+    plainDuplicates,
+    offsetsHandedOutTwice,
+    ackMismatches,
+    reordered,
+    staleEmptyReads,
+    holes,
+    tornBatches,
+    foreignValues,
+    recovered,
+    unknownLanded,
+    faults: Object.fromEntries([...faults.counts.entries()].sort()),
+    worstVisibilityLagMs,
+    violations: violations.slice(0, 50),
+  };
+  await stack.close();
+  return report;
+};
+
+export { crashPointName };
