@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, killLocalServer, startLocalServer } from './local-server';
 
 /**
  * A process-level crash: the local server (`npm start`) is killed with SIGKILL while
@@ -18,54 +18,22 @@ const OPERATOR_KEY = 'crash-restart-test-operator-key-0123456789';
 const LEASE_MS = 1500;
 let child: ChildProcess | undefined;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-const start = async (port: number) => {
-  const proc = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
+const start = async (port: number) =>
+  (
+    await startLocalServer(port, {
       RUNNEL_DATA_DIR: dataDir,
       RUNNEL_DEV_API_KEY: DEV_KEY,
       RUNNEL_OPERATOR_KEY: OPERATOR_KEY,
       RUNNEL_EXACTLY_ONCE_LEASE_MS: String(LEASE_MS),
       RUNNEL_EXACTLY_ONCE_SETTLE_MS: '500',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: tsx runs the server in a child process, and SIGKILL must reach both.
-    detached: true,
-  });
-  let output = '';
-  proc.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  proc.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('listening')) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return proc;
-};
+    })
+  ).proc;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const killGroup = (proc: ChildProcess | undefined) => {
-  if (proc?.pid !== undefined && proc.exitCode === null) process.kill(-proc.pid, 'SIGKILL');
-};
-
-afterAll(() => {
-  killGroup(child);
-  rmSync(dataDir, { recursive: true, force: true });
+afterAll(async () => {
+  await killLocalServer(child);
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 });
 
 describe('SIGKILL of the local server under load', () => {
@@ -132,9 +100,7 @@ describe('SIGKILL of the local server under load', () => {
     })();
     const producers = [0, 1, 2, 3].map(producer);
     await sleep(1500);
-    const exited = new Promise((r) => child?.once('exit', r));
-    killGroup(child);
-    await exited;
+    await killLocalServer(child);
     child = await start(port);
     await Promise.all(producers);
     await sleep(300);

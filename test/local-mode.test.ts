@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, killLocalServer, startLocalServer, stopLocalServer } from './local-server';
 
 /** `npm start` as a user runs it: a real process, a real port, data under RUNNEL_DATA_DIR. */
 const dataDir = mkdtempSync(join(tmpdir(), 'runnel-local-'));
@@ -11,53 +11,10 @@ const DEV_KEY = 'local-mode-test-dev-key-0123456789';
 const OPERATOR_KEY = 'local-mode-test-operator-key-0123456789';
 let child: ChildProcess | undefined;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-const start = async (port: number) => {
-  const proc = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      RUNNEL_DATA_DIR: dataDir,
-      RUNNEL_DEV_API_KEY: DEV_KEY,
-      RUNNEL_OPERATOR_KEY: OPERATOR_KEY,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  proc.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('Try:')) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { proc, output: () => output };
-};
-
-const stop = (proc: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    proc.once('exit', (code) => resolve(code));
-    proc.kill('SIGTERM');
-  });
+const env = { RUNNEL_DATA_DIR: dataDir, RUNNEL_DEV_API_KEY: DEV_KEY, RUNNEL_OPERATOR_KEY: OPERATOR_KEY };
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child?.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
+  await killLocalServer(child);
   rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 });
 
@@ -67,7 +24,7 @@ describe('local mode (npm start)', () => {
     const base = `http://127.0.0.1:${port}`;
     const auth = { Authorization: `Bearer ${DEV_KEY}`, 'Content-Type': 'application/json' };
 
-    const first = await start(port);
+    const first = await startLocalServer(port, env);
     child = first.proc;
     expect(first.output()).toContain(DEV_KEY);
     expect(first.output()).toContain(OPERATOR_KEY);
@@ -92,9 +49,9 @@ describe('local mode (npm start)', () => {
     });
     expect(produced.status).toBe(200);
     const { offsets } = (await produced.json()) as { offsets: { partition: number; offset: number }[] };
-    expect(await stop(first.proc)).toBe(0);
+    expect(await stopLocalServer(first.proc)).toBe(0);
 
-    const second = await start(port);
+    const second = await startLocalServer(port, env);
     child = second.proc;
     const partition = offsets[0]?.partition as number;
     const fetched = await fetch(`${base}/v1/topics/kept/partitions/${partition}/records`, { headers: auth });
@@ -109,6 +66,6 @@ describe('local mode (npm start)', () => {
       body: JSON.stringify({ records: [{ key: 'a', value: 'after restart' }] }),
     });
     expect(((await more.json()) as { offsets: { offset: number }[] }).offsets[0]?.offset).toBe(2);
-    expect(await stop(second.proc)).toBe(0);
+    expect(await stopLocalServer(second.proc)).toBe(0);
   }, 180_000);
 });

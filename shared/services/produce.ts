@@ -143,33 +143,27 @@ export class ProduceService {
     if (!inline && options.deadline !== undefined && this.clock() >= options.deadline) {
       throw new LeaseExpiredError(options.deadline);
     }
+    // Inline batches live in their index entries; otherwise one object holds the whole
+    // request, whatever the number of partitions.
+    const objectKey =
+      inline || batches.length === 0
+        ? undefined
+        : `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(this.clock())}/${randomUUID()}.seg`;
     const pending = new Map<number, PendingEntry>();
-    let objectsWritten = 0;
-    if (inline) {
-      for (const b of batches) {
-        pending.set(b.partition, {
-          recordCount: b.indexes.length,
-          maxTimestamp: b.maxTimestamp,
-          usesAppendTime: b.needsAppendTime,
-          sizeBytes: b.sizeBytes,
-          location: { kind: 'inline', data: b.bytes },
-        });
-      }
-    } else if (batches.length > 0) {
-      // One object for the whole request, whatever the number of partitions.
-      const now = this.clock();
-      const objectKey = `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(now)}/${randomUUID()}.seg`;
-      let at = 0;
-      for (const b of batches) {
-        pending.set(b.partition, {
-          recordCount: b.indexes.length,
-          maxTimestamp: b.maxTimestamp,
-          usesAppendTime: b.needsAppendTime,
-          sizeBytes: b.sizeBytes,
-          location: { kind: 'object', objectKey, byteOffset: at, byteLength: b.bytes.byteLength },
-        });
-        at += b.bytes.byteLength;
-      }
+    let at = 0;
+    for (const b of batches) {
+      pending.set(b.partition, {
+        recordCount: b.indexes.length,
+        maxTimestamp: b.maxTimestamp,
+        usesAppendTime: b.needsAppendTime,
+        sizeBytes: b.sizeBytes,
+        location: objectKey
+          ? { kind: 'object', objectKey, byteOffset: at, byteLength: b.bytes.byteLength }
+          : { kind: 'inline', data: b.bytes },
+      });
+      at += b.bytes.byteLength;
+    }
+    if (objectKey) {
       await this.segments.put(
         objectKey,
         Buffer.concat(
@@ -177,8 +171,8 @@ export class ProduceService {
           at,
         ),
       );
-      objectsWritten = 1;
     }
+    const objectsWritten = objectKey ? 1 : 0;
 
     let appendAttempts = 0;
     // Every append settles before the request fails: an attempt that gives up must know

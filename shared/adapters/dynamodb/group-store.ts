@@ -1,12 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AutoOffsetReset, GroupState, Member, TopicSnapshot } from '#shared/domain/groups/membership';
 import {
   type CommittedOffset,
@@ -17,6 +10,7 @@ import {
   type PartitionClaim,
   StaleGenerationError,
 } from '#shared/ports/group-store';
+import { queryAll } from './query-all';
 
 /** A claim only loses to a changing item a few times in a row (each loss means another write landed). */
 const MAX_CLAIM_ATTEMPTS = 5;
@@ -110,17 +104,6 @@ export class DynamoDbGroupStore implements GroupStore {
     private readonly tableName: string,
   ) {}
 
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
-      items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
-  }
-
   async get(tenantId: string, group: string): Promise<GroupState | undefined> {
     const result = await this.client.send(
       new GetCommand({
@@ -133,7 +116,7 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async list(tenantId: string): Promise<GroupState[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'GROUP#' },
     });
@@ -261,7 +244,7 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async listCommits(tenantId: string, group: string, topic?: string): Promise<CommittedOffset[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': commitPrefix(group, topic) },
       ConsistentRead: true,

@@ -4,8 +4,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { QUOTA_NAMES, type Quotas } from '#shared/domain/quotas';
@@ -19,6 +17,7 @@ import type {
 } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
 import { DELETED_TOPICS_PK, deletedTopicSk } from './maintenance-store';
+import { queryAll } from './query-all';
 
 /**
  * Single-table layout of the metadata table. Every tenant-owned item lives under its
@@ -66,17 +65,6 @@ export class DynamoDbMetadataStore implements MetadataStore {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
-
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
-      items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
-  }
 
   private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
     const result = await this.client.send(
@@ -176,7 +164,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async listTenantTombstones(): Promise<TenantTombstone[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': DELETED_TENANTS_PK },
     });
@@ -189,7 +177,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async listTenants(): Promise<Tenant[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TENANTS_PK },
     });
@@ -220,7 +208,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async listApiKeys(tenantId: string): Promise<ApiKeySummary[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'KEY#' },
     });
@@ -304,7 +292,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async listTopics(tenantId: string): Promise<Topic[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'TOPIC#' },
     });

@@ -1,0 +1,57 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** `npm start` as a user runs it, for the suites that need a real process: a free port, a data dir, known keys. */
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+export interface LocalServer {
+  proc: ChildProcess;
+  output(): string;
+}
+
+export const startLocalServer = async (port: number, env: Record<string, string>): Promise<LocalServer> => {
+  const proc = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
+    env: { ...process.env, PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: tsx runs the server in a child process, and a SIGKILL must reach both.
+    detached: true,
+  });
+  let output = '';
+  proc.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  proc.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const deadline = Date.now() + 60_000;
+  // The banner ends with the "Try:" line, after the keys.
+  while (!output.includes('Try:')) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { proc, output: () => output };
+};
+
+/** SIGTERM, as a service manager stops it; resolves with the exit code. */
+export const stopLocalServer = (proc: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (proc.exitCode !== null) return resolve(proc.exitCode);
+    proc.once('exit', (code) => resolve(code));
+    proc.kill('SIGTERM');
+  });
+
+/** SIGKILL to the whole process group: a crash, with no chance to clean up. */
+export const killLocalServer = async (proc: ChildProcess | undefined) => {
+  if (proc?.pid === undefined || proc.exitCode !== null) return;
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  process.kill(-proc.pid, 'SIGKILL');
+  await exited;
+};
