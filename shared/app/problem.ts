@@ -25,6 +25,33 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
   415: 'unsupported_media_type',
 };
 
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalServerError',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE']);
+
+/**
+ * A storage call that failed after the SDK's own retries for a reason that passes
+ * (throttling, a 5xx of the service, a timeout or a broken connection): the client should
+ * retry the request, so it is told 503 with Retry-After rather than 500.
+ */
+const isTransientStorageError = (error: unknown): boolean => {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: string; code?: string; $fault?: string };
+  return (
+    (e.name !== undefined && TRANSIENT_NAMES.has(e.name)) ||
+    (e.code !== undefined && TRANSIENT_CODES.has(e.code)) ||
+    e.$fault === 'server'
+  );
+};
+
 /** Maps anything thrown by a route to a RunnelError; unknown errors become a bare 500. */
 export const toRunnelError = (error: unknown): RunnelError => {
   if (error instanceof RunnelError) return error;
@@ -37,6 +64,12 @@ export const toRunnelError = (error: unknown): RunnelError => {
           : error.message || 'The request could not be read.';
       return new RunnelError(code, error.status, detail);
     }
+  }
+  if (isTransientStorageError(error)) {
+    return new RunnelError('unavailable', 503, 'Storage is briefly unavailable; retry the request.', {
+      retryAfterSeconds: 1,
+      cause: error,
+    });
   }
   return new RunnelError('internal', 500, 'The request failed unexpectedly; it is safe to retry.', { cause: error });
 };
