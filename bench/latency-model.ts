@@ -1,3 +1,4 @@
+import { mulberry32 } from '#shared/domain/seeded-random';
 import type { RecordedCall } from './call-recorder';
 import { MODEL_ASSUMPTIONS } from './prices';
 
@@ -47,17 +48,8 @@ export const LATENCY_DISTRIBUTIONS = {
 /** Bytes per ms one S3 request streams once the first byte is out (80 MB/s: an assumption, not a published figure). */
 export const S3_STREAM_BYTES_PER_MS = 80_000;
 
-/** Deterministic random numbers (mulberry32), so a run's figures are reproducible. */
-export const seededRandom = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** Deterministic random numbers, so a run's figures are reproducible. */
+export const seededRandom = mulberry32;
 
 const Z99 = 2.3263478740408408;
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { mulberry32 } from '#shared/domain/seeded-random';
 
 /**
  * Fault injection for tests, as AWS SDK v3 middleware on both clients. It sits inside
@@ -51,17 +52,8 @@ interface RequestContext {
   onCrash?: () => void;
 }
 
-/** A small seeded PRNG (mulberry32): runs are reproducible from their seed. */
-export const seededPrng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** Runs are reproducible from their seed. */
+export const seededPrng = mulberry32;
 
 const sdkError = (name: string, status: number, message: string) =>
   Object.assign(new Error(message), {

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '#shared/domain/seeded-random';
 import { assignPartitions, partitionCount, type Subscriber, type TopicPartitions } from './assignment';
 
-/** A small seeded generator (mulberry32), so a failing sequence can be replayed from its seed. */
-const rng = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+const rng = mulberry32;
 
 const owners = (assignment: Record<string, TopicPartitions>) => {
   const byPartition = new Map<string, string[]>();
