@@ -90,7 +90,7 @@ describe('fuzzing every route', () => {
     const operator = apiClient(stack.app, OPERATOR_KEY);
     const failures: string[] = [];
     let calls = 0;
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 25; round++) {
       for (const route of routes) {
         const path = route.path.replace(/:[^/]+/g, () => pick(segments));
         const query = randomQuery();
