@@ -242,7 +242,9 @@ export class PartitionLog {
       return true;
     };
 
-    let page = await this.index.entriesFrom(partition, cursor, READ_PAGE_ENTRIES);
+    // Every entry holds at least one record: a page never needs more entries than records are wanted.
+    const pageSize = () => Math.min(READ_PAGE_ENTRIES, Math.max(1, budgetRecords));
+    let page = await this.index.entriesFrom(partition, cursor, pageSize());
     for (;;) {
       if (page.entries.length === 0) {
         // Nothing starts at or after cursor: cursor is inside the last entry, or everything
@@ -272,7 +274,7 @@ export class PartitionLog {
         }
       }
       if (stopped || !page.more) break;
-      page = await this.index.entriesFrom(partition, cursor, READ_PAGE_ENTRIES);
+      page = await this.index.entriesFrom(partition, cursor, pageSize());
     }
 
     const decoded = await this.decode(selected);
