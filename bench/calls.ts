@@ -27,6 +27,47 @@ const divide = (snapshot: Record<string, number>, n: number) =>
   Object.fromEntries(Object.entries(snapshot).map(([op, count]) => [op, count / n]));
 
 /**
+ * Runs `request` `requests` times in steady state (key cache warm) and averages what it
+ * cost: calls by operation, capacity units and S3 bytes (`s3` says which direction). Keeps
+ * the steady-state shape: the run with the fewest sequential round trips (a quota window
+ * opening adds a write now and then).
+ */
+const measureRepeated = async <T>(
+  stack: BenchStack,
+  requests: number,
+  s3: 's3PutBytes' | 's3GetBytes',
+  request: () => Promise<T>,
+) => {
+  const counted: Record<string, number> = {};
+  let last: RecordedCall[] = [];
+  let units = { readUnits: 0, writeUnits: 0, s3Bytes: 0 };
+  let result: T | undefined;
+  for (let i = 0; i < requests; i++) {
+    await warmKeyCache(stack);
+    stack.counter.reset();
+    const captured = await stack.recorder.capture(request);
+    addInto(counted, stack.counter.snapshot());
+    result = captured.result;
+    if (last.length === 0 || roundTrips(captured.calls) < roundTrips(last)) last = captured.calls;
+    const t = totals(captured.calls);
+    units = {
+      readUnits: units.readUnits + t.readUnits,
+      writeUnits: units.writeUnits + t.writeUnits,
+      s3Bytes: units.s3Bytes + t[s3],
+    };
+  }
+  return {
+    perRequest: divide(counted, requests),
+    readUnits: units.readUnits / requests,
+    writeUnits: units.writeUnits / requests,
+    s3Bytes: units.s3Bytes / requests,
+    roundTrips: roundTrips(last),
+    calls: last,
+    result: result as T,
+  };
+};
+
+/**
  * Calls per produce request, counted by the project's SdkCallCounter on the SDK clients,
  * in steady state (the key cache is warm: its GetItem happens once per instance per 5 s).
  */
@@ -39,35 +80,12 @@ export const measureProduceCalls = async (
   const body = produceBody(options.records, options.recordBytes, options.partitions);
   const produce = () => callJson(stack.inProcess, `/v1/topics/${topic}/records`, { method: 'POST', body });
   await produce();
-  const counted: Record<string, number> = {};
-  let last: RecordedCall[] = [];
-  let units = { readUnits: 0, writeUnits: 0, s3Bytes: 0 };
-  for (let i = 0; i < options.requests; i++) {
-    await warmKeyCache(stack);
-    stack.counter.reset();
-    const { calls } = await stack.recorder.capture(produce);
-    addInto(counted, stack.counter.snapshot());
-    // The steady-state shape: the request with the fewest sequential round trips (a quota
-    // window opening adds a write now and then).
-    if (last.length === 0 || roundTrips(calls) < roundTrips(last)) last = calls;
-    const t = totals(calls);
-    units = {
-      readUnits: units.readUnits + t.readUnits,
-      writeUnits: units.writeUnits + t.writeUnits,
-      s3Bytes: units.s3Bytes + t.s3PutBytes,
-    };
-  }
-  const perRequest = divide(counted, options.requests);
+  const { result: _result, ...measured } = await measureRepeated(stack, options.requests, 's3PutBytes', produce);
   return {
     label: options.label,
-    perRequest,
     requests: options.requests,
     partitionsTouched: options.partitions,
-    readUnits: units.readUnits / options.requests,
-    writeUnits: units.writeUnits / options.requests,
-    s3Bytes: units.s3Bytes / options.requests,
-    roundTrips: roundTrips(last),
-    calls: last,
+    ...measured,
     wireBytes: body.length,
   };
 };
@@ -96,35 +114,13 @@ export const measureFetchCalls = async (
     return JSON.stringify(page).length;
   };
   await fetchAll();
-  const counted: Record<string, number> = {};
-  let last: RecordedCall[] = [];
-  let units = { readUnits: 0, writeUnits: 0, s3Bytes: 0 };
-  let wireBytes = 0;
-  for (let i = 0; i < options.requests; i++) {
-    await warmKeyCache(stack);
-    stack.counter.reset();
-    const { calls, result } = await stack.recorder.capture(fetchAll);
-    addInto(counted, stack.counter.snapshot());
-    wireBytes = result;
-    if (last.length === 0 || roundTrips(calls) < roundTrips(last)) last = calls;
-    const t = totals(calls);
-    units = {
-      readUnits: units.readUnits + t.readUnits,
-      writeUnits: units.writeUnits + t.writeUnits,
-      s3Bytes: units.s3Bytes + t.s3GetBytes,
-    };
-  }
+  const { result: wireBytes, ...measured } = await measureRepeated(stack, options.requests, 's3GetBytes', fetchAll);
   return {
     label: options.label,
-    perRequest: divide(counted, options.requests),
     requests: options.requests,
     partitionsTouched: 1,
     segments,
-    readUnits: units.readUnits / options.requests,
-    writeUnits: units.writeUnits / options.requests,
-    s3Bytes: units.s3Bytes / options.requests,
-    roundTrips: roundTrips(last),
-    calls: last,
+    ...measured,
     wireBytes,
   };
 };

@@ -36,6 +36,21 @@ const steadyState = async (stack: BenchStack, request: () => Promise<unknown>) =
 
 const cpuRequests = (size: number, budgetBytes: number) => Math.max(3, Math.min(200, Math.ceil(budgetBytes / size)));
 
+/** What the cost model needs of one request: its payload, wire size, calls, CPU and wait. */
+const requestProfile = (
+  records: number,
+  wireBytes: number,
+  calls: Parameters<typeof totals>[0],
+  cpuMs: number,
+): RequestProfile => ({
+  payloadBytes: records * RECORD_BYTES,
+  records,
+  wireBytes,
+  calls: totals(calls),
+  cpuMs,
+  ioWaitMs: meanWaitMs(calls),
+});
+
 /**
  * For each request size: one produce of size/1 KB records of 1 KB to one partition (the
  * second of two, so its tail read sees a previous entry), then one fetch of exactly that
@@ -76,22 +91,8 @@ export const measureSizeProfiles = async (
     });
     profiles.push({
       size,
-      produce: {
-        payloadBytes: records * RECORD_BYTES,
-        records,
-        wireBytes: body.length,
-        calls: totals(produced.calls),
-        cpuMs: cpu.produceUsPerRequest / 1000,
-        ioWaitMs: meanWaitMs(produced.calls),
-      },
-      fetch: {
-        payloadBytes: fetchRecords * RECORD_BYTES,
-        records: fetchRecords,
-        wireBytes: fetchWire,
-        calls: totals(fetched.calls),
-        cpuMs: (cpu.fetchUsPerRecord * fetchRecords) / 1000,
-        ioWaitMs: meanWaitMs(fetched.calls),
-      },
+      produce: requestProfile(records, body.length, produced.calls, cpu.produceUsPerRequest / 1000),
+      fetch: requestProfile(fetchRecords, fetchWire, fetched.calls, (cpu.fetchUsPerRecord * fetchRecords) / 1000),
       produceCalls: produced.calls,
       fetchCalls: fetched.calls,
     });
@@ -150,22 +151,8 @@ export const measureInlineComparison = async (
         wire = text.length;
       });
       return {
-        produce: {
-          payloadBytes: records * RECORD_BYTES,
-          records,
-          wireBytes: body.length,
-          calls: totals(produced.calls),
-          cpuMs: cpu.produceUsPerRequest / 1000,
-          ioWaitMs: meanWaitMs(produced.calls),
-        },
-        fetch: {
-          payloadBytes: records * RECORD_BYTES,
-          records,
-          wireBytes: wire,
-          calls: totals(fetched.calls),
-          cpuMs: cpu.fetchUsPerRequest / 1000,
-          ioWaitMs: meanWaitMs(fetched.calls),
-        },
+        produce: requestProfile(records, body.length, produced.calls, cpu.produceUsPerRequest / 1000),
+        fetch: requestProfile(records, wire, fetched.calls, cpu.fetchUsPerRequest / 1000),
       };
     };
     out.push({ size, inline: await measureMode(Number.MAX_SAFE_INTEGER), object: await measureMode(0) });
