@@ -20,7 +20,7 @@ const SMOKE_CONFIG: BenchConfig = {
     { records: 10, recordsPerEntry: 1 },
     { records: 2000, recordsPerEntry: 100 },
   ],
-  logFetches: 2,
+  logFetches: 3,
   sweepSizes: [1 * KiB, 100 * KiB],
   costSizes: [1 * KiB, 16 * KiB],
   inlineSizes: [2 * KiB, 16 * KiB],
@@ -79,6 +79,9 @@ describe('npm run bench (smoke)', () => {
     expect(short?.records).toBe(10);
     expect(long?.records).toBe(2000);
     expect(long?.callsPerFetch).toEqual(short?.callsPerFetch);
+    // The steady state has one quota write; the fetches that opened a window had two.
+    expect(long?.callsPerFetch['DynamoDB.UpdateItem']).toBe(1);
+    expect(long?.quotaWindowOpenings).toBeLessThan(3);
     expect(results.cpu.produceUsPerRecord).toBeGreaterThan(0);
     expect(results.cpu.fetchUsPerRecord).toBeGreaterThan(0);
   });
