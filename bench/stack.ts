@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { type Emulators, startEmulators } from '#local/emulators';
-import { awsPorts } from '#shared/adapters/aws';
-import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
-import { type App, type AppDeps, createApp, createServices, type Services } from '#shared/app/create-app';
-import { hashApiKey } from '#shared/domain/api-keys';
+import type { Emulators } from '#local/emulators';
+import type { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
+import type { App, AppDeps, Services } from '#shared/app/create-app';
+import { startStack } from '../test/harness';
 import { CallRecorder } from './call-recorder';
 
 const BENCH_QUOTAS = {
@@ -42,26 +38,23 @@ export interface BenchStack {
   close(): Promise<void>;
 }
 
-/** The emulators, the real app on the real SDK clients, one tenant, and an HTTP server on 127.0.0.1. */
+/**
+ * The test harness's stack (the emulators, the real app on the real SDK clients, one
+ * tenant), with the call recorder attached and an HTTP server on 127.0.0.1.
+ */
 export const startBenchStack = async (): Promise<BenchStack> => {
-  const s3Dir = mkdtempSync(join(tmpdir(), 'runnel-bench-'));
-  const emulators = await startEmulators({ s3Dir });
-  const counter = new SdkCallCounter();
-  counter.attach(emulators.dynamodb, 'DynamoDB');
-  counter.attach(emulators.s3, 'S3');
   const recorder = new CallRecorder();
-  recorder.attach(emulators.dynamodb, 'DynamoDB');
-  recorder.attach(emulators.s3, 'S3');
-  const deps: AppDeps = {
-    ...awsPorts(emulators, emulators.storage),
-    operatorKeyHash: hashApiKey(BENCH_OPERATOR_KEY),
-    log: () => {},
-  };
-  const services = createServices(deps);
-  const app = createApp(deps, services);
   // Quotas far above anything the bench does: it measures the service, not its throttling
   // (the quota accounting itself, one DynamoDB write per produce and fetch, still runs).
-  const tenant = await services.tenants.create('bench', { quotas: BENCH_QUOTAS });
+  const stack = await startStack({
+    operatorKey: BENCH_OPERATOR_KEY,
+    tenant: { name: 'bench', quotas: BENCH_QUOTAS },
+    attach: (clients) => {
+      recorder.attach(clients.dynamodb, 'DynamoDB');
+      recorder.attach(clients.s3, 'S3');
+    },
+  });
+  const { app } = stack;
   let listening: (port: number) => void = () => {};
   const port = new Promise<number>((resolve) => {
     listening = resolve;
@@ -70,24 +63,23 @@ export const startBenchStack = async (): Promise<BenchStack> => {
   const baseUrl = `http://127.0.0.1:${await port}`;
   const authorized = (init: RequestInit = {}): RequestInit => ({
     ...init,
-    headers: { Authorization: `Bearer ${tenant.apiKey}`, 'Content-Type': 'application/json', ...init.headers },
+    headers: { Authorization: `Bearer ${stack.apiKey}`, 'Content-Type': 'application/json', ...init.headers },
   });
   return {
     app,
-    services,
-    deps,
-    emulators,
-    counter,
+    services: stack.services,
+    deps: stack.deps,
+    emulators: stack.emulators,
+    counter: stack.calls,
     recorder,
-    tenantId: tenant.tenant.tenantId,
-    apiKey: tenant.apiKey,
+    tenantId: stack.tenantId,
+    apiKey: stack.apiKey,
     baseUrl,
     inProcess: async (path, init) => app.request(path, authorized(init)),
     overHttp: (path, init) => fetch(`${baseUrl}${path}`, authorized(init)),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await emulators.close();
-      rmSync(s3Dir, { recursive: true, force: true });
+      await stack.close();
     },
   };
 };

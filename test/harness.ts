@@ -6,6 +6,7 @@ import { awsPorts } from '#shared/adapters/aws';
 import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
 import { type AppDeps, createApp, createServices } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
+import type { Quotas } from '#shared/domain/quotas';
 
 export const OPERATOR_KEY = 'test-operator-key-0123456789abcdef';
 
@@ -83,6 +84,10 @@ export interface StackOptions {
   exactlyOnce?: AppDeps['exactlyOnce'];
   /** Called with the SDK clients before the ports are built (fault injection). */
   attach?: (clients: { dynamodb: Emulators['dynamodb']; s3: Emulators['s3'] }) => void;
+  /** @default OPERATOR_KEY */
+  operatorKey?: string;
+  /** The tenant created at start. @default 'tenant-a' with the default quotas */
+  tenant?: { name: string; quotas?: Partial<Quotas> };
 }
 
 /** The real app on the real SDK clients against in-process emulators, with one tenant. */
@@ -95,7 +100,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
   calls.attach(emulators.s3, 'S3');
   const deps: AppDeps = {
     ...awsPorts(emulators, emulators.storage),
-    operatorKeyHash: hashApiKey(OPERATOR_KEY),
+    operatorKeyHash: hashApiKey(options.operatorKey ?? OPERATOR_KEY),
     log: options.log ?? (process.env.RUNNEL_TEST_LOG ? (e) => console.error(JSON.stringify(e)) : () => {}),
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
@@ -104,7 +109,10 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
   };
   const services = createServices(deps);
   const app = createApp(deps, services);
-  const tenant = await services.tenants.create('tenant-a');
+  const tenant = await services.tenants.create(
+    options.tenant?.name ?? 'tenant-a',
+    options.tenant?.quotas ? { quotas: options.tenant.quotas } : {},
+  );
   return {
     app,
     services,
