@@ -27,7 +27,6 @@ const CAPACITY_OPERATIONS = new Set(['GetItem', 'PutItem', 'Query', 'Scan', 'Upd
  */
 export class CallRecorder {
   readonly calls: RecordedCall[] = [];
-  private active = true;
 
   attach(client: { middlewareStack: Pick<MiddlewareStack<any, any>, 'add'> }, service: 'DynamoDB' | 'S3'): void {
     // Outermost, so `start` is when the command was sent: parallel calls start together
@@ -54,7 +53,7 @@ export class CallRecorder {
           return result;
         } finally {
           call.end = performance.now();
-          if (this.active) this.calls.push(call);
+          this.calls.push(call);
         }
       },
       { step: 'initialize', priority: 'high', name: `benchRecorder${service}`, override: true },
@@ -88,13 +87,6 @@ export class CallRecorder {
     return { result, calls: [...this.calls] };
   }
 }
-
-/** Calls per operation. */
-export const countByOperation = (calls: readonly RecordedCall[]): Record<string, number> => {
-  const counts: Record<string, number> = {};
-  for (const c of calls) counts[c.operation] = (counts[c.operation] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
-};
 
 export interface CallTotals {
   calls: number;

@@ -1,6 +1,6 @@
-import { countByOperation, type RecordedCall, roundTrips, totals } from './call-recorder';
+import { type RecordedCall, roundTrips, totals } from './call-recorder';
 import { warmKeyCache } from './profiles';
-import { type BenchStack, callJson, createTopic, produceBody } from './stack';
+import { type BenchStack, callJson, createTopic, produceBody, produceInputs } from './stack';
 
 export interface CallProfile {
   label: string;
@@ -156,7 +156,7 @@ export const measureHotPartition = async (
   const topic = `hot-${options.writers}-${Date.now()}`;
   await createTopic(stack.inProcess, topic, 1);
   const body = produceBody(1, 100, 1);
-  const record = [{ key: null, value: new Uint8Array(100).fill(120), headers: [], timestamp: undefined, partition: 0 }];
+  const record = produceInputs(1, 100);
   await callJson(stack.inProcess, `/v1/topics/${topic}/records`, { method: 'POST', body });
   stack.counter.reset();
   stack.recorder.reset();
@@ -199,5 +199,3 @@ export const measureHotPartition = async (
     refused,
   };
 };
-
-export { countByOperation };

@@ -1,4 +1,5 @@
 import type { CallTotals } from './call-recorder';
+import { lambdaCpuMs } from './latency-model';
 import { AWS_PRICES, GB, KINESIS_ON_DEMAND, MODEL_ASSUMPTIONS, MSK_SERVERLESS, UPSTASH_KAFKA_FORMER } from './prices';
 
 /** What one request costs us, as measured on the local stack (calls, units, bytes) and modelled (wait). */
@@ -29,7 +30,7 @@ export interface CostBreakdown {
 
 /** Duration Lambda bills: CPU (slower below a full vCPU) plus the wait on AWS calls, rounded up to 1 ms. */
 export const billedDurationMs = (profile: Pick<RequestProfile, 'cpuMs' | 'ioWaitMs'>, memoryMb: number) => {
-  const cpu = profile.cpuMs * Math.max(1, MODEL_ASSUMPTIONS.lambdaFullVcpuMb / memoryMb);
+  const cpu = lambdaCpuMs(profile.cpuMs, memoryMb);
   return (
     Math.ceil((cpu + profile.ioWaitMs) / AWS_PRICES.lambda.billingIncrementMs) * AWS_PRICES.lambda.billingIncrementMs
   );

@@ -1,5 +1,5 @@
 import { mulberry32 } from '#shared/domain/seeded-random';
-import type { RecordedCall } from './call-recorder';
+import { type RecordedCall, roundTrips } from './call-recorder';
 import { MODEL_ASSUMPTIONS } from './prices';
 
 /**
@@ -81,8 +81,6 @@ const transferMs = (call: RecordedCall) => (call.operation.startsWith('S3.') ? c
 export const sampleCall = (call: RecordedCall, random: () => number) =>
   sampleLatency(distributionOf(call.operation), random) + transferMs(call);
 
-export const meanCall = (call: RecordedCall) => meanLatency(distributionOf(call.operation)) + transferMs(call);
-
 /**
  * Replays a recorded sequence of calls with new per-call latencies, keeping its shape:
  * a call starts when every call that had ended before it started (locally) has ended
@@ -147,8 +145,6 @@ export interface LatencyModel {
   samples: { produce: number[]; endToEnd: number[] };
 }
 
-const chainDepth = (calls: readonly RecordedCall[]) => replayCalls(calls, () => 1).doneAt;
-
 /**
  * Monte Carlo over the recorded call sequences. End to end: the producer's request
  * reaches the function, its calls run until the index write commits; a consumer in
@@ -192,15 +188,15 @@ export const modelLatency = (input: LatencyModelInput): LatencyModel => {
     const read = replayCalls(afterWake, (c) => sampleCall(c, random)).doneAt;
     endToEnd.push(seenAt + read + fetchCpu + sampleLatency(overhead, random) / 2);
   }
-  const produceToCommit = chainDepth(input.produceCalls.filter((c) => c.operation !== 'S3.GetObject'));
+  const produceToCommit = roundTrips(input.produceCalls.filter((c) => c.operation !== 'S3.GetObject'));
   return {
     produce: percentiles(produce),
     fetch: percentiles(fetch),
     endToEnd: percentiles(endToEnd),
     roundTrips: {
-      produce: chainDepth(input.produceCalls),
-      fetch: chainDepth(input.fetchCalls),
-      endToEnd: produceToCommit + 1 + chainDepth(afterWake),
+      produce: roundTrips(input.produceCalls),
+      fetch: roundTrips(input.fetchCalls),
+      endToEnd: produceToCommit + 1 + roundTrips(afterWake),
     },
     samples: { produce, endToEnd },
   };

@@ -3,7 +3,7 @@ import { encodeBatch } from '#shared/domain/segment-codec';
 import { totals } from './call-recorder';
 import { percentiles } from './latency-model';
 import { warmKeyCache } from './profiles';
-import { type BenchStack, callJson, createTopic } from './stack';
+import { type BenchStack, callJson, createTopic, produceInputs } from './stack';
 
 export interface LogLengthResult {
   records: number;
@@ -44,10 +44,7 @@ export const measureFetchVersusLogLength = async (
   const topic = await stack.services.topics.get(stack.tenantId, name);
   const ref = { tenantId: topic.tenantId, topicId: topic.topicId, partition: 0 };
   const perEntry = Math.min(options.recordsPerEntry, options.records);
-  const value = new Uint8Array(options.recordBytes).fill(120);
-  const batch = encodeBatch(
-    Array.from({ length: perEntry }, () => ({ key: null, value, headers: [], timestamp: undefined })),
-  );
+  const batch = encodeBatch(produceInputs(perEntry, options.recordBytes));
   const objectKey = `7d/${topic.tenantId}/${topic.topicId}/bench/log-length.seg`;
   const started = performance.now();
   const entries = Math.ceil(options.records / perEntry);

@@ -1,10 +1,9 @@
-import { KiB, MiB } from '#shared/constants';
-import type { ProduceInput } from '#shared/services/produce';
+import { MiB } from '#shared/constants';
 import { type RecordedCall, roundTrips, totals } from './call-recorder';
 import type { RequestProfile } from './cost-model';
 import { measureHandlerCpu } from './cpu';
 import { meanWaitMs } from './latency-model';
-import { type BenchStack, callJson, createTopic, produceBody } from './stack';
+import { type BenchStack, callJson, createTopic, produceBody, produceInputs } from './stack';
 
 export const RECORD_BYTES = 1024;
 
@@ -123,14 +122,7 @@ export const measureInlineComparison = async (
       requests: 20,
       warmup: 3,
     });
-    const value = new Uint8Array(RECORD_BYTES).fill(120);
-    const input: ProduceInput[] = Array.from({ length: records }, () => ({
-      key: null,
-      value,
-      headers: [],
-      timestamp: undefined,
-      partition: 0,
-    }));
+    const input = produceInputs(records, RECORD_BYTES);
     const body = produceBody(records, RECORD_BYTES);
     const measureMode = async (inlineMaxBytes: number) => {
       const name = `inline-${size}-${inlineMaxBytes}-${Date.now()}`;
@@ -159,7 +151,3 @@ export const measureInlineComparison = async (
   }
   return out;
 };
-
-export const COST_SIZES = [1 * KiB, 16 * KiB, 256 * KiB, 1 * MiB, 5 * MiB];
-export const SWEEP_SIZES = [1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 512 * KiB, 1 * MiB, 2 * MiB, 5 * MiB];
-export const INLINE_SIZES = [1, 2, 4, 6, 8, 10, 12, 16, 24, 32].map((k) => k * KiB);

@@ -23,7 +23,7 @@ import { type HandlerCpu, measureHandlerCpu } from './cpu';
 import { type LatencyModel, modelLatency } from './latency-model';
 import { type LogLengthResult, measureFetchVersusLogLength } from './log-length';
 import { findNatsServer, measureNatsThroughput, NATS_INSTALL_HINT, type NatsThroughput, startNatsServer } from './nats';
-import { AWS_PRICES, GB, KINESIS_ON_DEMAND, MODEL_ASSUMPTIONS } from './prices';
+import { AWS_PRICES, GB, KINESIS_ON_DEMAND } from './prices';
 import {
   type InlineComparison,
   measureInlineComparison,
@@ -346,5 +346,3 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     await stack.close();
   }
 };
-
-export { MODEL_ASSUMPTIONS };

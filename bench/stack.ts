@@ -2,6 +2,7 @@ import { serve } from '@hono/node-server';
 import type { Emulators } from '#local/emulators';
 import type { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
 import type { App, AppDeps, Services } from '#shared/app/create-app';
+import type { ProduceInput } from '#shared/services/produce';
 import { startStack } from '../test/harness';
 import { CallRecorder } from './call-recorder';
 
@@ -95,12 +96,10 @@ export const callJson = async <T = any>(request: Requester, path: string, init?:
 export const createTopic = (request: Requester, name: string, partitions: number) =>
   callJson(request, '/v1/topics', { method: 'POST', body: JSON.stringify({ name, partitions }) });
 
-/** `count` records of `valueBytes` bytes each (ASCII, so utf8 bytes = characters), optionally pinned to a partition. */
-export const makeRecords = (count: number, valueBytes: number, partition?: number) => {
-  const value = 'x'.repeat(valueBytes);
-  return Array.from({ length: count }, (_, i) =>
-    partition === undefined ? { key: `k${i}`, value } : { value, partition },
-  );
+/** `count` unkeyed records of `valueBytes` bytes each on partition 0, as the produce service takes them (one shared value). */
+export const produceInputs = (count: number, valueBytes: number): ProduceInput[] => {
+  const value = new Uint8Array(valueBytes).fill(120);
+  return Array.from({ length: count }, () => ({ key: null, value, headers: [], timestamp: undefined, partition: 0 }));
 };
 
 /** A produce body for records spread round-robin over `partitions` partitions (or all on one). */

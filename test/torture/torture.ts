@@ -1,4 +1,4 @@
-import { type CrashPoint, crashPointName, FaultInjector, seededPrng } from '../faults/fault-injector';
+import { type CrashPoint, FaultInjector, seededPrng } from '../faults/fault-injector';
 import { type Api, apiClient, type Stack, startStack } from '../harness';
 
 /**
@@ -322,17 +322,17 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       }
     });
     // Per partition, a request's records land together (one batch: consecutive offsets) or not at all.
-    const byPartition = new Map<number, { offset: number; present: boolean }[]>();
+    const byPartition = new Map<number, number[]>();
     for (const at of places) {
       const first = at[0];
       if (!first) continue;
       const list = byPartition.get(first.partition) ?? [];
-      list.push({ offset: first.offset, present: true });
+      list.push(first.offset);
       byPartition.set(first.partition, list);
     }
     if (w.mode !== 'plain') {
       for (const [, list] of byPartition) {
-        const offsets = list.map((x) => x.offset).sort((a, b) => a - b);
+        const offsets = list.sort((a, b) => a - b);
         if (offsets.some((o, i) => i > 0 && o !== (offsets[i - 1] as number) + 1)) tornBatches++;
       }
     }
@@ -365,5 +365,3 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   await stack.close();
   return report;
 };
-
-export { crashPointName };
