@@ -88,6 +88,10 @@ export class CallRecorder {
   }
 }
 
+/** Calls per operation divided by `n` (per request, per append). */
+export const divide = (snapshot: Record<string, number>, n: number) =>
+  Object.fromEntries(Object.entries(snapshot).map(([op, count]) => [op, count / n]));
+
 export interface CallTotals {
   calls: number;
   readUnits: number;

@@ -1,4 +1,4 @@
-import { type RecordedCall, roundTrips, totals } from './call-recorder';
+import { divide, type RecordedCall, roundTrips, totals } from './call-recorder';
 import { warmKeyCache } from './profiles';
 import { type BenchStack, callJson, createTopic, produceBody, produceInputs } from './stack';
 
@@ -22,9 +22,6 @@ export interface CallProfile {
 const addInto = (sum: Record<string, number>, snapshot: Record<string, number>) => {
   for (const [op, n] of Object.entries(snapshot)) sum[op] = (sum[op] ?? 0) + n;
 };
-
-const divide = (snapshot: Record<string, number>, n: number) =>
-  Object.fromEntries(Object.entries(snapshot).map(([op, count]) => [op, count / n]));
 
 /**
  * Runs `request` `requests` times in steady state (key cache warm) and averages what it

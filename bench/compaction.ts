@@ -9,17 +9,12 @@
  * Runs against the in-process emulators through the real SDK clients and counts calls
  * with SdkCallCounter; the counts are what AWS would bill, the timings are not AWS's.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startEmulators } from '#local/emulators';
 import { awsPorts } from '#shared/adapters/aws';
-import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
-import { createServices } from '#shared/app/create-app';
 import { DEFAULT_LIMITS, FETCH_LIMITS, HOUR, KiB, MINUTE, MiB } from '#shared/constants';
-import type { IndexEntry, PartitionRef } from '#shared/ports/log-index';
+import type { PartitionRef } from '#shared/ports/log-index';
 import { MaintenanceJob } from '#shared/services/maintenance';
+import { allEntries, startStack } from '../test/harness';
 
 /** Writes `totalMb` of history as 10 KiB batches, compacts it, and prints the figures. */
 export const benchCompaction = async (totalMb = Number(process.env.BENCH_MB ?? 10)) => {
@@ -27,18 +22,13 @@ export const benchCompaction = async (totalMb = Number(process.env.BENCH_MB ?? 1
   const recordsPerBatch = 10;
   const batches = Math.round((totalMb * MiB) / batchBytes);
 
-  const dir = mkdtempSync(join(tmpdir(), 'runnel-bench-'));
-  const emulators = await startEmulators({ s3Dir: dir });
-  const calls = new SdkCallCounter();
-  calls.attach(emulators.dynamodb, 'DynamoDB');
-  calls.attach(emulators.s3, 'S3');
   let now = Date.now();
   const clock = () => now;
-  const ports = awsPorts(emulators, emulators.storage);
-  const services = createServices({ ...ports, operatorKeyHash: undefined, clock, log: () => {} });
-  const { tenant } = await services.tenants.create('bench');
+  const stack = await startStack({ clock, tenant: { name: 'bench' } });
+  const { calls, services } = stack;
+  const ports = awsPorts(stack.emulators, stack.emulators.storage);
   const topic = await services.topics.create(
-    tenant.tenantId,
+    stack.tenantId,
     { name: 'history', partitions: 1, retentionMs: -1 },
     DEFAULT_LIMITS,
   );
@@ -65,20 +55,8 @@ export const benchCompaction = async (totalMb = Number(process.env.BENCH_MB ?? 1
   }
   const writeSeconds = (Date.now() - started) / 1000;
 
-  const indexEntries = async (): Promise<IndexEntry[]> => {
-    const all: IndexEntry[] = [];
-    let from = 0;
-    for (;;) {
-      const page = await ports.index.entriesFrom(ref, from, 100);
-      all.push(...page.entries);
-      const last = page.entries.at(-1);
-      if (!page.more || !last) return all;
-      from = last.baseOffset + 1;
-    }
-  };
-
   const describeIndex = async () => {
-    const list = await indexEntries();
+    const list = await allEntries(ports.index, ref);
     const objects = new Set(list.flatMap((e) => (e.location.kind === 'object' ? [e.location.objectKey] : [])));
     const inline = list.filter((e) => e.location.kind === 'inline').length;
     const retained = list.reduce((n, e) => n + e.sizeBytes, 0);
@@ -152,8 +130,7 @@ export const benchCompaction = async (totalMb = Number(process.env.BENCH_MB ?? 1
   ];
   console.log(lines.join('\n'));
 
-  await emulators.close();
-  rmSync(dir, { recursive: true, force: true });
+  await stack.close();
 };
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await benchCompaction();

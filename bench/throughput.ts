@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { divide } from './call-recorder';
 import { type BenchStack, callJson, createTopic, produceBody } from './stack';
 
 export interface ThroughputResult {
@@ -19,9 +20,6 @@ export interface ThroughputResult {
   callsPerProduce: Record<string, number>;
   callsPerFetch: Record<string, number>;
 }
-
-const perRequest = (snapshot: Record<string, number>, requests: number) =>
-  Object.fromEntries(Object.entries(snapshot).map(([op, n]) => [op, n / requests]));
 
 /**
  * Produce `requestsPerWorker` requests of `recordsPerRequest` records per worker, then
@@ -54,7 +52,7 @@ export const measureThroughput = async (
   );
   const produceSeconds = (performance.now() - start) / 1000;
   const produceRequests = concurrency * requestsPerWorker;
-  const callsPerProduce = perRequest(stack.counter.snapshot(), produceRequests);
+  const callsPerProduce = divide(stack.counter.snapshot(), produceRequests);
 
   const perWorker = requestsPerWorker * recordsPerRequest;
   let fetchRequests = 0;
@@ -79,7 +77,7 @@ export const measureThroughput = async (
     }),
   );
   const fetchSeconds = (performance.now() - start) / 1000;
-  const callsPerFetch = perRequest(stack.counter.snapshot(), fetchRequests);
+  const callsPerFetch = divide(stack.counter.snapshot(), fetchRequests);
   const records = produceRequests * recordsPerRequest;
   if (fetchedRecords !== records) throw new Error(`read back ${fetchedRecords} of ${records} records`);
   const payload = records * recordBytes;

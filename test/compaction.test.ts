@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsPorts } from '#shared/adapters/aws';
 import { HOUR, KiB, MINUTE } from '#shared/constants';
-import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
+import type { LogIndex, PartitionRef } from '#shared/ports/log-index';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import { COMPACTION_DEFAULTS, emptyWork, PartitionCompactor } from '#shared/services/compaction';
 import { MaintenanceJob, type MaintenanceOptions } from '#shared/services/maintenance';
 import { PartitionLog } from '#shared/services/partition-log';
-import { type Stack, startStack } from './harness';
+import { allEntries, partitionRef, type Stack, startStack } from './harness';
 
 let stack: Stack;
 let now = Date.now();
@@ -23,10 +23,7 @@ const job = (options: Partial<MaintenanceOptions> = {}, index?: LogIndex) => {
   return new MaintenanceJob({ ...ports, ...(index ? { index } : {}), clock }, { ...SMALL_SEGMENTS, ...options });
 };
 
-const refOf = async (topic: string, partition = 0): Promise<PartitionRef> => {
-  const t = await stack.services.topics.get(stack.tenantId, topic);
-  return { tenantId: t.tenantId, topicId: t.topicId, partition };
-};
+const refOf = (topic: string, partition = 0) => partitionRef(stack, topic, partition);
 
 /** Compacts one partition only (the job would visit every topic of the stack). */
 const compactPartition = async (
@@ -89,17 +86,7 @@ const expectExactly = (read: { offset: number; value: string }[], acked: Map<num
   for (const r of read) expect(r.value).toBe(acked.get(r.offset));
 };
 
-const entries = async (ref: PartitionRef) => {
-  const all: IndexEntry[] = [];
-  let from = 0;
-  for (;;) {
-    const page = await stack.deps.index.entriesFrom(ref, from, 100);
-    all.push(...page.entries);
-    const last = page.entries.at(-1);
-    if (!page.more || !last) return all;
-    from = last.baseOffset + 1;
-  }
-};
+const entries = (ref: PartitionRef) => allEntries(stack.deps.index, ref);
 
 describe('compaction', () => {
   it('folds small inline and object batches into segments and reads the same records with fewer GETs', async () => {

@@ -7,6 +7,7 @@ import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
 import { type AppDeps, createApp, createServices } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
 import type { Quotas } from '#shared/domain/quotas';
+import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
 
 export const OPERATOR_KEY = 'test-operator-key-0123456789abcdef';
 
@@ -128,4 +129,23 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     },
   };
+};
+
+/** Where a topic's partition of the stack's tenant lives in the index. */
+export const partitionRef = async (stack: Stack, topic: string, partition = 0): Promise<PartitionRef> => {
+  const t = await stack.services.topics.get(stack.tenantId, topic);
+  return { tenantId: t.tenantId, topicId: t.topicId, partition };
+};
+
+/** Every index entry of a partition, page by page. */
+export const allEntries = async (index: LogIndex, ref: PartitionRef): Promise<IndexEntry[]> => {
+  const all: IndexEntry[] = [];
+  let from = 0;
+  for (;;) {
+    const page = await index.entriesFrom(ref, from, 100);
+    all.push(...page.entries);
+    const last = page.entries.at(-1);
+    if (!page.more || !last) return all;
+    from = last.baseOffset + 1;
+  }
 };

@@ -5,7 +5,7 @@ import { DAY, HOUR, MINUTE } from '#shared/constants';
 import { encodeBatch } from '#shared/domain/segment-codec';
 import type { IndexEntry, PartitionRef } from '#shared/ports/log-index';
 import { MaintenanceJob, type MaintenanceOptions } from '#shared/services/maintenance';
-import { apiClient, OPERATOR_KEY, type Stack, startStack } from './harness';
+import { apiClient, OPERATOR_KEY, partitionRef, type Stack, startStack } from './harness';
 
 let stack: Stack;
 // Ahead of the real clock, so objects S3 stamps with the real time look as old as the test needs.
@@ -19,10 +19,7 @@ afterAll(() => stack.close());
 const ports = () => awsPorts(stack.emulators, stack.emulators.storage);
 const job = (options: Partial<MaintenanceOptions> = {}) => new MaintenanceJob({ ...ports(), clock }, options);
 
-const refOf = async (topic: string, partition = 0): Promise<PartitionRef> => {
-  const t = await stack.services.topics.get(stack.tenantId, topic);
-  return { tenantId: t.tenantId, topicId: t.topicId, partition };
-};
+const refOf = (topic: string, partition = 0) => partitionRef(stack, topic, partition);
 
 const listAll = async (prefix: string) => {
   const keys: string[] = [];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsPorts } from '#shared/adapters/aws';
 import { HOUR, MINUTE } from '#shared/constants';
 import { MaintenanceJob } from '#shared/services/maintenance';
-import { type Stack, startStack } from './harness';
+import { partitionRef, type Stack, startStack } from './harness';
 
 let stack: Stack;
 let now = Date.now();
@@ -14,10 +14,7 @@ afterAll(() => stack.close());
 
 const job = () => new MaintenanceJob({ ...awsPorts(stack.emulators, stack.emulators.storage), clock });
 
-const ref = async (topic: string, partition = 0) => {
-  const t = await stack.services.topics.get(stack.tenantId, topic);
-  return { tenantId: t.tenantId, topicId: t.topicId, partition };
-};
+const ref = (topic: string, partition = 0) => partitionRef(stack, topic, partition);
 
 const fetchAll = async (topic: string, offset: number | string = 'earliest') =>
   stack.api.get(`/v1/topics/${topic}/partitions/0/records?offset=${offset}&maxRecords=1000`);
