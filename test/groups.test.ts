@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '#shared/domain/api-keys';
 import type { Permission } from '#shared/domain/permissions';
-import { apiClient, OPERATOR_KEY, type Stack, startStack } from './harness';
+import { apiClient, expectProblem, OPERATOR_KEY, type Stack, startStack } from './harness';
 
 let stack: Stack;
 let now = 1_800_000_000_000;
@@ -9,12 +9,6 @@ beforeAll(async () => {
   stack = await startStack({ clock: () => now });
 });
 afterAll(() => stack.close());
-
-const expectProblem = (res: { status: number; headers: Headers; body: any }, status: number, code: string) => {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  expect(res.body).toMatchObject({ status, code });
-};
 
 const produce = async (topic: string, partition: number, values: string[]) => {
   const res = await stack.api.post(`/v1/topics/${topic}/records`, {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { type Emulators, startEmulators } from '#local/emulators';
 import { awsPorts } from '#shared/adapters/aws';
 import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
@@ -148,4 +149,11 @@ export const allEntries = async (index: LogIndex, ref: PartitionRef): Promise<In
     if (!page.more || !last) return all;
     from = last.baseOffset + 1;
   }
+};
+
+/** A problem response (RFC 9457) with this status and code. */
+export const expectProblem = (res: ApiResponse, status: number, code: string) => {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(res.body).toMatchObject({ status, code });
 };

@@ -5,14 +5,19 @@ import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 import type { LogEntry, MetricDatum, MetricProperties } from '#shared/observability/telemetry';
 import { apiClient, type Stack, startStack } from './harness';
 
+// One stack for the file: the emulators are started once.
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack.close());
+
 describe('access log and request metrics', () => {
-  let stack: Stack;
   const lines: LogEntry[] = [];
   const published: { data: MetricDatum[]; properties: MetricProperties }[] = [];
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
-    stack = await startStack();
     app = createApp(
       {
         ...stack.deps,
@@ -23,7 +28,6 @@ describe('access log and request metrics', () => {
     );
     expect((await stack.api.post('/v1/topics', { name: 'orders', partitions: 2 })).status).toBe(201);
   });
-  afterAll(() => stack.close());
   afterEach(() => {
     lines.length = 0;
     published.length = 0;
@@ -169,12 +173,6 @@ describe('Lambda telemetry (Powertools)', () => {
 });
 
 describe('storage error counter', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack();
-  });
-  afterAll(() => stack.close());
-
   it('counts conditional-write conflicts on the real client, once each, and resets on drain', async () => {
     const counter = new SdkErrorCounter();
     counter.attach(stack.emulators.dynamodb, 'DynamoDB');

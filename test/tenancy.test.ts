@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createServices } from '#shared/app/create-app';
 import { DEFAULT_QUOTAS } from '#shared/domain/quotas';
-import { type Api, apiClient, OPERATOR_KEY, type Stack, startStack } from './harness';
+import { type Api, apiClient, expectProblem, OPERATOR_KEY, type Stack, startStack } from './harness';
 import { storedItems } from './tenant-state';
-
-const expectProblem = (res: { status: number; headers: Headers; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  expect(res.body).toMatchObject({ status, code });
-};
 
 /** A clock the test moves by hand: rate windows and key caches become deterministic. */
 let now = Date.UTC(2026, 0, 1, 12, 0, 0, 250);

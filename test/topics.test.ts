@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, type Stack, startStack } from './harness';
+import { type ApiResponse, apiClient, expectProblem as expectAnyProblem, type Stack, startStack } from './harness';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -7,10 +7,9 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const expectProblem = (res: { status: number; headers: Headers; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  expect(res.body).toMatchObject({ status, code, type: `urn:runnel:problem:${code}` });
+const expectProblem = (res: ApiResponse, status: number, code: string) => {
+  expectAnyProblem(res, status, code);
+  expect(res.body).toMatchObject({ type: `urn:runnel:problem:${code}` });
   expect(typeof res.body.title).toBe('string');
   expect(typeof res.body.detail).toBe('string');
 };
