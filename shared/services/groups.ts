@@ -27,9 +27,10 @@ import {
 import { partitionKey } from '#shared/ports/log-index';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import type { AppendNotifier } from './append-notifier';
+import { mapWithConcurrency } from './concurrency';
 import { type FetchService, LONG_POLL_INTERVAL_MS } from './fetch';
 import type { PartitionLog } from './partition-log';
-import { mapWithConcurrency, partitionRef } from './topics';
+import { partitionRef } from './topics';
 
 export interface AssignmentView {
   topic: string;

@@ -6,6 +6,7 @@ import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index
 import { entryBatches, entryEnd, lastAppendTime, OffsetTakenError, partitionKey } from '#shared/ports/log-index';
 import { SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
 import type { AppendNotifier } from './append-notifier';
+import { mapWithConcurrency } from './concurrency';
 
 /** A batch ready to be committed: its bytes are already inline or in a segment object. */
 export interface PendingEntry extends Omit<IndexEntry, 'baseOffset' | 'appendTime'> {
@@ -368,19 +369,14 @@ export class PartitionLog {
       }
     }
     // Bounded parallelism: compaction may read hundreds of small objects for one segment.
-    let next = 0;
-    const worker = async () => {
-      while (next < ranges.length) {
-        const range = ranges[next++] as Range;
-        const bytes = await this.segments.getRange(range.objectKey, range.start, range.end - range.start);
-        for (const entry of range.entries) {
-          if (entry.location.kind !== 'object') continue;
-          const at = entry.location.byteOffset - range.start;
-          bytesByEntry.set(entry, bytes.subarray(at, at + entry.location.byteLength));
-        }
+    await mapWithConcurrency(ranges, PARALLEL_GETS, async (range) => {
+      const bytes = await this.segments.getRange(range.objectKey, range.start, range.end - range.start);
+      for (const entry of range.entries) {
+        if (entry.location.kind !== 'object') continue;
+        const at = entry.location.byteOffset - range.start;
+        bytesByEntry.set(entry, bytes.subarray(at, at + entry.location.byteLength));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_GETS, ranges.length) }, worker));
+    });
     return bytesByEntry;
   }
 }
