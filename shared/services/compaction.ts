@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { HOUR, IDEMPOTENCY_RETENTION_MS } from '#shared/constants';
-import { classOutlives, retentionClass, retentionCutoff } from '#shared/domain/retention';
+import { classOfKey, classOutlives, retentionCutoff, segmentKey } from '#shared/domain/retention';
 import { readBatchHeaders, stampAppendTime } from '#shared/domain/segment-codec';
 import type { BatchStart, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
 import { entryEnd, IDEMPOTENT_WRITER_PREFIX, lastAppendTime } from '#shared/ports/log-index';
@@ -134,15 +133,6 @@ export interface TopicView {
   topicId: string;
   retentionMs: number;
 }
-
-const utcHourPath = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '/');
-
-/** A new object key in the topic's current retention class (the same scheme produce uses). */
-export const segmentKey = (topic: TopicView, now: number): string =>
-  `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(now)}/${randomUUID()}.seg`;
-
-/** The retention class an object key is in (its first path segment). */
-export const classOfKey = (objectKey: string): string => objectKey.slice(0, objectKey.indexOf('/'));
 
 /** Entries whose object the lifecycle rule of its class could delete before the entry expires. */
 export const needsRehome = (entry: IndexEntry, retentionMs: number): boolean =>
