@@ -67,6 +67,10 @@ export const IDEMPOTENT_WRITER_PREFIX = 'i.';
 export const batchOfWriter = (entry: IndexEntry, writerId: string): number | undefined =>
   entry.writerId === writerId ? entry.baseOffset : entry.keptWriters?.[writerId];
 
+/** The append time of the batch at `baseOffset` in this entry (a folded batch's own, else the entry's). */
+export const batchAppendTime = (entry: IndexEntry, baseOffset: number): number =>
+  entry.batches?.find((b) => b.baseOffset === baseOffset)?.appendTime ?? entry.appendTime;
+
 /** The offset after the entry's last record. */
 export const entryEnd = (entry: IndexEntry): number => entry.baseOffset + entry.recordCount;
 

@@ -2,7 +2,7 @@ import { HOUR, IDEMPOTENCY_RETENTION_MS } from '#shared/constants';
 import { classOfKey, classOutlives, retentionCutoff, segmentKey } from '#shared/domain/retention';
 import { readBatchHeaders, stampAppendTime } from '#shared/domain/segment-codec';
 import type { BatchStart, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryEnd, IDEMPOTENT_WRITER_PREFIX, lastAppendTime } from '#shared/ports/log-index';
+import { batchAppendTime, entryEnd, IDEMPOTENT_WRITER_PREFIX, lastAppendTime } from '#shared/ports/log-index';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { PartitionLog } from './partition-log';
 
@@ -280,13 +280,11 @@ export class PartitionCompactor {
     const keptWriters: Record<string, number> = {};
     const keepSince = now - IDEMPOTENCY_RETENTION_MS - HOUR;
     for (const entry of run) {
-      const appendTimeOf = (offset: number) =>
-        entry.batches?.find((b) => b.baseOffset === offset)?.appendTime ?? entry.appendTime;
       if (entry.writerId?.startsWith(IDEMPOTENT_WRITER_PREFIX) && entry.appendTime >= keepSince) {
         keptWriters[entry.writerId] = entry.baseOffset;
       }
       for (const [writerId, offset] of Object.entries(entry.keptWriters ?? {})) {
-        if (appendTimeOf(offset) >= keepSince) keptWriters[writerId] = offset;
+        if (batchAppendTime(entry, offset) >= keepSince) keptWriters[writerId] = offset;
       }
     }
     const objectKey = segmentKey(topic, now);

@@ -10,7 +10,7 @@ import {
   type IdempotencyStore,
   SequenceRejectedError,
 } from '#shared/ports/idempotency-store';
-import { batchOfWriter, entryEnd, IDEMPOTENT_WRITER_PREFIX } from '#shared/ports/log-index';
+import { batchAppendTime, batchOfWriter, entryEnd, IDEMPOTENT_WRITER_PREFIX } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
 import { LeaseExpiredError, type PartitionLog } from './partition-log';
 import { type ProducedOffset, type ProduceInput, type ProduceOptions, ProduceService } from './produce';
@@ -291,7 +291,7 @@ export class ExactlyOnceProducer {
           for (const entry of page.entries) {
             const baseOffset = batchOfWriter(entry, claim.writerId);
             if (baseOffset === undefined) continue;
-            const appendTime = entry.batches?.find((b) => b.baseOffset === baseOffset)?.appendTime ?? entry.appendTime;
+            const appendTime = batchAppendTime(entry, baseOffset);
             found.set(Number(p), { baseOffset, appendTime });
             return;
           }
