@@ -136,3 +136,24 @@ export interface LogIndex {
   /** Deletes `expected` if it is still stored unchanged; false when it changed or is gone. */
   remove(partition: PartitionRef, expected: IndexEntry): Promise<boolean>;
 }
+
+/**
+ * Every entry of the partition from `fromOffset` on, in offset order, one `entriesFrom`
+ * page at a time (the next page is queried only once the previous one was consumed, from
+ * just after the last base offset seen). Stopping the iteration queries nothing more.
+ */
+export async function* scanEntries(
+  index: Pick<LogIndex, 'entriesFrom'>,
+  partition: PartitionRef,
+  fromOffset: number,
+  pageEntries = 100,
+): AsyncGenerator<IndexEntry, void, undefined> {
+  let from = fromOffset;
+  for (;;) {
+    const page = await index.entriesFrom(partition, from, pageEntries);
+    yield* page.entries;
+    const lastSeen = page.entries.at(-1);
+    if (!page.more || !lastSeen) return;
+    from = lastSeen.baseOffset + 1;
+  }
+}

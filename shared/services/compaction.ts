@@ -2,7 +2,13 @@ import { HOUR, IDEMPOTENCY_RETENTION_MS } from '#shared/constants';
 import { classOfKey, classOutlives, retentionCutoff, segmentKey } from '#shared/domain/retention';
 import { readBatchHeaders, stampAppendTime } from '#shared/domain/segment-codec';
 import type { BatchStart, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { batchAppendTime, entryEnd, IDEMPOTENT_WRITER_PREFIX, lastAppendTime } from '#shared/ports/log-index';
+import {
+  batchAppendTime,
+  entryEnd,
+  IDEMPOTENT_WRITER_PREFIX,
+  lastAppendTime,
+  scanEntries,
+} from '#shared/ports/log-index';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { PartitionLog } from './partition-log';
 
@@ -160,26 +166,19 @@ export class PartitionCompactor {
     const cutoff = retentionCutoff(topic.retentionMs, now);
     const deletable = now - this.options.safetyAgeMs;
     let covered = 0;
-    let from = 0;
-    scan: for (;;) {
-      const page = await this.index.entriesFrom(ref, from, 100);
-      for (const entry of page.entries) {
-        if (entry.baseOffset >= last.baseOffset) break scan;
-        if (entryEnd(entry) <= covered) {
-          if (await this.index.remove(ref, entry)) work.coveredRemoved += 1;
-          continue;
-        }
-        covered = entryEnd(entry);
-        const expired = entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff;
-        if (!expired || lastAppendTime(entry) >= deletable) break scan;
-        if (await this.index.remove(ref, entry)) {
-          work.entriesRemoved += 1;
-          work.bytesRemoved += entry.sizeBytes;
-        }
+    for await (const entry of scanEntries(this.index, ref, 0)) {
+      if (entry.baseOffset >= last.baseOffset) break;
+      if (entryEnd(entry) <= covered) {
+        if (await this.index.remove(ref, entry)) work.coveredRemoved += 1;
+        continue;
       }
-      const lastSeen = page.entries.at(-1);
-      if (!page.more || !lastSeen) break;
-      from = lastSeen.baseOffset + 1;
+      covered = entryEnd(entry);
+      const expired = entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff;
+      if (!expired || lastAppendTime(entry) >= deletable) break;
+      if (await this.index.remove(ref, entry)) {
+        work.entriesRemoved += 1;
+        work.bytesRemoved += entry.sizeBytes;
+      }
     }
     if (last.location.kind !== 'expired' && lastAppendTime(last) < cutoff) {
       const { batches: _batches, ...rest } = last;
@@ -211,26 +210,18 @@ export class PartitionCompactor {
     const candidates: IndexEntry[] = [];
     let covered = from;
     let scanned = 0;
-    let pageFrom = from;
-    scan: for (;;) {
-      const page = await this.index.entriesFrom(ref, pageFrom, 100);
-      for (const entry of page.entries) {
-        if (entry.baseOffset >= last.baseOffset || lastAppendTime(entry) >= foldable || scanned >= maxEntries)
-          break scan;
-        scanned += 1;
-        if (entryEnd(entry) <= covered) {
-          // Left by a compaction that stopped between its writes: finish its deletes.
-          if (entry.baseOffset >= from && (await this.index.remove(ref, entry))) work.coveredRemoved += 1;
-          continue;
-        }
-        covered = entryEnd(entry);
-        // Expired entries are the trim's; folding them would only copy bytes no one may read.
-        if (lastAppendTime(entry) < cutoff) continue;
-        candidates.push(entry);
+    for await (const entry of scanEntries(this.index, ref, from)) {
+      if (entry.baseOffset >= last.baseOffset || lastAppendTime(entry) >= foldable || scanned >= maxEntries) break;
+      scanned += 1;
+      if (entryEnd(entry) <= covered) {
+        // Left by a compaction that stopped between its writes: finish its deletes.
+        if (entry.baseOffset >= from && (await this.index.remove(ref, entry))) work.coveredRemoved += 1;
+        continue;
       }
-      const lastSeen = page.entries.at(-1);
-      if (!page.more || !lastSeen) break;
-      pageFrom = lastSeen.baseOffset + 1;
+      covered = entryEnd(entry);
+      // Expired entries are the trim's; folding them would only copy bytes no one may read.
+      if (lastAppendTime(entry) < cutoff) continue;
+      candidates.push(entry);
     }
 
     const plan = planCompaction(candidates, this.options);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DAY, HOUR, MINUTE } from '#shared/constants';
 import { ALL_CLASS_NAMES, RETENTION_CLASSES } from '#shared/domain/retention';
 import type { LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryEnd } from '#shared/ports/log-index';
+import { entryEnd, scanEntries } from '#shared/ports/log-index';
 import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/ports/maintenance-store';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
@@ -255,15 +255,8 @@ export class MaintenanceJob {
     const referenced = new Set<string>();
     for (let partition = 0; partition < topic.partitions; partition++) {
       const ref: PartitionRef = { tenantId: topic.tenantId, topicId: topic.topicId, partition };
-      let from = 0;
-      for (;;) {
-        const page = await this.deps.index.entriesFrom(ref, from, 100);
-        for (const entry of page.entries) {
-          if (entry.location.kind === 'object') referenced.add(entry.location.objectKey);
-        }
-        const lastSeen = page.entries.at(-1);
-        if (!page.more || !lastSeen) break;
-        from = lastSeen.baseOffset + 1;
+      for await (const entry of scanEntries(this.deps.index, ref, 0)) {
+        if (entry.location.kind === 'object') referenced.add(entry.location.objectKey);
       }
     }
     let deleted = 0;

@@ -3,7 +3,14 @@ import { recordSize, type StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
 import { decodeBatches } from '#shared/domain/segment-codec';
 import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryBatches, entryEnd, lastAppendTime, OffsetTakenError, partitionKey } from '#shared/ports/log-index';
+import {
+  entryBatches,
+  entryEnd,
+  lastAppendTime,
+  OffsetTakenError,
+  partitionKey,
+  scanEntries,
+} from '#shared/ports/log-index';
 import { SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
 import type { AppendNotifier } from './append-notifier';
 import { mapWithConcurrency } from './concurrency';
@@ -172,21 +179,15 @@ export class PartitionLog {
     let segments = 0;
     let retainedBytes = 0;
     let covered = 0;
-    let from = 0;
-    for (;;) {
-      const page = await this.index.entriesFrom(partition, from, READ_PAGE_ENTRIES);
-      for (const entry of page.entries) {
-        // Entries a compaction already folded (it deletes them right after) count once, in the compacted entry.
-        if (entryEnd(entry) <= covered) continue;
-        covered = entryEnd(entry);
-        if (entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff) continue;
-        segments += 1;
-        retainedBytes += entry.sizeBytes;
-      }
-      const lastSeen = page.entries.at(-1);
-      if (!page.more || !lastSeen) return { segments, retainedBytes };
-      from = lastSeen.baseOffset + 1;
+    for await (const entry of scanEntries(this.index, partition, 0, READ_PAGE_ENTRIES)) {
+      // Entries a compaction already folded (it deletes them right after) count once, in the compacted entry.
+      if (entryEnd(entry) <= covered) continue;
+      covered = entryEnd(entry);
+      if (entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff) continue;
+      segments += 1;
+      retainedBytes += entry.sizeBytes;
     }
+    return { segments, retainedBytes };
   }
 
   /**
