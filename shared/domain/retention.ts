@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DAY, HOUR } from '#shared/constants';
 
 /**
@@ -18,6 +19,10 @@ export const RETENTION_CLASSES = [
 ] as const;
 
 export const FOREVER_CLASS = 'forever';
+
+/** Every class an object key can start with: the expiring ones, then {@link FOREVER_CLASS}. */
+export const ALL_CLASS_NAMES: readonly string[] = [...RETENTION_CLASSES.map((c) => c.name), FOREVER_CLASS];
+
 export const RETENTION_CLASS_MARGIN_MS = HOUR;
 
 export const retentionClass = (retentionMs: number): string => {
@@ -46,3 +51,23 @@ export const classOutlives = (className: string, retentionMs: number): boolean =
   if (days === undefined || retentionMs < 0) return false;
   return days * DAY >= retentionMs + RETENTION_CLASS_MARGIN_MS;
 };
+
+/** What a segment object key is made of: the topic incarnation and its retention. */
+export interface SegmentOwner {
+  tenantId: string;
+  topicId: string;
+  retentionMs: number;
+}
+
+const utcHourPath = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '/');
+
+/**
+ * A new segment object key in the topic's current retention class:
+ * `<class>/<tenantId>/<topicId>/<yyyy>/<mm>/<dd>/<hh>/<uuid>.seg` (UTC hour of `now`).
+ * Produce and compaction both name their objects with it.
+ */
+export const segmentKey = (topic: SegmentOwner, now: number): string =>
+  `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(now)}/${randomUUID()}.seg`;
+
+/** The retention class an object key is in (its first path segment). */
+export const classOfKey = (objectKey: string): string => objectKey.slice(0, objectKey.indexOf('/'));

@@ -67,6 +67,10 @@ export const IDEMPOTENT_WRITER_PREFIX = 'i.';
 export const batchOfWriter = (entry: IndexEntry, writerId: string): number | undefined =>
   entry.writerId === writerId ? entry.baseOffset : entry.keptWriters?.[writerId];
 
+/** The append time of the batch at `baseOffset` in this entry (a folded batch's own, else the entry's). */
+export const batchAppendTime = (entry: IndexEntry, baseOffset: number): number =>
+  entry.batches?.find((b) => b.baseOffset === baseOffset)?.appendTime ?? entry.appendTime;
+
 /** The offset after the entry's last record. */
 export const entryEnd = (entry: IndexEntry): number => entry.baseOffset + entry.recordCount;
 
@@ -131,4 +135,25 @@ export interface LogIndex {
   replace(partition: PartitionRef, expected: IndexEntry, next: IndexEntry): Promise<boolean>;
   /** Deletes `expected` if it is still stored unchanged; false when it changed or is gone. */
   remove(partition: PartitionRef, expected: IndexEntry): Promise<boolean>;
+}
+
+/**
+ * Every entry of the partition from `fromOffset` on, in offset order, one `entriesFrom`
+ * page at a time (the next page is queried only once the previous one was consumed, from
+ * just after the last base offset seen). Stopping the iteration queries nothing more.
+ */
+export async function* scanEntries(
+  index: Pick<LogIndex, 'entriesFrom'>,
+  partition: PartitionRef,
+  fromOffset: number,
+  pageEntries = 100,
+): AsyncGenerator<IndexEntry, void, undefined> {
+  let from = fromOffset;
+  for (;;) {
+    const page = await index.entriesFrom(partition, from, pageEntries);
+    yield* page.entries;
+    const lastSeen = page.entries.at(-1);
+    if (!page.more || !lastSeen) return;
+    from = lastSeen.baseOffset + 1;
+  }
 }

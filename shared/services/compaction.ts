@@ -1,9 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { HOUR, IDEMPOTENCY_RETENTION_MS } from '#shared/constants';
-import { classOutlives, retentionClass, retentionCutoff } from '#shared/domain/retention';
+import { classOfKey, classOutlives, retentionCutoff, segmentKey } from '#shared/domain/retention';
 import { readBatchHeaders, stampAppendTime } from '#shared/domain/segment-codec';
 import type { BatchStart, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryEnd, IDEMPOTENT_WRITER_PREFIX, lastAppendTime } from '#shared/ports/log-index';
+import {
+  batchAppendTime,
+  entryEnd,
+  IDEMPOTENT_WRITER_PREFIX,
+  lastAppendTime,
+  scanEntries,
+} from '#shared/ports/log-index';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { PartitionLog } from './partition-log';
 
@@ -135,15 +140,6 @@ export interface TopicView {
   retentionMs: number;
 }
 
-const utcHourPath = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '/');
-
-/** A new object key in the topic's current retention class (the same scheme produce uses). */
-export const segmentKey = (topic: TopicView, now: number): string =>
-  `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(now)}/${randomUUID()}.seg`;
-
-/** The retention class an object key is in (its first path segment). */
-export const classOfKey = (objectKey: string): string => objectKey.slice(0, objectKey.indexOf('/'));
-
 /** Entries whose object the lifecycle rule of its class could delete before the entry expires. */
 export const needsRehome = (entry: IndexEntry, retentionMs: number): boolean =>
   entry.location.kind === 'object' && !classOutlives(classOfKey(entry.location.objectKey), retentionMs);
@@ -170,26 +166,19 @@ export class PartitionCompactor {
     const cutoff = retentionCutoff(topic.retentionMs, now);
     const deletable = now - this.options.safetyAgeMs;
     let covered = 0;
-    let from = 0;
-    scan: for (;;) {
-      const page = await this.index.entriesFrom(ref, from, 100);
-      for (const entry of page.entries) {
-        if (entry.baseOffset >= last.baseOffset) break scan;
-        if (entryEnd(entry) <= covered) {
-          if (await this.index.remove(ref, entry)) work.coveredRemoved += 1;
-          continue;
-        }
-        covered = entryEnd(entry);
-        const expired = entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff;
-        if (!expired || lastAppendTime(entry) >= deletable) break scan;
-        if (await this.index.remove(ref, entry)) {
-          work.entriesRemoved += 1;
-          work.bytesRemoved += entry.sizeBytes;
-        }
+    for await (const entry of scanEntries(this.index, ref, 0)) {
+      if (entry.baseOffset >= last.baseOffset) break;
+      if (entryEnd(entry) <= covered) {
+        if (await this.index.remove(ref, entry)) work.coveredRemoved += 1;
+        continue;
       }
-      const lastSeen = page.entries.at(-1);
-      if (!page.more || !lastSeen) break;
-      from = lastSeen.baseOffset + 1;
+      covered = entryEnd(entry);
+      const expired = entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff;
+      if (!expired || lastAppendTime(entry) >= deletable) break;
+      if (await this.index.remove(ref, entry)) {
+        work.entriesRemoved += 1;
+        work.bytesRemoved += entry.sizeBytes;
+      }
     }
     if (last.location.kind !== 'expired' && lastAppendTime(last) < cutoff) {
       const { batches: _batches, ...rest } = last;
@@ -221,26 +210,18 @@ export class PartitionCompactor {
     const candidates: IndexEntry[] = [];
     let covered = from;
     let scanned = 0;
-    let pageFrom = from;
-    scan: for (;;) {
-      const page = await this.index.entriesFrom(ref, pageFrom, 100);
-      for (const entry of page.entries) {
-        if (entry.baseOffset >= last.baseOffset || lastAppendTime(entry) >= foldable || scanned >= maxEntries)
-          break scan;
-        scanned += 1;
-        if (entryEnd(entry) <= covered) {
-          // Left by a compaction that stopped between its writes: finish its deletes.
-          if (entry.baseOffset >= from && (await this.index.remove(ref, entry))) work.coveredRemoved += 1;
-          continue;
-        }
-        covered = entryEnd(entry);
-        // Expired entries are the trim's; folding them would only copy bytes no one may read.
-        if (lastAppendTime(entry) < cutoff) continue;
-        candidates.push(entry);
+    for await (const entry of scanEntries(this.index, ref, from)) {
+      if (entry.baseOffset >= last.baseOffset || lastAppendTime(entry) >= foldable || scanned >= maxEntries) break;
+      scanned += 1;
+      if (entryEnd(entry) <= covered) {
+        // Left by a compaction that stopped between its writes: finish its deletes.
+        if (entry.baseOffset >= from && (await this.index.remove(ref, entry))) work.coveredRemoved += 1;
+        continue;
       }
-      const lastSeen = page.entries.at(-1);
-      if (!page.more || !lastSeen) break;
-      pageFrom = lastSeen.baseOffset + 1;
+      covered = entryEnd(entry);
+      // Expired entries are the trim's; folding them would only copy bytes no one may read.
+      if (lastAppendTime(entry) < cutoff) continue;
+      candidates.push(entry);
     }
 
     const plan = planCompaction(candidates, this.options);
@@ -290,13 +271,11 @@ export class PartitionCompactor {
     const keptWriters: Record<string, number> = {};
     const keepSince = now - IDEMPOTENCY_RETENTION_MS - HOUR;
     for (const entry of run) {
-      const appendTimeOf = (offset: number) =>
-        entry.batches?.find((b) => b.baseOffset === offset)?.appendTime ?? entry.appendTime;
       if (entry.writerId?.startsWith(IDEMPOTENT_WRITER_PREFIX) && entry.appendTime >= keepSince) {
         keptWriters[entry.writerId] = entry.baseOffset;
       }
       for (const [writerId, offset] of Object.entries(entry.keptWriters ?? {})) {
-        if (appendTimeOf(offset) >= keepSince) keptWriters[writerId] = offset;
+        if (batchAppendTime(entry, offset) >= keepSince) keptWriters[writerId] = offset;
       }
     }
     const objectKey = segmentKey(topic, now);

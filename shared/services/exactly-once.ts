@@ -10,7 +10,7 @@ import {
   type IdempotencyStore,
   SequenceRejectedError,
 } from '#shared/ports/idempotency-store';
-import { batchOfWriter, entryEnd, IDEMPOTENT_WRITER_PREFIX } from '#shared/ports/log-index';
+import { batchAppendTime, batchOfWriter, entryEnd, IDEMPOTENT_WRITER_PREFIX } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
 import { LeaseExpiredError, type PartitionLog } from './partition-log';
 import { type ProducedOffset, type ProduceInput, type ProduceOptions, ProduceService } from './produce';
@@ -152,7 +152,7 @@ export class ExactlyOnceProducer {
     const ref = ExactlyOnceProducer.refOf(topic, idempotency);
     // A lost race to create the claim is answered by looking again: at most a few rounds.
     for (let round = 0; round < 3; round++) {
-      const existing = await this.existingClaim(ref, idempotency);
+      const existing = await this.existingClaim(ref);
       if (existing) return this.retry(topic, records, ref, idempotency, existing, hash, options);
       try {
         return await this.first(topic, records, ref, hash, options);
@@ -165,7 +165,7 @@ export class ExactlyOnceProducer {
   }
 
   /** The claim a retry must honour, undefined when this request is new; throws on sequence errors. */
-  private async existingClaim(ref: ClaimRef, idempotency: Idempotency): Promise<Claim | undefined> {
+  private async existingClaim(ref: ClaimRef): Promise<Claim | undefined> {
     const now = this.clock();
     if (ref.kind === 'key') return this.store.get(ref, now);
     const { sequence } = ref;
@@ -178,17 +178,17 @@ export class ExactlyOnceProducer {
     if (sequence > state.lastSequence + 1) throw outOfOrder(state.lastSequence + 1, sequence);
     const claim = state.claims[sequence];
     if (!claim) throw duplicateSequence(sequence, state.lastSequence);
-    if (idempotency.kind !== 'sequence') throw new Error('unreachable');
     return claim;
   }
 
-  private planOptions(claim: Claim, options: ProduceOptions, attemptLeaseUntil: number): ProduceOptions {
+  /** Produce options of an attempt holding `claim`: its writer id and plan, no append past its lease's deadline. */
+  private planOptions(claim: Claim, options: ProduceOptions): ProduceOptions {
     return {
       ...options,
       writerId: claim.writerId,
       random: seededRandom(claim.writerId),
       partitionCount: claim.partitionCount,
-      deadline: attemptLeaseUntil - this.timing.settleMs,
+      deadline: claim.leaseUntil - this.timing.settleMs,
     };
   }
 
@@ -291,7 +291,7 @@ export class ExactlyOnceProducer {
           for (const entry of page.entries) {
             const baseOffset = batchOfWriter(entry, claim.writerId);
             if (baseOffset === undefined) continue;
-            const appendTime = entry.batches?.find((b) => b.baseOffset === baseOffset)?.appendTime ?? entry.appendTime;
+            const appendTime = batchAppendTime(entry, baseOffset);
             found.set(Number(p), { baseOffset, appendTime });
             return;
           }
@@ -316,7 +316,7 @@ export class ExactlyOnceProducer {
     let result: Awaited<ReturnType<ProduceService['produce']>>;
     try {
       result = await this.producer.produce(topic, records, {
-        ...this.planOptions(claim, options, claim.leaseUntil),
+        ...this.planOptions(claim, options),
         committed: found,
       });
     } catch (error) {

@@ -27,9 +27,10 @@ import {
 import { partitionKey } from '#shared/ports/log-index';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import type { AppendNotifier } from './append-notifier';
+import { mapWithConcurrency } from './concurrency';
 import { type FetchService, LONG_POLL_INTERVAL_MS } from './fetch';
 import type { PartitionLog } from './partition-log';
-import { mapWithConcurrency, partitionRef } from './topics';
+import { partitionRef } from './topics';
 
 export interface AssignmentView {
   topic: string;
@@ -207,7 +208,7 @@ export class GroupService {
   async offsets(tenantId: string, group: string, topic?: string) {
     const state = await this.store.get(tenantId, group);
     if (!state) throw groupNotFound(group);
-    const commits = await this.currentCommits(tenantId, group, topic);
+    const { commits } = await this.currentCommits(tenantId, group, topic);
     return commits
       .filter((c) => c.offset !== undefined)
       .map((c) => ({
@@ -224,12 +225,22 @@ export class GroupService {
     if (expiredMembers(state, this.clock()).length > 0) {
       state = (await this.change(tenantId, group, { state })) ?? state;
     }
-    const commits = await this.currentCommits(tenantId, group);
+    const { commits, topics: loaded } = await this.currentCommits(tenantId, group);
     const committed = new Map(commits.map((c) => [`${c.topic}#${c.partition}`, c]));
     const topicNames = [
       ...new Set([...subscribedTopics(Object.values(state.members)), ...commits.map((c) => c.topic)]),
     ].sort();
-    const topics = await this.topicSnapshots(tenantId, topicNames);
+    // The commits' topics were read just now (the same incarnations the commits were matched with): read only the rest.
+    const others = await this.loadTopics(
+      tenantId,
+      topicNames.filter((name) => !loaded.has(name)),
+      { allowMissing: true },
+    );
+    const topics = new Map<string, Topic>();
+    for (const name of topicNames) {
+      const topic = loaded.get(name) ?? others.get(name);
+      if (topic) topics.set(name, topic);
+    }
     const partitions = [...topics.entries()].flatMap(([name, t]) =>
       Array.from({ length: t.partitions }, (_, partition) => ({ name, topicId: t.topicId, partition })),
     );
@@ -495,13 +506,21 @@ export class GroupService {
     return new Map([...topics].map(([name, t]) => [name, snapshot(t)]));
   }
 
-  /** Commit items of the topics' current incarnations (those of deleted or recreated topics are left out). */
-  private async currentCommits(tenantId: string, group: string, topic?: string): Promise<CommittedOffset[]> {
-    const commits = await this.store.listCommits(tenantId, group, topic);
-    const topics = await this.loadTopics(tenantId, [...new Set(commits.map((c) => c.topic))], { allowMissing: true });
-    return commits
+  /**
+   * Commit items of the topics' current incarnations (those of deleted or recreated topics
+   * are left out), and the topics read to decide it (by name; deleted ones absent).
+   */
+  private async currentCommits(
+    tenantId: string,
+    group: string,
+    topic?: string,
+  ): Promise<{ commits: CommittedOffset[]; topics: Map<string, Topic> }> {
+    const items = await this.store.listCommits(tenantId, group, topic);
+    const topics = await this.loadTopics(tenantId, [...new Set(items.map((c) => c.topic))], { allowMissing: true });
+    const commits = items
       .filter((c) => topics.get(c.topic)?.topicId === c.topicId)
       .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    return { commits, topics };
   }
 }
 

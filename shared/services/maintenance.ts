@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DAY, HOUR, MINUTE } from '#shared/constants';
-import { classDays, FOREVER_CLASS, RETENTION_CLASSES } from '#shared/domain/retention';
+import { ALL_CLASS_NAMES, RETENTION_CLASSES } from '#shared/domain/retention';
 import type { LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryEnd } from '#shared/ports/log-index';
+import { entryEnd, scanEntries } from '#shared/ports/log-index';
 import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/ports/maintenance-store';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
@@ -75,7 +75,7 @@ export interface MaintenanceReport extends PartitionWork {
 
 /** The object key prefixes a topic's segments can have: one per retention class. */
 const topicPrefixes = (tenantId: string, topicId: string): string[] =>
-  [...RETENTION_CLASSES.map((c) => c.name), FOREVER_CLASS].map((c) => `${c}/${tenantId}/${topicId}/`);
+  ALL_CLASS_NAMES.map((c) => `${c}/${tenantId}/${topicId}/`);
 
 const topicCursor = (topic: Topic) => `${topic.tenantId}/${topic.name}`;
 
@@ -255,15 +255,8 @@ export class MaintenanceJob {
     const referenced = new Set<string>();
     for (let partition = 0; partition < topic.partitions; partition++) {
       const ref: PartitionRef = { tenantId: topic.tenantId, topicId: topic.topicId, partition };
-      let from = 0;
-      for (;;) {
-        const page = await this.deps.index.entriesFrom(ref, from, 100);
-        for (const entry of page.entries) {
-          if (entry.location.kind === 'object') referenced.add(entry.location.objectKey);
-        }
-        const lastSeen = page.entries.at(-1);
-        if (!page.more || !lastSeen) break;
-        from = lastSeen.baseOffset + 1;
+      for await (const entry of scanEntries(this.deps.index, ref, 0)) {
+        if (entry.location.kind === 'object') referenced.add(entry.location.objectKey);
       }
     }
     let deleted = 0;
@@ -367,7 +360,7 @@ export class MaintenanceJob {
       }
       if (topics.length > 0 || pendingTopics.has(tenantId)) continue;
       budget.spend(await this.deps.maintenance.purgeTenantItems(tenantId));
-      for (const c of [...RETENTION_CLASSES.map((r) => r.name), FOREVER_CLASS]) {
+      for (const c of ALL_CLASS_NAMES) {
         report.orphansDeleted += await this.deleteObjects(`${c}/${tenantId}/`, () => true, budget);
       }
       if (budget.exhausted) return;
@@ -380,10 +373,9 @@ export class MaintenanceJob {
   private async expireObjects(budget: Budget, report: MaintenanceReport) {
     const now = this.clock();
     for (const c of RETENTION_CLASSES) {
-      const days = classDays(c.name) as number;
       report.expiredObjectsDeleted += await this.deleteObjects(
         `${c.name}/`,
-        (o) => o.lastModified < now - days * DAY,
+        (o) => o.lastModified < now - c.days * DAY,
         budget,
       );
       if (budget.exhausted) return;

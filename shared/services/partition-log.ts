@@ -3,9 +3,17 @@ import { recordSize, type StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
 import { decodeBatches } from '#shared/domain/segment-codec';
 import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryBatches, entryEnd, lastAppendTime, OffsetTakenError, partitionKey } from '#shared/ports/log-index';
+import {
+  entryBatches,
+  entryEnd,
+  lastAppendTime,
+  OffsetTakenError,
+  partitionKey,
+  scanEntries,
+} from '#shared/ports/log-index';
 import { SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
 import type { AppendNotifier } from './append-notifier';
+import { mapWithConcurrency } from './concurrency';
 
 /** A batch ready to be committed: its bytes are already inline or in a segment object. */
 export interface PendingEntry extends Omit<IndexEntry, 'baseOffset' | 'appendTime'> {
@@ -171,21 +179,15 @@ export class PartitionLog {
     let segments = 0;
     let retainedBytes = 0;
     let covered = 0;
-    let from = 0;
-    for (;;) {
-      const page = await this.index.entriesFrom(partition, from, READ_PAGE_ENTRIES);
-      for (const entry of page.entries) {
-        // Entries a compaction already folded (it deletes them right after) count once, in the compacted entry.
-        if (entryEnd(entry) <= covered) continue;
-        covered = entryEnd(entry);
-        if (entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff) continue;
-        segments += 1;
-        retainedBytes += entry.sizeBytes;
-      }
-      const lastSeen = page.entries.at(-1);
-      if (!page.more || !lastSeen) return { segments, retainedBytes };
-      from = lastSeen.baseOffset + 1;
+    for await (const entry of scanEntries(this.index, partition, 0, READ_PAGE_ENTRIES)) {
+      // Entries a compaction already folded (it deletes them right after) count once, in the compacted entry.
+      if (entryEnd(entry) <= covered) continue;
+      covered = entryEnd(entry);
+      if (entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff) continue;
+      segments += 1;
+      retainedBytes += entry.sizeBytes;
     }
+    return { segments, retainedBytes };
   }
 
   /**
@@ -368,19 +370,14 @@ export class PartitionLog {
       }
     }
     // Bounded parallelism: compaction may read hundreds of small objects for one segment.
-    let next = 0;
-    const worker = async () => {
-      while (next < ranges.length) {
-        const range = ranges[next++] as Range;
-        const bytes = await this.segments.getRange(range.objectKey, range.start, range.end - range.start);
-        for (const entry of range.entries) {
-          if (entry.location.kind !== 'object') continue;
-          const at = entry.location.byteOffset - range.start;
-          bytesByEntry.set(entry, bytes.subarray(at, at + entry.location.byteLength));
-        }
+    await mapWithConcurrency(ranges, PARALLEL_GETS, async (range) => {
+      const bytes = await this.segments.getRange(range.objectKey, range.start, range.end - range.start);
+      for (const entry of range.entries) {
+        if (entry.location.kind !== 'object') continue;
+        const at = entry.location.byteOffset - range.start;
+        bytesByEntry.set(entry, bytes.subarray(at, at + entry.location.byteLength));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_GETS, ranges.length) }, worker));
+    });
     return bytesByEntry;
   }
 }

@@ -1,9 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { INLINE_BATCH_MAX_BYTES, type Limits } from '#shared/constants';
 import { partitionNotFound, RunnelError, unavailable } from '#shared/domain/errors';
 import { partitionForKey } from '#shared/domain/partitioner';
 import { type ProducedRecord, recordSize } from '#shared/domain/records';
-import { retentionClass } from '#shared/domain/retention';
+import { segmentKey } from '#shared/domain/retention';
 import { encodeBatch } from '#shared/domain/segment-codec';
 import type { CommittedBatch } from '#shared/ports/idempotency-store';
 import type { Topic } from '#shared/ports/metadata-store';
@@ -56,8 +56,6 @@ export interface ProduceOptions {
   /** Called after each partition commits; lets tests stop a writer between commits. */
   onPartitionCommitted?: (partition: number) => Promise<void> | void;
 }
-
-const utcHourPath = (ms: number) => new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '/');
 
 /**
  * Produce: route records to partitions, write every partition's batch with at most one
@@ -145,10 +143,7 @@ export class ProduceService {
     }
     // Inline batches live in their index entries; otherwise one object holds the whole
     // request, whatever the number of partitions.
-    const objectKey =
-      inline || batches.length === 0
-        ? undefined
-        : `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(this.clock())}/${randomUUID()}.seg`;
+    const objectKey = inline || batches.length === 0 ? undefined : segmentKey(topic, this.clock());
     const pending = new Map<number, PendingEntry>();
     let at = 0;
     for (const b of batches) {

@@ -4,6 +4,7 @@ import { invalidRequest, partitionNotFound, RunnelError, topicNotFound } from '#
 import type { PartitionRef } from '#shared/ports/log-index';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
+import { mapWithConcurrency } from './concurrency';
 import type { PartitionBounds, PartitionLog } from './partition-log';
 
 export interface PartitionState extends PartitionBounds {
@@ -21,19 +22,6 @@ export const partitionRef = (topic: Topic, partition: number): PartitionRef => (
   topicId: topic.topicId,
   partition,
 });
-
-export const mapWithConcurrency = async <T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>) => {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-};
 
 export class TopicService {
   constructor(
