@@ -8,7 +8,7 @@ import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
 import { type AppDeps, createApp, createServices } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
 import type { Quotas } from '#shared/domain/quotas';
-import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
+import { type IndexEntry, type LogIndex, type PartitionRef, scanEntries } from '#shared/ports/log-index';
 
 export const OPERATOR_KEY = 'test-operator-key-0123456789abcdef';
 
@@ -141,14 +141,8 @@ export const partitionRef = async (stack: Stack, topic: string, partition = 0): 
 /** Every index entry of a partition, page by page. */
 export const allEntries = async (index: LogIndex, ref: PartitionRef): Promise<IndexEntry[]> => {
   const all: IndexEntry[] = [];
-  let from = 0;
-  for (;;) {
-    const page = await index.entriesFrom(ref, from, 100);
-    all.push(...page.entries);
-    const last = page.entries.at(-1);
-    if (!page.more || !last) return all;
-    from = last.baseOffset + 1;
-  }
+  for await (const entry of scanEntries(index, ref, 0)) all.push(entry);
+  return all;
 };
 
 /** A problem response (RFC 9457) with this status and code. */
