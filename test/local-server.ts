@@ -4,10 +4,12 @@ import { join } from 'node:path';
 
 /** `npm start` as a user runs it, for the suites that need a real process: a free port, a data dir, known keys. */
 export const freePort = () =>
-  new Promise<number>((resolve) => {
+  new Promise<number>((resolve, reject) => {
     const server = createServer();
+    server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
     });
   });
