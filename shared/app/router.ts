@@ -1,4 +1,4 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import { invalidRequest } from '#shared/domain/errors';
 import type { AppEnv } from './env';
 
@@ -28,3 +28,9 @@ export const problemResponses = {
   403: { description: 'The key lacks the permission' },
   404: { description: 'Not found (also: owned by another tenant)' },
 } as const;
+
+/** A JSON response of this schema, for a route's `responses`. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { effectiveQuotas } from '#shared/domain/quotas';
 import type { Tenant } from '#shared/ports/metadata-store';
 import type { TenantService } from '#shared/services/tenants';
-import { newRouter, problemResponses } from '../router';
+import { json, newRouter, problemResponses } from '../router';
 import { QuotasInputSchema, QuotasPatchSchema, TenantParamSchema, TenantSchema } from '../tenancy-schemas';
 
 const tenantView = (t: Tenant) => ({
@@ -10,11 +10,6 @@ const tenantView = (t: Tenant) => ({
   name: t.name,
   createdAt: t.createdAt,
   quotas: effectiveQuotas(t.quotas),
-});
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
 });
 
 /** The operator API: tenants and their quotas. Only the operator key reaches it. */

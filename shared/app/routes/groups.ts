@@ -5,7 +5,7 @@ import { recordSize } from '#shared/domain/records';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
 import { authorize } from '../middleware/auth';
-import { newRouter, problemResponses } from '../router';
+import { json, newRouter, problemResponses } from '../router';
 import { EncodingSchema, FetchedRecordSchema, intQuery, NameSchema } from '../schemas';
 import { encodeRecord } from '../wire';
 
@@ -92,11 +92,6 @@ const GroupFetchQuerySchema = z.object({
   maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
   waitMs: intQuery('waitMs', 0, FETCH_LIMITS.waitMs, FETCH_DEFAULTS.waitMs),
   encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
-});
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
 });
 
 const conflict = { 409: { description: 'fenced (stale member or generation) or rebalance_in_progress' } } as const;

@@ -1,13 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { KeyService } from '#shared/services/keys';
 import { authorize } from '../middleware/auth';
-import { newRouter, problemResponses } from '../router';
+import { json, newRouter, problemResponses } from '../router';
 import { CreateKeySchema, KeyParamSchema, KeySchema } from '../tenancy-schemas';
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
 
 /** The tenant's own API keys. Every call needs `manage` on `*` (resource `tenant`). */
 export const keyRoutes = ({ keys }: { keys: KeyService }) => {

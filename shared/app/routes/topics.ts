@@ -6,7 +6,7 @@ import type { Topic } from '#shared/ports/metadata-store';
 import { defaultRetentionMs, type QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
 import { authorize } from '../middleware/auth';
-import { newRouter, problemResponses } from '../router';
+import { json, newRouter, problemResponses } from '../router';
 import { CreateTopicSchema, PartitionStateSchema, TopicParamSchema, TopicSchema, UpdateTopicSchema } from '../schemas';
 
 export const topicView = (topic: Topic) => ({
@@ -22,11 +22,6 @@ const checkPartitionsPerTopic = (partitions: number, limits: Limits) => {
     throw invalidRequest(`A topic has at most ${limits.maxPartitionsPerTopic} partitions.`);
   }
 };
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
 
 export const topicRoutes = ({
   topics,
