@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { FETCH_DEFAULTS, FETCH_LIMITS, GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
+import { GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
 import { canSee } from '#shared/domain/permissions';
 import { recordSize } from '#shared/domain/records';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
 import { authorize } from '../middleware/auth';
 import { json, newRouter, problemResponses } from '../router';
-import { EncodingSchema, FetchedRecordSchema, intQuery, NameSchema } from '../schemas';
+import { FetchedRecordSchema, FetchQuerySchema, NameSchema } from '../schemas';
 import { encodeRecord } from '../wire';
 
 const GroupParamSchema = z.object({ group: NameSchema });
@@ -87,12 +87,8 @@ const GroupSchema = z
   })
   .openapi('Group');
 
-const GroupFetchQuerySchema = z.object({
-  maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
-  maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
-  waitMs: intQuery('waitMs', 0, FETCH_LIMITS.waitMs, FETCH_DEFAULTS.waitMs),
-  encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
-});
+/** A partition fetch's query without `offset`: a member reads from its committed offsets. */
+const GroupFetchQuerySchema = FetchQuerySchema.omit({ offset: true });
 
 const conflict = { 409: { description: 'fenced (stale member or generation) or rebalance_in_progress' } } as const;
 
