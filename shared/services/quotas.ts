@@ -1,6 +1,7 @@
 import { API_KEY_CACHE_MS, DEFAULT_RETENTION_MS, SECOND } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
 import { type Quotas, retentionAllowed } from '#shared/domain/quotas';
+import { type ProducedRecord, recordSize } from '#shared/domain/records';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { UsageStore } from '#shared/ports/usage-store';
 import type { TenantPrincipal } from './auth';
@@ -167,5 +168,16 @@ export class QuotaService {
     const total = await this.usage.addFetched(principal.tenantId, window, bytes);
     if (this.fetched.size > 10_000) this.fetched.clear();
     this.fetched.set(principal.tenantId, { window, bytes: total });
+  }
+
+  /** Counts the bytes of the records a fetch returned ({@link recordFetch}). */
+  async recordFetchedRecords(
+    principal: TenantPrincipal,
+    records: readonly Pick<ProducedRecord, 'key' | 'value' | 'headers'>[],
+  ): Promise<void> {
+    await this.recordFetch(
+      principal,
+      records.reduce((n, r) => n + recordSize(r), 0),
+    );
   }
 }

@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
 import { canSee } from '#shared/domain/permissions';
-import { recordSize } from '#shared/domain/records';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
 import { authorize } from '../middleware/auth';
@@ -265,10 +264,7 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
       const result = await groups.fetch(principal.tenantId, group, memberId, query, (topic) =>
         authorize(c, `topic:${topic}`, 'consume'),
       );
-      await quotas.recordFetch(
-        principal,
-        result.records.reduce((n, r) => n + recordSize(r), 0),
-      );
+      await quotas.recordFetchedRecords(principal, result.records);
       return c.json(
         {
           generation: result.generation,

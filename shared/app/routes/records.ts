@@ -117,10 +117,7 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
       topics.checkPartition(topic, partition);
       quotas.checkFetch(principal);
       const result = await fetcher.fetch(topic, partition, query);
-      await quotas.recordFetch(
-        principal,
-        result.records.reduce((n, r) => n + recordSize(r), 0),
-      );
+      await quotas.recordFetchedRecords(principal, result.records);
       return c.json(
         {
           records: result.records.map((r) => encodeRecord(r, query.encoding)),
