@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { MAX_KEY_PERMISSIONS } from '#shared/constants';
 import { ACTIONS, RESOURCE_PATTERN } from '#shared/domain/permissions';
-import { MAX_RETENTION_CAP_MS, MIN_RATE_BYTES_PER_SEC } from '#shared/domain/quotas';
+import { MAX_RETENTION_CAP_MS, MIN_RATE_BYTES_PER_SEC, QUOTA_NAMES } from '#shared/domain/quotas';
 
 const GiB = 1024 ** 3;
 
@@ -27,42 +27,26 @@ const quotaFields = {
   produceBytesPerSec: rate,
   fetchBytesPerSec: rate,
 };
+type QuotaFields = typeof quotaFields;
 
 /** Quotas as an operator sets them at creation: each optional, the rest follow the defaults. */
-export const QuotasInputSchema = z
-  .object({
-    maxTopics: quotaFields.maxTopics.optional(),
-    maxPartitions: quotaFields.maxPartitions.optional(),
-    maxRetentionMs: quotaFields.maxRetentionMs.optional(),
-    maxStorageBytes: quotaFields.maxStorageBytes.optional(),
-    produceBytesPerSec: quotaFields.produceBytesPerSec.optional(),
-    fetchBytesPerSec: quotaFields.fetchBytesPerSec.optional(),
-  })
-  .strict()
-  .openapi('QuotasInput');
+export const QuotasInputSchema = z.object(quotaFields).partial().strict().openapi('QuotasInput');
 
 /** Quotas in a PATCH: a number sets one, null returns it to the default, absent leaves it. */
 export const QuotasPatchSchema = z
-  .object({
-    maxTopics: quotaFields.maxTopics.nullable().optional(),
-    maxPartitions: quotaFields.maxPartitions.nullable().optional(),
-    maxRetentionMs: quotaFields.maxRetentionMs.nullable().optional(),
-    maxStorageBytes: quotaFields.maxStorageBytes.nullable().optional(),
-    produceBytesPerSec: quotaFields.produceBytesPerSec.nullable().optional(),
-    fetchBytesPerSec: quotaFields.fetchBytesPerSec.nullable().optional(),
-  })
+  .object(
+    Object.fromEntries(Object.entries(quotaFields).map(([name, field]) => [name, field.nullable().optional()])) as {
+      [K in keyof QuotaFields]: z.ZodOptional<z.ZodNullable<QuotaFields[K]>>;
+    },
+  )
   .strict()
   .openapi('QuotasPatch');
 
+type QuotaName = (typeof QUOTA_NAMES)[number];
+
+/** The quotas in force, every one of {@link QUOTA_NAMES}. */
 export const QuotasSchema = z
-  .object({
-    maxTopics: z.number().int(),
-    maxPartitions: z.number().int(),
-    maxRetentionMs: z.number().int(),
-    maxStorageBytes: z.number().int(),
-    produceBytesPerSec: z.number().int(),
-    fetchBytesPerSec: z.number().int(),
-  })
+  .object(Object.fromEntries(QUOTA_NAMES.map((name) => [name, z.number().int()])) as Record<QuotaName, z.ZodNumber>)
   .openapi('Quotas');
 
 export const TenantSchema = z
