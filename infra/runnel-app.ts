@@ -8,7 +8,7 @@ import { RunnelStack } from './stack';
  * anything is built or bundled), adds the stack, and runs cdk-nag's AwsSolutions checks
  * on it; every finding that is not acknowledged with a reason fails the synth.
  */
-export const defineRunnelApp = (app: App, { nag = true }: { nag?: boolean } = {}): RunnelStack => {
+export const defineRunnelApp = (app: App): RunnelStack => {
   const config = readDeployConfig((key) => app.node.tryGetContext(key));
   const stack = new RunnelStack(app, `Runnel-${config.stageName}`, {
     config,
@@ -16,6 +16,6 @@ export const defineRunnelApp = (app: App, { nag = true }: { nag?: boolean } = {}
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     tags: { application: 'runnel', stage: config.stageName },
   });
-  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return stack;
 };

@@ -65,8 +65,8 @@ export class RunnelStack extends Stack {
       tracing: config.tracing,
       logRetention: config.logRetentionDays,
     });
-    bindTable({ grantee: this.apiFunction, table: metadataTable, access: 'API' });
-    bindTable({ grantee: this.apiFunction, table: logTable, access: 'API' });
+    bindTable({ grantee: this.apiFunction, table: metadataTable });
+    bindTable({ grantee: this.apiFunction, table: logTable });
     bindBucket({ grantee: this.apiFunction, bucket, access: 'API' });
     bindSecretValue({ grantee: this.apiFunction, secret: this.operatorSecret });
 
@@ -82,8 +82,8 @@ export class RunnelStack extends Stack {
       tracing: config.tracing,
       logRetention: config.logRetentionDays,
     });
-    bindTable({ grantee: this.maintenanceFunction, table: metadataTable, access: 'RW' });
-    bindTable({ grantee: this.maintenanceFunction, table: logTable, access: 'RW' });
+    bindTable({ grantee: this.maintenanceFunction, table: metadataTable });
+    bindTable({ grantee: this.maintenanceFunction, table: logTable });
     bindBucket({ grantee: this.maintenanceFunction, bucket, access: 'RW' });
 
     new events.Rule(this, 'MaintenanceSchedule', {

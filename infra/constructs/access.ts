@@ -8,28 +8,21 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
  * `grantReadWriteData` / `grantReadWrite` (which add batch, scan, describe, s3:List*,
  * s3:DeleteObject* and more). Each function gets exactly the actions its code sends.
  */
-export type TableAccess = 'API' | 'RW';
 
-const TABLE_ACTIONS: Record<TableAccess, string[]> = {
-  // The API: single-item conditional writes and queries, never a scan or batch (DESIGN.md).
-  API: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  // Maintenance: the same item-level calls (it trims and compacts with single-item
-  // conditional writes and queries too); the difference is the bucket access below.
-  RW: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-};
-
-export const tableActions = (access: TableAccess): readonly string[] => TABLE_ACTIONS[access];
+// Both functions send the same item-level calls: single-item conditional writes and
+// queries, never a scan or batch (DESIGN.md); maintenance trims and compacts with them
+// too. What differs between the functions is the bucket access below.
+const TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+];
 
 /** Grants the table's item actions on this table only (and its indexes, if it ever has any). */
-export const bindTable = ({
-  grantee,
-  table,
-  access,
-}: {
-  grantee: iam.IGrantable;
-  table: dynamodb.ITable;
-  access: TableAccess;
-}): iam.Grant => table.grant(grantee, ...TABLE_ACTIONS[access]);
+export const bindTable = ({ grantee, table }: { grantee: iam.IGrantable; table: dynamodb.ITable }): iam.Grant =>
+  table.grant(grantee, ...TABLE_ACTIONS);
 
 export type BucketAccess = 'API' | 'RW';
 
@@ -39,8 +32,6 @@ const OBJECT_ACTIONS: Record<BucketAccess, string[]> = {
   // Maintenance compacts (read, write) and deletes segments.
   RW: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
 };
-
-export const objectActions = (access: BucketAccess): readonly string[] => OBJECT_ACTIONS[access];
 
 /** Object actions on the bucket's objects; `RW` adds s3:ListBucket on the bucket itself. */
 export const bindBucket = ({
