@@ -9,7 +9,7 @@ import { bindBucket, bindSecretValue, bindTable } from './constructs/access';
 import { RunnelHttpApi } from './constructs/http-api';
 import { RunnelMonitoring } from './constructs/monitoring';
 import { RunnelFunction } from './constructs/runnel-function';
-import { RunnelStorage } from './constructs/storage';
+import { BUCKET_METRICS_FILTER_ID, RunnelStorage } from './constructs/storage';
 import { acknowledgeNagFindings } from './nag';
 
 /** The repository root: entries, package.json and package-lock.json are found from here. */
@@ -102,7 +102,7 @@ export class RunnelStack extends Stack {
       maintenanceFunction: this.maintenanceFunction,
       tables: { metadata: metadataTable, log: logTable },
       bucket,
-      bucketMetricsFilterId: 'all-requests',
+      bucketMetricsFilterId: BUCKET_METRICS_FILTER_ID,
       alarmEmail: config.alarmEmail,
     });
 

@@ -9,8 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { RunnelHttpApi } from './http-api';
-
-export const METRICS_NAMESPACE = 'Runnel';
+import { METRICS_NAMESPACE, METRICS_SERVICE_NAME } from './runnel-function';
 
 /** The table operations the functions send (see access.ts); alarms and graphs sum over them. */
 const TABLE_OPERATIONS = [
@@ -179,7 +178,7 @@ export class RunnelMonitoring extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName,
-        dimensionsMap: { service: 'runnel' },
+        dimensionsMap: { service: METRICS_SERVICE_NAME },
         period: FIVE_MINUTES,
         statistic,
         label,

@@ -26,6 +26,10 @@ export interface RunnelFunctionProps {
   reservedConcurrentExecutions?: number;
 }
 
+/** The Powertools service name and metrics namespace of every function; the dashboard reads the metrics back. */
+export const METRICS_SERVICE_NAME = 'runnel';
+export const METRICS_NAMESPACE = 'Runnel';
+
 /** Names that look like they hold a secret value; the environment is visible to anyone who can read the function. */
 const SECRET_LIKE = /(SECRET|PASSWORD|TOKEN|PRIVATE)(?!_ARN$|_NAME$)|_KEY$/;
 
@@ -83,8 +87,8 @@ export class RunnelFunction extends NodejsFunction {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'runnel',
-        POWERTOOLS_METRICS_NAMESPACE: 'Runnel',
+        POWERTOOLS_SERVICE_NAME: METRICS_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
       bundling: {

@@ -26,6 +26,9 @@ export const retentionLifecycleRules = (): s3.LifecycleRule[] => [
   { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
 ];
 
+/** The bucket's request metrics configuration (4xx/5xx, latency) for the whole bucket: the S3 error alarm needs it. */
+export const BUCKET_METRICS_FILTER_ID = 'all-requests';
+
 /**
  * Where the data lives: the metadata and log tables and the segment bucket. All three
  * are retained when the stack is deleted (and the tables refuse deletion) so that
@@ -57,8 +60,7 @@ export class RunnelStorage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: retentionLifecycleRules(),
-      // Request metrics (4xx/5xx, latency) for the whole bucket: the S3 error alarm needs them.
-      metrics: [{ id: 'all-requests' }],
+      metrics: [{ id: BUCKET_METRICS_FILTER_ID }],
     });
   }
 }
