@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AutoOffsetReset, GroupState, Member, TopicSnapshot } from '#shared/domain/groups/membership';
 import {
@@ -10,6 +9,7 @@ import {
   type PartitionClaim,
   StaleGenerationError,
 } from '#shared/ports/group-store';
+import { isConditionFailure } from './conditional';
 import { queryAll } from './query-all';
 
 /** A claim only loses to a changing item a few times in a row (each loss means another write landed). */
@@ -95,8 +95,6 @@ const toCommit = (item: Record<string, unknown>): CommittedOffset => {
   const { pk: _pk, sk: _sk, ...rest } = item;
   return rest as unknown as CommittedOffset;
 };
-
-const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
 
 export class DynamoDbGroupStore implements GroupStore {
   constructor(

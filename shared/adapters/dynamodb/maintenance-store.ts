@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -8,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/ports/maintenance-store';
+import { sendConditional } from './conditional';
 
 /**
  * The maintenance job's items in the metadata table:
@@ -31,49 +31,42 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
   ) {}
 
   async acquireLease(owner: string, now: number, durationMs: number) {
-    try {
-      const result = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
-          UpdateExpression: 'SET #owner = :owner, expiresAt = :expires',
-          // Free, expired, or ours (a retry of our own acquire).
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner, ':expires': now + durationMs, ':now': now },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const cursor = result.Attributes?.cursor;
-      return { cursor: typeof cursor === 'string' ? cursor : undefined };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const result = await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
+        UpdateExpression: 'SET #owner = :owner, expiresAt = :expires',
+        // Free, expired, or ours (a retry of our own acquire).
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner, ':expires': now + durationMs, ':now': now },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (!result) return undefined;
+    const cursor = result.Attributes?.cursor;
+    return { cursor: typeof cursor === 'string' ? cursor : undefined };
   }
 
   async releaseLease(owner: string, cursor: string | undefined) {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
-          UpdateExpression:
-            cursor === undefined ? 'SET expiresAt = :zero REMOVE #cursor' : 'SET expiresAt = :zero, #cursor = :cursor',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner', '#cursor': 'cursor' },
-          ExpressionAttributeValues: {
-            ':owner': owner,
-            ':zero': 0,
-            ...(cursor === undefined ? {} : { ':cursor': cursor }),
-          },
-        }),
-      );
-    } catch (error) {
-      // The lease expired and another run took it: its cursor wins.
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw error;
-    }
+    // A failed condition: the lease expired and another run took it, so its cursor wins.
+    await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
+        UpdateExpression:
+          cursor === undefined ? 'SET expiresAt = :zero REMOVE #cursor' : 'SET expiresAt = :zero, #cursor = :cursor',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner', '#cursor': 'cursor' },
+        ExpressionAttributeValues: {
+          ':owner': owner,
+          ':zero': 0,
+          ...(cursor === undefined ? {} : { ':cursor': cursor }),
+        },
+      }),
+    );
   }
 
   async getProgress(tenantId: string, topicId: string): Promise<TopicProgress | undefined> {
@@ -157,21 +150,17 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
   }
 
   async releaseStoredBytes(tenantId: string, bytes: number) {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
-          // The item of usage-store.ts; never created here (a purged tenant must stay purged).
-          UpdateExpression: 'ADD storedBytes :minus',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':minus': -bytes },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw error;
-    }
+    await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
+        // The item of usage-store.ts; never created here (a purged tenant must stay purged).
+        UpdateExpression: 'ADD storedBytes :minus',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':minus': -bytes },
+      }),
+    );
   }
 
   async forgetDeletedTenant(tenantId: string) {

@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
+import { sendConditional } from './conditional';
 
 /**
  * Usage items in the metadata table, one per tenant and direction, rewritten in place
@@ -27,12 +27,7 @@ export class DynamoDbUsageStore implements UsageStore {
   ) {}
 
   private async conditional(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
-    try {
-      return await this.client.send(new UpdateCommand({ ...input, TableName: this.tableName }));
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    return sendConditional(this.client, new UpdateCommand({ ...input, TableName: this.tableName }));
   }
 
   /*
