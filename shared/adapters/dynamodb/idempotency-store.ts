@@ -11,6 +11,7 @@ import {
   SequenceRejectedError,
 } from '#shared/ports/idempotency-store';
 import { isConditionFailure } from './conditional';
+import { tenantPk } from './keys';
 
 /**
  * Claims in the metadata table, under the tenant's partition key:
@@ -25,7 +26,6 @@ import { isConditionFailure } from './conditional';
  * retries it, the retry fails its condition: the adapter then reads the item back and
  * treats it as a success if it carries the caller's attempt id.
  */
-const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const keyOf = (ref: ClaimRef) => ({
   pk: tenantPk(ref.tenantId),
   sk: ref.kind === 'key' ? `IDEM#${ref.key}` : `PRODUCER#${ref.topicId}#${ref.producerId}`,

@@ -8,6 +8,17 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/ports/maintenance-store';
 import { sendConditional } from './conditional';
+import {
+  API_KEY_SK,
+  apiKeyPk,
+  DELETED_TENANTS_PK,
+  DELETED_TOPICS_PK,
+  deletedTopicSk,
+  KEY_SK_PREFIX,
+  tenantPk,
+  tenantSk,
+  usageKey,
+} from './keys';
 
 /**
  * The maintenance job's items in the metadata table:
@@ -19,9 +30,6 @@ import { sendConditional } from './conditional';
  *   DELETED_TENANTS    TENANT#<tenantId>           written by tenant deletion (metadata-store.ts); removed here last
  */
 export const MAINTENANCE_PK = 'MAINTENANCE';
-export const DELETED_TOPICS_PK = 'DELETED_TOPICS';
-export const DELETED_TENANTS_PK = 'DELETED_TENANTS';
-export const deletedTopicSk = (tenantId: string, topicId: string) => `${tenantId}#${topicId}`;
 const progressSk = (tenantId: string, topicId: string) => `TOPIC#${tenantId}#${topicId}`;
 
 export class DynamoDbMaintenanceStore implements MaintenanceStore {
@@ -129,16 +137,19 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}` },
+          ExpressionAttributeValues: { ':pk': tenantPk(tenantId) },
           ExclusiveStartKey,
         }),
       );
       for (const item of page.Items ?? []) {
         const sk = String(item.sk);
         // A key's lookup item goes before its list entry (the order key revocation uses).
-        if (sk.startsWith('KEY#')) {
+        if (sk.startsWith(KEY_SK_PREFIX)) {
           await this.client.send(
-            new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${sk.slice(4)}`, sk: 'APIKEY' } }),
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: { pk: apiKeyPk(sk.slice(KEY_SK_PREFIX.length)), sk: API_KEY_SK },
+            }),
           );
         }
         await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }));
@@ -154,7 +165,7 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
       this.client,
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
+        Key: usageKey(tenantId, 'produce'),
         // The item of usage-store.ts; never created here (a purged tenant must stay purged).
         UpdateExpression: 'ADD storedBytes :minus',
         ConditionExpression: 'attribute_exists(pk)',
@@ -165,7 +176,7 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
 
   async forgetDeletedTenant(tenantId: string) {
     await this.client.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { pk: DELETED_TENANTS_PK, sk: `TENANT#${tenantId}` } }),
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: DELETED_TENANTS_PK, sk: tenantSk(tenantId) } }),
     );
   }
 }

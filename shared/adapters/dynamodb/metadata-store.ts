@@ -16,7 +16,18 @@ import type {
 } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
 import { sendConditional } from './conditional';
-import { DELETED_TOPICS_PK, deletedTopicSk } from './maintenance-store';
+import {
+  API_KEY_SK,
+  apiKeyPk,
+  DELETED_TENANTS_PK,
+  DELETED_TOPICS_PK,
+  deletedTopicSk,
+  KEY_SK_PREFIX,
+  keySk,
+  strip,
+  tenantPk,
+  tenantSk,
+} from './keys';
 import { queryAll } from './query-all';
 
 /**
@@ -39,19 +50,9 @@ import { queryAll } from './query-all';
  * between leaves at most a listed key that no longer works, which revoking again removes.
  */
 const TENANTS_PK = 'TENANTS';
-const DELETED_TENANTS_PK = 'DELETED_TENANTS';
-const keySk = (keyId: string) => `KEY#${keyId}`;
 /** Attempts of the optimistic quota update before giving up (operator calls rarely race). */
 const QUOTA_UPDATE_ATTEMPTS = 5;
-const tenantSk = (tenantId: string) => `TENANT#${tenantId}`;
-const apiKeyPk = (keyId: string) => `APIKEY#${keyId}`;
-const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const topicSk = (name: string) => `TOPIC#${name}`;
-
-const strip = <T>(item: Record<string, unknown>): T => {
-  const { pk: _pk, sk: _sk, ...rest } = item;
-  return rest as T;
-};
 
 const tenantOf = (item: Record<string, unknown>): Tenant => {
   const { tenantId, name, createdAt, quotas, deletedAt } = strip<Tenant>(item);
@@ -195,7 +196,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: apiKeyPk(key.keyId), sk: 'APIKEY', ...key },
+        Item: { pk: apiKeyPk(key.keyId), sk: API_KEY_SK, ...key },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -204,7 +205,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   async listApiKeys(tenantId: string): Promise<ApiKeySummary[]> {
     const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'KEY#' },
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': KEY_SK_PREFIX },
     });
     return items.map((item) => {
       const { keyId, name, permissions, createdAt, lastUsedAt } = strip<ApiKeySummary>(item);
@@ -220,7 +221,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
       this.client,
       new DeleteCommand({
         TableName: this.tableName,
-        Key: { pk: apiKeyPk(keyId), sk: 'APIKEY' },
+        Key: { pk: apiKeyPk(keyId), sk: API_KEY_SK },
         ConditionExpression: 'tenantId = :tenantId',
         ExpressionAttributeValues: { ':tenantId': tenantId },
       }),
@@ -251,7 +252,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async getApiKey(keyId: string): Promise<ApiKey | undefined> {
-    const item = await this.get(apiKeyPk(keyId), 'APIKEY');
+    const item = await this.get(apiKeyPk(keyId), API_KEY_SK);
     return item ? strip<ApiKey>(item) : undefined;
   }
 
