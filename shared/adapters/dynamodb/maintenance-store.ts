@@ -19,6 +19,7 @@ import {
   tenantSk,
   usageKey,
 } from './keys';
+import { queryPages } from './query-all';
 
 /**
  * The maintenance job's items in the metadata table:
@@ -131,16 +132,12 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
 
   async purgeTenantItems(tenantId: string): Promise<number> {
     let deleted = 0;
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': tenantPk(tenantId) },
-          ExclusiveStartKey,
-        }),
-      );
+    const pages = queryPages(this.client, this.tableName, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId) },
+    });
+    // Each page's items are deleted before the next page is read.
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const sk = String(item.sk);
         // A key's lookup item goes before its list entry (the order key revocation uses).
@@ -155,8 +152,7 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
         await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }));
         deleted += 1;
       }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    }
     return deleted;
   }
 
