@@ -58,7 +58,8 @@ export const patternCovers = (granted: string, requested: string): boolean => {
   if (granted === '*' || granted === requested) return true;
   if (requested === '*') return false;
   const star = granted.indexOf('*');
-  if (star === -1) return !requested.includes('*') && granted === requested;
+  // No wildcard: only the identical pattern is covered, and that returned above.
+  if (star === -1) return false;
   if (star !== granted.length - 1) return !requested.includes('*') && toRegExp(granted).test(requested);
   return requested.startsWith(granted.slice(0, -1));
 };

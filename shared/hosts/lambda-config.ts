@@ -21,16 +21,27 @@ const required = (env: Record<string, string | undefined>, name: string): string
   return value;
 };
 
-export const lambdaConfig = (env: Record<string, string | undefined>): LambdaConfig => ({
+/** What both functions need to reach their storage: the table and bucket names, and S3's addressing style. */
+const storageFromEnv = (
+  env: Record<string, string | undefined>,
+): { storage: StorageConfig; s3ForcePathStyle: boolean } => ({
   storage: {
     tables: { metadata: required(env, 'RUNNEL_METADATA_TABLE'), log: required(env, 'RUNNEL_LOG_TABLE') },
     bucket: required(env, 'RUNNEL_SEGMENT_BUCKET'),
   },
-  operatorSecretArn: env.RUNNEL_OPERATOR_SECRET_ARN || undefined,
-  operatorKeyHash: env.RUNNEL_OPERATOR_KEY_HASH || undefined,
   s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
-  corsOrigins: parseCorsOrigins(env.RUNNEL_CORS_ORIGINS),
 });
+
+export const lambdaConfig = (env: Record<string, string | undefined>): LambdaConfig => {
+  const { storage, s3ForcePathStyle } = storageFromEnv(env);
+  return {
+    storage,
+    operatorSecretArn: env.RUNNEL_OPERATOR_SECRET_ARN || undefined,
+    operatorKeyHash: env.RUNNEL_OPERATOR_KEY_HASH || undefined,
+    s3ForcePathStyle,
+    corsOrigins: parseCorsOrigins(env.RUNNEL_CORS_ORIGINS),
+  };
+};
 
 /** The maintenance function's configuration: the storage names and the job's tunables. */
 export interface MaintenanceConfig {
@@ -60,10 +71,6 @@ export const maintenanceOptionsFromEnv = (env: Record<string, string | undefined
 };
 
 export const maintenanceConfig = (env: Record<string, string | undefined>): MaintenanceConfig => ({
-  storage: {
-    tables: { metadata: required(env, 'RUNNEL_METADATA_TABLE'), log: required(env, 'RUNNEL_LOG_TABLE') },
-    bucket: required(env, 'RUNNEL_SEGMENT_BUCKET'),
-  },
-  s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
+  ...storageFromEnv(env),
   options: maintenanceOptionsFromEnv(env),
 });

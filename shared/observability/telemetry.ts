@@ -1,8 +1,8 @@
 /**
  * What the app reports about itself, behind two small interfaces so the app stays
  * host-agnostic: Lambda backs them with Powertools (JSON logs, CloudWatch EMF metrics;
- * `shared/hosts/lambda-telemetry.ts`), the local server with plain JSON lines, tests with
- * arrays.
+ * `shared/hosts/lambda-telemetry.ts`), the local server with createApp's default log
+ * (JSON lines on stderr, no metrics), tests with arrays.
  */
 
 /** One structured log line (never a secret). `level` and `msg` are conventional. */
@@ -42,9 +42,3 @@ export interface MetricsSink {
   /** Publishes these datapoints together, with their context. */
   publish(metrics: MetricDatum[], properties: MetricProperties): void;
 }
-
-/** Structured JSON lines on stdout: the local server's and the default sink. */
-export const jsonLines =
-  (write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): LogSink =>
-  (entry) =>
-    write(JSON.stringify({ time: new Date().toISOString(), ...entry }));

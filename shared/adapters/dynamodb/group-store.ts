@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AutoOffsetReset, GroupState, Member, TopicSnapshot } from '#shared/domain/groups/membership';
 import {
@@ -10,6 +9,8 @@ import {
   type PartitionClaim,
   StaleGenerationError,
 } from '#shared/ports/group-store';
+import { isConditionFailure } from './conditional';
+import { strip, tenantPk } from './keys';
 import { queryAll } from './query-all';
 
 /** A claim only loses to a changing item a few times in a row (each loss means another write landed). */
@@ -51,7 +52,6 @@ interface GroupItem {
   createdAt: number;
 }
 
-const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const groupSk = (group: string) => `GROUP#${group}`;
 const commitPrefix = (group: string, topic?: string) => `COMMIT#${group}#${topic === undefined ? '' : `${topic}#`}`;
 const commitSk = (group: string, topic: string, partition: number) => `${commitPrefix(group, topic)}${partition}`;
@@ -91,12 +91,7 @@ const toState = (item: Record<string, unknown>): GroupState => {
   };
 };
 
-const toCommit = (item: Record<string, unknown>): CommittedOffset => {
-  const { pk: _pk, sk: _sk, ...rest } = item;
-  return rest as unknown as CommittedOffset;
-};
-
-const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
+const toCommit = (item: Record<string, unknown>): CommittedOffset => strip<CommittedOffset>(item);
 
 export class DynamoDbGroupStore implements GroupStore {
   constructor(

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { PRODUCER_SEQUENCE_WINDOW } from '#shared/constants';
 import {
@@ -11,6 +10,8 @@ import {
   type ProducerState,
   SequenceRejectedError,
 } from '#shared/ports/idempotency-store';
+import { isConditionFailure } from './conditional';
+import { tenantPk } from './keys';
 
 /**
  * Claims in the metadata table, under the tenant's partition key:
@@ -25,7 +26,6 @@ import {
  * retries it, the retry fails its condition: the adapter then reads the item back and
  * treats it as a success if it carries the caller's attempt id.
  */
-const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const keyOf = (ref: ClaimRef) => ({
   pk: tenantPk(ref.tenantId),
   sk: ref.kind === 'key' ? `IDEM#${ref.key}` : `PRODUCER#${ref.topicId}#${ref.producerId}`,
@@ -36,8 +36,6 @@ const claimPath = (ref: ClaimRef): { path: string; names: Record<string, string>
   ref.kind === 'key'
     ? { path: '#c', names: { '#c': 'c' } }
     : { path: '#r.#seq', names: { '#r': 'r', '#seq': String(ref.sequence) } };
-
-const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
 
 export class DynamoDbIdempotencyStore implements IdempotencyStore {
   constructor(

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { BatchLocation, BatchStart, EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
 import { OffsetTakenError, partitionKey } from '#shared/ports/log-index';
+import { sendConditional } from './conditional';
 
 /** Item attributes: short names, because every byte of an index item is paid for on each read. */
 interface LogItem {
@@ -177,48 +177,37 @@ export class DynamoDbLogIndex implements LogIndex {
   }
 
   async append(p: PartitionRef, entry: IndexEntry): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(p, entry),
-          // The whole offset protocol rests on this condition: two writers that computed
-          // the same next offset write the same key, and exactly one of them succeeds.
-          ConditionExpression: 'attribute_not_exists(sk)',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new OffsetTakenError(entry.baseOffset);
-      throw error;
-    }
+    const written = await sendConditional(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: toItem(p, entry),
+        // The whole offset protocol rests on this condition: two writers that computed
+        // the same next offset write the same key, and exactly one of them succeeds.
+        ConditionExpression: 'attribute_not_exists(sk)',
+      }),
+    );
+    if (!written) throw new OffsetTakenError(entry.baseOffset);
   }
 
   async replace(p: PartitionRef, expected: IndexEntry, next: IndexEntry): Promise<boolean> {
     if (next.baseOffset !== expected.baseOffset) throw new Error('replace keeps the base offset');
-    try {
-      await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: toItem(p, next), ...unchanged(expected) }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const written = await sendConditional(
+      this.client,
+      new PutCommand({ TableName: this.tableName, Item: toItem(p, next), ...unchanged(expected) }),
+    );
+    return written !== undefined;
   }
 
   async remove(p: PartitionRef, expected: IndexEntry): Promise<boolean> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: partitionKey(p), sk: expected.baseOffset },
-          ...unchanged(expected),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const deleted = await sendConditional(
+      this.client,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: partitionKey(p), sk: expected.baseOffset },
+        ...unchanged(expected),
+      }),
+    );
+    return deleted !== undefined;
   }
 }

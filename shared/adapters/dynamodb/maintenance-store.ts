@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -8,6 +7,19 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/ports/maintenance-store';
+import { sendConditional } from './conditional';
+import {
+  API_KEY_SK,
+  apiKeyPk,
+  DELETED_TENANTS_PK,
+  DELETED_TOPICS_PK,
+  deletedTopicSk,
+  KEY_SK_PREFIX,
+  tenantPk,
+  tenantSk,
+  usageKey,
+} from './keys';
+import { queryPages } from './query-all';
 
 /**
  * The maintenance job's items in the metadata table:
@@ -19,9 +31,6 @@ import type { DeletedTopic, MaintenanceStore, TopicProgress } from '#shared/port
  *   DELETED_TENANTS    TENANT#<tenantId>           written by tenant deletion (metadata-store.ts); removed here last
  */
 export const MAINTENANCE_PK = 'MAINTENANCE';
-export const DELETED_TOPICS_PK = 'DELETED_TOPICS';
-export const DELETED_TENANTS_PK = 'DELETED_TENANTS';
-export const deletedTopicSk = (tenantId: string, topicId: string) => `${tenantId}#${topicId}`;
 const progressSk = (tenantId: string, topicId: string) => `TOPIC#${tenantId}#${topicId}`;
 
 export class DynamoDbMaintenanceStore implements MaintenanceStore {
@@ -31,49 +40,42 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
   ) {}
 
   async acquireLease(owner: string, now: number, durationMs: number) {
-    try {
-      const result = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
-          UpdateExpression: 'SET #owner = :owner, expiresAt = :expires',
-          // Free, expired, or ours (a retry of our own acquire).
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner, ':expires': now + durationMs, ':now': now },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      const cursor = result.Attributes?.cursor;
-      return { cursor: typeof cursor === 'string' ? cursor : undefined };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const result = await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
+        UpdateExpression: 'SET #owner = :owner, expiresAt = :expires',
+        // Free, expired, or ours (a retry of our own acquire).
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner, ':expires': now + durationMs, ':now': now },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (!result) return undefined;
+    const cursor = result.Attributes?.cursor;
+    return { cursor: typeof cursor === 'string' ? cursor : undefined };
   }
 
   async releaseLease(owner: string, cursor: string | undefined) {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
-          UpdateExpression:
-            cursor === undefined ? 'SET expiresAt = :zero REMOVE #cursor' : 'SET expiresAt = :zero, #cursor = :cursor',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner', '#cursor': 'cursor' },
-          ExpressionAttributeValues: {
-            ':owner': owner,
-            ':zero': 0,
-            ...(cursor === undefined ? {} : { ':cursor': cursor }),
-          },
-        }),
-      );
-    } catch (error) {
-      // The lease expired and another run took it: its cursor wins.
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw error;
-    }
+    // A failed condition: the lease expired and another run took it, so its cursor wins.
+    await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: MAINTENANCE_PK, sk: 'LEASE' },
+        UpdateExpression:
+          cursor === undefined ? 'SET expiresAt = :zero REMOVE #cursor' : 'SET expiresAt = :zero, #cursor = :cursor',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner', '#cursor': 'cursor' },
+        ExpressionAttributeValues: {
+          ':owner': owner,
+          ':zero': 0,
+          ...(cursor === undefined ? {} : { ':cursor': cursor }),
+        },
+      }),
+    );
   }
 
   async getProgress(tenantId: string, topicId: string): Promise<TopicProgress | undefined> {
@@ -130,53 +132,47 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
 
   async purgeTenantItems(tenantId: string): Promise<number> {
     let deleted = 0;
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}` },
-          ExclusiveStartKey,
-        }),
-      );
+    const pages = queryPages(this.client, this.tableName, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId) },
+    });
+    // Each page's items are deleted before the next page is read.
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const sk = String(item.sk);
         // A key's lookup item goes before its list entry (the order key revocation uses).
-        if (sk.startsWith('KEY#')) {
+        if (sk.startsWith(KEY_SK_PREFIX)) {
           await this.client.send(
-            new DeleteCommand({ TableName: this.tableName, Key: { pk: `APIKEY#${sk.slice(4)}`, sk: 'APIKEY' } }),
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: { pk: apiKeyPk(sk.slice(KEY_SK_PREFIX.length)), sk: API_KEY_SK },
+            }),
           );
         }
         await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }));
         deleted += 1;
       }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    }
     return deleted;
   }
 
   async releaseStoredBytes(tenantId: string, bytes: number) {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
-          // The item of usage-store.ts; never created here (a purged tenant must stay purged).
-          UpdateExpression: 'ADD storedBytes :minus',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':minus': -bytes },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw error;
-    }
+    await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: usageKey(tenantId, 'produce'),
+        // The item of usage-store.ts; never created here (a purged tenant must stay purged).
+        UpdateExpression: 'ADD storedBytes :minus',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':minus': -bytes },
+      }),
+    );
   }
 
   async forgetDeletedTenant(tenantId: string) {
     await this.client.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { pk: DELETED_TENANTS_PK, sk: `TENANT#${tenantId}` } }),
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: DELETED_TENANTS_PK, sk: tenantSk(tenantId) } }),
     );
   }
 }

@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -16,7 +15,19 @@ import type {
   Topic,
 } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
-import { DELETED_TOPICS_PK, deletedTopicSk } from './maintenance-store';
+import { sendConditional } from './conditional';
+import {
+  API_KEY_SK,
+  apiKeyPk,
+  DELETED_TENANTS_PK,
+  DELETED_TOPICS_PK,
+  deletedTopicSk,
+  KEY_SK_PREFIX,
+  keySk,
+  strip,
+  tenantPk,
+  tenantSk,
+} from './keys';
 import { queryAll } from './query-all';
 
 /**
@@ -39,19 +50,9 @@ import { queryAll } from './query-all';
  * between leaves at most a listed key that no longer works, which revoking again removes.
  */
 const TENANTS_PK = 'TENANTS';
-const DELETED_TENANTS_PK = 'DELETED_TENANTS';
-const keySk = (keyId: string) => `KEY#${keyId}`;
 /** Attempts of the optimistic quota update before giving up (operator calls rarely race). */
 const QUOTA_UPDATE_ATTEMPTS = 5;
-const tenantSk = (tenantId: string) => `TENANT#${tenantId}`;
-const apiKeyPk = (keyId: string) => `APIKEY#${keyId}`;
-const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 const topicSk = (name: string) => `TOPIC#${name}`;
-
-const strip = <T>(item: Record<string, unknown>): T => {
-  const { pk: _pk, sk: _sk, ...rest } = item;
-  return rest as T;
-};
 
 const tenantOf = (item: Record<string, unknown>): Tenant => {
   const { tenantId, name, createdAt, quotas, deletedAt } = strip<Tenant>(item);
@@ -97,23 +98,20 @@ export class DynamoDbMetadataStore implements MetadataStore {
         else if (value !== undefined) quotas[name] = value;
       }
       const revision = typeof item.revision === 'number' ? item.revision : 0;
-      try {
-        // Read, merge, write if nobody wrote since: concurrent changes of different quotas both land.
-        const result = await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: TENANTS_PK, sk: tenantSk(tenantId) },
-            UpdateExpression: 'SET quotas = :quotas, revision = :next',
-            ConditionExpression:
-              'attribute_exists(sk) AND attribute_not_exists(deletedAt) AND (attribute_not_exists(revision) OR revision = :revision)',
-            ExpressionAttributeValues: { ':quotas': quotas, ':revision': revision, ':next': revision + 1 },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return result.Attributes ? tenantOf(result.Attributes) : undefined;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
+      // Read, merge, write if nobody wrote since: concurrent changes of different quotas both land.
+      const result = await sendConditional(
+        this.client,
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: TENANTS_PK, sk: tenantSk(tenantId) },
+          UpdateExpression: 'SET quotas = :quotas, revision = :next',
+          ConditionExpression:
+            'attribute_exists(sk) AND attribute_not_exists(deletedAt) AND (attribute_not_exists(revision) OR revision = :revision)',
+          ExpressionAttributeValues: { ':quotas': quotas, ':revision': revision, ':next': revision + 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (result) return result.Attributes ? tenantOf(result.Attributes) : undefined;
     }
     throw new StaleWriteError(`Tenant ${tenantId}`);
   }
@@ -133,21 +131,18 @@ export class DynamoDbMetadataStore implements MetadataStore {
     const tenant = tenantOf(item);
     const at = tenant.deletedAt ?? deletedAt;
     if (tenant.deletedAt === undefined) {
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: TENANTS_PK, sk: tenantSk(tenantId) },
-            UpdateExpression: 'SET deletedAt = :at',
-            ConditionExpression: 'attribute_exists(sk)',
-            ExpressionAttributeValues: { ':at': at },
-          }),
-        );
-      } catch (error) {
-        // Deleted concurrently: the other call finishes the job.
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+      const marked = await sendConditional(
+        this.client,
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: TENANTS_PK, sk: tenantSk(tenantId) },
+          UpdateExpression: 'SET deletedAt = :at',
+          ConditionExpression: 'attribute_exists(sk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      // Deleted concurrently: the other call finishes the job.
+      if (!marked) return false;
     }
     const tombstone: TenantTombstone = { tenantId, name: tenant.name, deletedAt: at };
     await this.client.send(
@@ -201,7 +196,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: apiKeyPk(key.keyId), sk: 'APIKEY', ...key },
+        Item: { pk: apiKeyPk(key.keyId), sk: API_KEY_SK, ...key },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -210,7 +205,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
   async listApiKeys(tenantId: string): Promise<ApiKeySummary[]> {
     const items = await queryAll(this.client, this.tableName, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'KEY#' },
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': KEY_SK_PREFIX },
     });
     return items.map((item) => {
       const { keyId, name, permissions, createdAt, lastUsedAt } = strip<ApiKeySummary>(item);
@@ -222,18 +217,15 @@ export class DynamoDbMetadataStore implements MetadataStore {
 
   /** Removes the lookup item, only if it belongs to this tenant: a key works no more once this returns. */
   private async deleteKeyLookup(tenantId: string, keyId: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: apiKeyPk(keyId), sk: 'APIKEY' },
-          ConditionExpression: 'tenantId = :tenantId',
-          ExpressionAttributeValues: { ':tenantId': tenantId },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await sendConditional(
+      this.client,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: apiKeyPk(keyId), sk: API_KEY_SK },
+        ConditionExpression: 'tenantId = :tenantId',
+        ExpressionAttributeValues: { ':tenantId': tenantId },
+      }),
+    );
   }
 
   async deleteApiKey(tenantId: string, keyId: string): Promise<boolean> {
@@ -246,43 +238,37 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async recordApiKeyUse(tenantId: string, keyId: string, at: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: tenantPk(tenantId), sk: keySk(keyId) },
-          UpdateExpression: 'SET lastUsedAt = :at',
-          ConditionExpression: 'attribute_exists(sk)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-    } catch (error) {
-      // Revoked meanwhile: nothing to record.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    // A failed condition: revoked meanwhile, nothing to record.
+    await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: tenantPk(tenantId), sk: keySk(keyId) },
+        UpdateExpression: 'SET lastUsedAt = :at',
+        ConditionExpression: 'attribute_exists(sk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
   }
 
   async getApiKey(keyId: string): Promise<ApiKey | undefined> {
-    const item = await this.get(apiKeyPk(keyId), 'APIKEY');
+    const item = await this.get(apiKeyPk(keyId), API_KEY_SK);
     return item ? strip<ApiKey>(item) : undefined;
   }
 
   async createTopic(topic: Topic): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: tenantPk(topic.tenantId), sk: topicSk(topic.name), ...topic },
-          ConditionExpression: 'attribute_not_exists(sk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        const existing = await this.getTopic(topic.tenantId, topic.name);
-        throw new TopicExistsError(existing ?? topic);
-      }
-      throw error;
+    const created = await sendConditional(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: tenantPk(topic.tenantId), sk: topicSk(topic.name), ...topic },
+        ConditionExpression: 'attribute_not_exists(sk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    if (!created) {
+      const existing = await this.getTopic(topic.tenantId, topic.name);
+      throw new TopicExistsError(existing ?? topic);
     }
   }
 
@@ -300,24 +286,21 @@ export class DynamoDbMetadataStore implements MetadataStore {
   }
 
   async updateTopic(expected: Topic, next: Topic): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: tenantPk(next.tenantId), sk: topicSk(next.name), ...next },
-          ConditionExpression: 'topicId = :id AND #partitions = :partitions AND retentionMs = :retention',
-          ExpressionAttributeNames: { '#partitions': 'partitions' },
-          ExpressionAttributeValues: {
-            ':id': expected.topicId,
-            ':partitions': expected.partitions,
-            ':retention': expected.retentionMs,
-          },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new StaleWriteError(`Topic ${expected.name}`);
-      throw error;
-    }
+    const written = await sendConditional(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: tenantPk(next.tenantId), sk: topicSk(next.name), ...next },
+        ConditionExpression: 'topicId = :id AND #partitions = :partitions AND retentionMs = :retention',
+        ExpressionAttributeNames: { '#partitions': 'partitions' },
+        ExpressionAttributeValues: {
+          ':id': expected.topicId,
+          ':partitions': expected.partitions,
+          ':retention': expected.retentionMs,
+        },
+      }),
+    );
+    if (!written) throw new StaleWriteError(`Topic ${expected.name}`);
   }
 
   async deleteTopic(topic: Topic): Promise<void> {
@@ -338,19 +321,15 @@ export class DynamoDbMetadataStore implements MetadataStore {
         },
       }),
     );
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: tenantPk(topic.tenantId), sk: topicSk(topic.name) },
-          ConditionExpression: 'topicId = :id',
-          ExpressionAttributeValues: { ':id': topic.topicId },
-        }),
-      );
-    } catch (error) {
-      // Already deleted (or deleted and recreated): this incarnation is gone either way.
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw error;
-    }
+    // A failed condition: already deleted (or deleted and recreated), this incarnation is gone either way.
+    await sendConditional(
+      this.client,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { pk: tenantPk(topic.tenantId), sk: topicSk(topic.name) },
+        ConditionExpression: 'topicId = :id',
+        ExpressionAttributeValues: { ':id': topic.topicId },
+      }),
+    );
   }
 }

@@ -1,6 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
+import { sendConditional } from './conditional';
+import { usageKey } from './keys';
+
+/** Rounds through the three steps below before a produce is refused (only under extreme contention on the item). */
+const ADMIT_ROUNDS = 6;
 
 /**
  * Usage items in the metadata table, one per tenant and direction, rewritten in place
@@ -12,14 +16,6 @@ import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
  * `storedBytes` only grows here; the maintenance job subtracts what it removes
  * (`ADD storedBytes :minus`), see docs/security.md.
  */
-const usageKey = (tenantId: string, direction: 'produce' | 'fetch') => ({
-  pk: `TENANT#${tenantId}`,
-  sk: `USAGE#${direction}`,
-});
-
-/** Rounds through the three steps below before a produce is refused (only under extreme contention on the item). */
-const ADMIT_ROUNDS = 6;
-
 export class DynamoDbUsageStore implements UsageStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -27,12 +23,7 @@ export class DynamoDbUsageStore implements UsageStore {
   ) {}
 
   private async conditional(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
-    try {
-      return await this.client.send(new UpdateCommand({ ...input, TableName: this.tableName }));
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    return sendConditional(this.client, new UpdateCommand({ ...input, TableName: this.tableName }));
   }
 
   /*

@@ -39,6 +39,10 @@ const parseKey = (key: string): [string, number] => {
 
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Every topic some member subscribes to, once each, in ascending order. */
+export const subscribedTopics = (members: Iterable<{ readonly topics: readonly string[] }>): string[] =>
+  [...new Set([...members].flatMap((m) => m.topics))].sort();
+
 export const assignPartitions = (input: AssignmentInput): Record<string, TopicPartitions> => {
   const members = [...input.members].sort((a, b) => byId(a.memberId, b.memberId));
   const subscribes = new Map(members.map((m) => [m.memberId, new Set(m.topics)]));
@@ -54,7 +58,7 @@ export const assignPartitions = (input: AssignmentInput): Record<string, TopicPa
 
   // Every partition of a subscribed topic, with the members that may own it.
   const eligible = new Map<string, string[]>();
-  const topics = [...new Set(members.flatMap((m) => m.topics))].sort(byId);
+  const topics = subscribedTopics(members);
   for (const topic of topics) {
     const count = input.partitionCounts[topic] ?? 0;
     const subscribers = members.filter((m) => subscribes.get(m.memberId)?.has(topic)).map((m) => m.memberId);

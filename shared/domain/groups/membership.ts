@@ -1,4 +1,4 @@
-import { assignPartitions, ownsPartition, type TopicPartitions } from './assignment';
+import { assignPartitions, ownsPartition, subscribedTopics, type TopicPartitions } from './assignment';
 
 /**
  * Membership rules of a consumer group, as pure functions over the group's state. The
@@ -73,9 +73,8 @@ export const lastHeartbeat = (state: GroupState, memberId: string): number | und
   return member && deadline !== undefined ? deadline - member.sessionTimeoutMs : undefined;
 };
 
-/** Every topic some member subscribes to. */
-export const subscribedTopics = (members: Iterable<Pick<Member, 'topics'>>): string[] =>
-  [...new Set([...members].flatMap((m) => m.topics))].sort();
+/** Every topic some member subscribes to (defined in assignment.ts, which uses it too). */
+export { subscribedTopics };
 
 export interface MembershipChange {
   join?: Member;
