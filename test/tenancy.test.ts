@@ -358,6 +358,20 @@ describe('CORS', () => {
     expect(problem.headers.get('access-control-allow-origin')).toBe('https://console.example.com');
   });
 
+  it('lets browser scripts read Location, Retry-After and the request id', async () => {
+    const created = await stack.api.request(
+      'POST',
+      '/v1/topics',
+      { name: 'cors-read', partitions: 1 },
+      {
+        Origin: 'https://console.example.com',
+      },
+    );
+    expect(created.status).toBe(201);
+    const exposed = (created.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    expect(exposed).toEqual(expect.arrayContaining(['location', 'retry-after', 'x-request-id']));
+  });
+
   it('sends no CORS headers when no origin is configured', async () => {
     const plain = await startStack();
     try {

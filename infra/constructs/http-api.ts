@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -6,6 +6,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CORS_POLICY } from '#shared/app/cors-policy';
 import type { DeployConfig } from '../config';
 
 /**
@@ -65,16 +66,10 @@ export class RunnelHttpApi extends Construct {
         config.corsOrigins.length > 0
           ? {
               allowOrigins: config.corsOrigins,
-              allowMethods: [
-                apigwv2.CorsHttpMethod.GET,
-                apigwv2.CorsHttpMethod.HEAD,
-                apigwv2.CorsHttpMethod.POST,
-                apigwv2.CorsHttpMethod.PUT,
-                apigwv2.CorsHttpMethod.PATCH,
-                apigwv2.CorsHttpMethod.DELETE,
-              ],
-              allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
-              exposeHeaders: ['x-request-id', 'retry-after', 'location'],
+              allowMethods: CORS_POLICY.allowMethods.map((m) => apigwv2.CorsHttpMethod[m]),
+              allowHeaders: CORS_POLICY.allowHeaders.map((h) => h.toLowerCase()),
+              exposeHeaders: CORS_POLICY.exposeHeaders.map((h) => h.toLowerCase()),
+              maxAge: Duration.seconds(CORS_POLICY.maxAgeSeconds),
             }
           : undefined,
     });

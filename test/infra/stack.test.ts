@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions } from '#shared/adapters/dynamodb/tables';
+import { CORS_POLICY } from '#shared/app/cors-policy';
 import { RETENTION_CLASSES } from '#shared/domain/retention';
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/http-api';
 import { resourceNamed, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthRunnel } from './synth';
@@ -300,6 +301,16 @@ describe('HTTP API', () => {
   it('has no CORS and no custom domain unless configured', () => {
     byDefault.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
     byDefault.template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+  });
+
+  it('configures API Gateway with the same CORS policy the app applies', () => {
+    const api = Object.values(full.template.findResources('AWS::ApiGatewayV2::Api'))[0];
+    const cors = api?.Properties?.CorsConfiguration;
+    expect(cors?.AllowMethods).toEqual([...CORS_POLICY.allowMethods]);
+    expect(cors?.AllowHeaders).toEqual(CORS_POLICY.allowHeaders.map((h) => h.toLowerCase()));
+    expect(cors?.ExposeHeaders).toEqual(CORS_POLICY.exposeHeaders.map((h) => h.toLowerCase()));
+    expect(cors?.ExposeHeaders).toEqual(expect.arrayContaining(['location', 'retry-after']));
+    expect(cors?.MaxAge).toBe(CORS_POLICY.maxAgeSeconds);
   });
 
   it('with a custom domain, maps it and turns the execute-api endpoint off; CORS allows the given origins', () => {

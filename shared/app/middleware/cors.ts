@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { CORS_POLICY } from '../cors-policy';
 import type { AppEnv } from '../env';
 
 /** `RUNNEL_CORS_ORIGINS`: comma-separated origins, e.g. `https://console.example.com,http://localhost:5173`. */
@@ -17,8 +18,8 @@ export const parseCorsOrigins = (value: string | undefined): string[] =>
 export const browserCors = ({ origins }: { origins: readonly string[] }): MiddlewareHandler<AppEnv> =>
   cors({
     origin: [...origins],
-    allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
-    exposeHeaders: ['Retry-After', 'X-Request-Id', 'Allow'],
-    maxAge: 600,
+    allowMethods: [...CORS_POLICY.allowMethods],
+    allowHeaders: [...CORS_POLICY.allowHeaders],
+    exposeHeaders: [...CORS_POLICY.exposeHeaders],
+    maxAge: CORS_POLICY.maxAgeSeconds,
   });
