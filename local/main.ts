@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { awsPorts } from '#shared/adapters/aws';
@@ -9,6 +10,7 @@ import { DEFAULT_EXACTLY_ONCE_TIMING, SEGMENT_CACHE_BYTES } from '#shared/consta
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
 import { maintenanceOptionsFromEnv } from '#shared/hosts/lambda-config';
 import { MaintenanceJob } from '#shared/services/maintenance';
+import { answerClientErrors, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './client-errors';
 import { startEmulators } from './emulators';
 
 /**
@@ -78,14 +80,23 @@ const maintenanceTimer =
       }, maintenanceIntervalMs)
     : undefined;
 
-const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
-  const base = `http://${host}:${info.port}`;
-  console.log(`Runnel is listening on ${base}`);
-  console.log(`  data dir:      ${dataDir}`);
-  console.log(`  operator key:  ${operatorKey}`);
-  console.log(`  dev tenant key: ${devApiKey}`);
-  console.log(`Try: curl -s ${base}/v1/topics -H "Authorization: Bearer ${devApiKey}"`);
-});
+const server = serve(
+  {
+    fetch: app.fetch,
+    port,
+    hostname: host,
+    serverOptions: { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS },
+  },
+  (info) => {
+    const base = `http://${host}:${info.port}`;
+    console.log(`Runnel is listening on ${base}`);
+    console.log(`  data dir:      ${dataDir}`);
+    console.log(`  operator key:  ${operatorKey}`);
+    console.log(`  dev tenant key: ${devApiKey}`);
+    console.log(`Try: curl -s ${base}/v1/topics -H "Authorization: Bearer ${devApiKey}"`);
+  },
+);
+answerClientErrors(server as Server);
 
 let stopping = false;
 const stop = async (signal: string) => {

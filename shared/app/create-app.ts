@@ -26,6 +26,8 @@ import { accessLog } from './middleware/access-log';
 import { operatorAuth, tenantAuth } from './middleware/auth';
 import { browserCors } from './middleware/cors';
 import { requestId } from './middleware/request-id';
+import { securityHeaders } from './middleware/security-headers';
+import { utf8JsonBody } from './middleware/utf8-body';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
 import { groupRoutes } from './routes/groups';
@@ -101,7 +103,7 @@ const routeMatchers = (app: OpenAPIHono<AppEnv>) => {
     if (route.method === 'ALL') continue;
     let entry = byPattern.get(route.path);
     if (!entry) {
-      const re = new RegExp(`^${route.path.replace(/:[^/]+/g, '[^/]+')}/?$`);
+      const re = new RegExp(`^${route.path.replace(/:[^/]+/g, '[^/]+')}$`);
       entry = { re, methods: new Set() };
       byPattern.set(route.path, entry);
     }
@@ -119,6 +121,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(requestId());
+  app.use(securityHeaders());
   app.use(accessLog({ log, metrics: deps.metrics }));
   if (deps.corsOrigins && deps.corsOrigins.length > 0) {
     // Before auth, so preflights (which carry no key) are answered.
@@ -139,13 +142,14 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
-  app.use('/v1/*', tenantAuth(services));
+  // After authentication, so a body is read only for a known caller.
+  app.use('/v1/*', tenantAuth(services), utf8JsonBody());
   app.route('/v1', topicRoutes(services));
   app.route('/v1', recordRoutes(services));
   app.route('/v1', keyRoutes(services));
   app.route('/v1', groupRoutes(services));
 
-  app.use('/admin/v1/*', operatorAuth(services));
+  app.use('/admin/v1/*', operatorAuth(services), utf8JsonBody());
   app.route('/admin/v1', adminRoutes(services));
 
   app.doc31('/openapi.json', {

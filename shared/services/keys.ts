@@ -39,8 +39,18 @@ export class KeyService {
     return this.metadata.listApiKeys(tenantId);
   }
 
-  /** Revoked at once on this instance; every other instance refuses it within the key cache TTL. */
-  async revoke(tenantId: string, keyId: string): Promise<void> {
+  /**
+   * Revoked at once on this instance; every other instance refuses it within the key cache
+   * TTL. Revoking follows the rule of minting: a key may revoke only keys whose permissions
+   * its own cover, so a narrow `manage` key cannot take away a stronger key.
+   */
+  async revoke(principal: TenantPrincipal, keyId: string): Promise<void> {
+    const { tenantId } = principal;
+    const target = await this.metadata.getApiKey(keyId);
+    if (!target || target.tenantId !== tenantId) throw keyNotFound(keyId);
+    if (!permissionsCover(principal.permissions, target.permissions)) {
+      throw forbidden('A key cannot revoke a key that has a permission the calling key does not have.');
+    }
     const revoked = await this.metadata.deleteApiKey(tenantId, keyId);
     if (!revoked) throw keyNotFound(keyId);
     this.authenticator.evict(keyId);

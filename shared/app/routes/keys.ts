@@ -55,8 +55,8 @@ export const keyRoutes = ({ keys }: { keys: KeyService }) => {
       },
     }),
     async (c) => {
-      const { tenantId } = authorize(c, 'tenant', 'manage');
-      await keys.revoke(tenantId, c.req.valid('param').keyId);
+      const principal = authorize(c, 'tenant', 'manage');
+      await keys.revoke(principal, c.req.valid('param').keyId);
       return c.body(null, 204);
     },
   );
