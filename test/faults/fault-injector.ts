@@ -13,7 +13,8 @@ import { mulberry32 } from '#shared/domain/seeded-random';
  * - delays before the call, which reorder concurrent writers;
  * - crashes of one request (its async context, via AsyncLocalStorage): after the n-th
  *   matching call has been applied, that call and every later one of the request never
- *   return. The request is abandoned mid-way, as if its process had died there.
+ *   return. The request is abandoned mid-way, as if its process had died there. Tests
+ *   wait for `crashed` (it resolves when a crash fired), never for a while.
  */
 export type FaultKind = 'throttle' | 'server-error' | 'slow-down' | 'connection-reset' | 'ack-lost' | 'delay';
 
@@ -72,9 +73,29 @@ export class FaultInjector {
   readonly counts = new Map<string, number>();
   private readonly random: () => number;
   private readonly context = new AsyncLocalStorage<RequestContext>();
+  private nextCrash!: Promise<string>;
+  private fireCrash!: (point: string) => void;
 
   constructor(private readonly options: FaultOptions) {
     this.random = seededPrng(options.seed);
+    this.armCrash();
+  }
+
+  private armCrash() {
+    this.nextCrash = new Promise((resolve) => {
+      this.fireCrash = resolve;
+    });
+  }
+
+  /**
+   * Resolves (with the crash point's name) when the next crash fault fires: a request has
+   * died and will never answer. Take it before starting the request:
+   *
+   *     const crashed = faults.crashed;
+   *     const outcome = await Promise.race([crashed, faults.runRequest({ crashAfter }, produce)]);
+   */
+  get crashed(): Promise<string> {
+    return this.nextCrash;
   }
 
   private count(kind: string) {
@@ -146,8 +167,12 @@ export class FaultInjector {
         }
         if (crashHere && request) {
           request.crashed = true;
-          this.count(`crash ${crashPointName(request.crashAfter as CrashPoint)}`);
+          const point = crashPointName(request.crashAfter as CrashPoint);
+          this.count(`crash ${point}`);
           request.onCrash?.();
+          const fire = this.fireCrash;
+          this.armCrash();
+          fire(point);
           return never();
         }
         if (fault === 'ack-lost') throw resetError();
