@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { handle } from 'hono/aws-lambda';
+import { getConnInfo, handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
 import { createSdkClients } from '#shared/adapters/sdk-clients';
 import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
@@ -38,6 +38,8 @@ const app = createApp({
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
   log: telemetry.log,
   metrics: telemetry.metrics,
+  // API Gateway's sourceIp: the address it saw, not a header the caller can set.
+  clientAddress: (c) => (c.env?.requestContext ? getConnInfo(c).remote.address : undefined),
 });
 const serve = handle(app);
 

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp, createServices } from '#shared/app/create-app';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
@@ -58,6 +60,7 @@ const deps = {
   corsOrigins: parseCorsOrigins(process.env.RUNNEL_CORS_ORIGINS),
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
   exactlyOnce: { timing: { leaseMs, settleMs } },
+  clientAddress: (c: Context) => getConnInfo(c).remote.address,
 };
 const services = createServices(deps);
 const app = createApp(deps, services);

@@ -109,3 +109,34 @@ describe('revoking follows the rule of minting', () => {
     expectProblem(await asNarrow.delete('/v1/keys/nosuchkey0'), 404, 'key_not_found');
   });
 });
+
+describe('failed authentication is throttled per client address', () => {
+  it('refuses an address out of failed attempts before any storage lookup, and lets others and good keys through', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const throttledStack = await startStack({
+      clock: () => now,
+      deps: { clientAddress: (c) => c.req.header('X-Test-Client'), failedAuth: { burst: 5, refillPerSecond: 1 } },
+    });
+    try {
+      const from = (address: string, key: string) =>
+        throttledStack.app.request('/v1/topics', {
+          headers: { Authorization: `Bearer ${key}`, 'X-Test-Client': address },
+        });
+      for (let i = 0; i < 5; i++) expect((await from('198.51.100.7', `rnl_guess${i}_x`)).status).toBe(401);
+      const lookups = throttledStack.calls.total();
+      const refused = await from('198.51.100.7', 'rnl_guess9_x');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1);
+      expect(throttledStack.calls.total()).toBe(lookups); // no storage call for a throttled guess
+      // Another address, and the tenant's own key from any address, still get through.
+      expect((await from('203.0.113.9', 'rnl_guess10_x')).status).toBe(401);
+      expect((await from('203.0.113.9', throttledStack.apiKey)).status).toBe(200);
+      // One failed attempt is earned back per second.
+      now += 1000;
+      expect((await from('198.51.100.7', 'rnl_guess11_x')).status).toBe(401);
+      expect((await from('198.51.100.7', 'rnl_guess12_x')).status).toBe(429);
+    } finally {
+      await throttledStack.close();
+    }
+  });
+});

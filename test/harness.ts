@@ -90,6 +90,8 @@ export interface StackOptions {
   operatorKey?: string;
   /** The tenant created at start. @default 'tenant-a' with the default quotas */
   tenant?: { name: string; quotas?: Partial<Quotas> };
+  /** Any other app dependency (client address, throttles…), applied last. */
+  deps?: Partial<AppDeps>;
 }
 
 /** The real app on the real SDK clients against in-process emulators, with one tenant. */
@@ -108,6 +110,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.exactlyOnce ? { exactlyOnce: options.exactlyOnce } : {}),
+    ...options.deps,
   };
   const services = createServices(deps);
   const app = createApp(deps, services);

@@ -11,6 +11,7 @@ import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
+import { FailedAuthLimiter, type FailedAuthLimiterOptions } from '#shared/services/auth-throttle';
 import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
 import { GroupService } from '#shared/services/groups';
@@ -23,7 +24,7 @@ import { TenantService } from '#shared/services/tenants';
 import { TopicService } from '#shared/services/topics';
 import type { AppEnv } from './env';
 import { accessLog } from './middleware/access-log';
-import { operatorAuth, tenantAuth } from './middleware/auth';
+import { type ClientAddress, operatorAuth, tenantAuth } from './middleware/auth';
 import { browserCors } from './middleware/cors';
 import { requestId } from './middleware/request-id';
 import { securityHeaders } from './middleware/security-headers';
@@ -61,6 +62,10 @@ export interface AppDeps {
   segmentCacheBytes?: number;
   /** Request metrics (CloudWatch EMF in Lambda). @default none */
   metrics?: MetricsSink;
+  /** The caller's address, for throttling failed authentication. @default none (no throttle) */
+  clientAddress?: ClientAddress;
+  /** Failed-authentication throttle per client address. @default FailedAuthLimiter's defaults */
+  failedAuth?: FailedAuthLimiterOptions;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -76,6 +81,7 @@ export const createServices = (deps: AppDeps) => {
   const log = new PartitionLog(deps.index, segments, clock, notifier);
   const fetcher = new FetchService(log, notifier, clock);
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
+  const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
   const producer = new ProduceService(log, segments, clock);
   return {
     clock,
@@ -83,6 +89,7 @@ export const createServices = (deps: AppDeps) => {
     notifier,
     log,
     authenticator,
+    failedAuth,
     tenants: new TenantService(deps.metadata, clock, authenticator),
     keys: new KeyService(deps.metadata, authenticator, clock),
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
@@ -119,6 +126,7 @@ const routeMatchers = (app: OpenAPIHono<AppEnv>) => {
 export const createApp = (deps: AppDeps, services: Services = createServices(deps)) => {
   const log = deps.log ?? defaultLog;
   const app = new OpenAPIHono<AppEnv>();
+  const auth = { ...services, clientAddress: deps.clientAddress ?? (() => undefined) };
 
   app.use(requestId());
   app.use(securityHeaders());
@@ -143,13 +151,13 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   // After authentication, so a body is read only for a known caller.
-  app.use('/v1/*', tenantAuth(services), utf8JsonBody());
+  app.use('/v1/*', tenantAuth(auth), utf8JsonBody());
   app.route('/v1', topicRoutes(services));
   app.route('/v1', recordRoutes(services));
   app.route('/v1', keyRoutes(services));
   app.route('/v1', groupRoutes(services));
 
-  app.use('/admin/v1/*', operatorAuth(services), utf8JsonBody());
+  app.use('/admin/v1/*', operatorAuth(auth), utf8JsonBody());
   app.route('/admin/v1', adminRoutes(services));
 
   app.doc31('/openapi.json', {

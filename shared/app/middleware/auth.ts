@@ -1,31 +1,61 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bearerToken } from '#shared/domain/api-keys';
-import { forbidden, unauthorized } from '#shared/domain/errors';
+import { forbidden, RunnelError, unauthorized } from '#shared/domain/errors';
 import { type Action, isAllowed, type Resource } from '#shared/domain/permissions';
 import type { Authenticator } from '#shared/services/auth';
+import type { FailedAuthLimiter } from '#shared/services/auth-throttle';
 import type { AppEnv } from '../env';
+
+/** The caller's network address, as the host knows it (Lambda's event, the local socket). */
+export type ClientAddress = (c: Context<AppEnv>) => string | undefined;
+
+interface AuthDeps {
+  authenticator: Authenticator;
+  failedAuth: FailedAuthLimiter;
+  clientAddress: ClientAddress;
+}
+
+/**
+ * Runs `authenticate` with the failed-attempt throttle around it: an address out of
+ * failed attempts is refused before any storage lookup; every 401 spends one attempt.
+ */
+const throttled = async <T>(c: Context<AppEnv>, deps: AuthDeps, authenticate: () => Promise<T>): Promise<T> => {
+  const address = deps.clientAddress(c);
+  deps.failedAuth.check(address);
+  try {
+    return await authenticate();
+  } catch (error) {
+    if (error instanceof RunnelError && error.status === 401) deps.failedAuth.recordFailure(address);
+    throw error;
+  }
+};
 
 /** Tenant API: the principal (and so the tenant) comes from the key alone. */
 export const tenantAuth =
-  ({ authenticator }: { authenticator: Authenticator }): MiddlewareHandler<AppEnv> =>
+  (deps: AuthDeps): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
-    const token = bearerToken(c.req.header('Authorization'));
-    if (!token) throw unauthorized();
-    c.set('principal', await authenticator.tenant(token));
+    const principal = await throttled(c, deps, async () => {
+      const token = bearerToken(c.req.header('Authorization'));
+      if (!token) throw unauthorized();
+      return deps.authenticator.tenant(token);
+    });
+    c.set('principal', principal);
     await next();
   };
 
 /** Operator API: only the operator key; a tenant key is refused with 403. */
 export const operatorAuth =
-  ({ authenticator }: { authenticator: Authenticator }): MiddlewareHandler<AppEnv> =>
-  async (_c, next) => {
-    const token = bearerToken(_c.req.header('Authorization'));
-    if (!token) throw unauthorized();
-    if (!authenticator.isOperator(token)) {
-      // A valid tenant key gets 403 (known key, no permission); anything else 401.
-      await authenticator.tenant(token);
-      throw forbidden('The operator API needs the operator key.');
-    }
+  (deps: AuthDeps): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    await throttled(c, deps, async () => {
+      const token = bearerToken(c.req.header('Authorization'));
+      if (!token) throw unauthorized();
+      if (!deps.authenticator.isOperator(token)) {
+        // A valid tenant key gets 403 (known key, no permission); anything else 401.
+        await deps.authenticator.tenant(token);
+        throw forbidden('The operator API needs the operator key.');
+      }
+    });
     await next();
   };
 
