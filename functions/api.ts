@@ -39,7 +39,8 @@ const app = createApp({
   log: telemetry.log,
   metrics: telemetry.metrics,
   // API Gateway's sourceIp: the address it saw, not a header the caller can set.
-  clientAddress: (c) => (c.env?.requestContext ? getConnInfo(c).remote.address : undefined),
+  clientAddress: (c) =>
+    (c.env as { requestContext?: unknown } | undefined)?.requestContext ? getConnInfo(c).remote.address : undefined,
 });
 const serve = handle(app);
 
