@@ -187,7 +187,7 @@ export class MemoryMetadataStore implements MetadataStore {
       throw new StaleWriteError('topic');
     this.topics.set(id, next);
   }
-  async deleteTopic(topic: Topic) {
+  async deleteTopic(topic: Topic, _deletedAt: number) {
     const id = `${topic.tenantId}/${topic.name}`;
     if (this.topics.get(id)?.topicId === topic.topicId) this.topics.delete(id);
   }

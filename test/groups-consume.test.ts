@@ -18,11 +18,40 @@ const TOPIC = 'c-stream';
 const GROUP = 'workers';
 const PARTITIONS = 6;
 
-const produceAll = async (api: Api, producers: number, requests: number, tag: string) => {
+/** A set that resolves waiters when a condition over it comes true (checked on every add). */
+class WatchedSet extends Set<string> {
+  private waiters: { condition: () => boolean; resolve: () => void }[] = [];
+  override add(value: string) {
+    super.add(value);
+    const met = this.waiters.filter((w) => w.condition());
+    this.waiters = this.waiters.filter((w) => !met.includes(w));
+    for (const w of met) w.resolve();
+    return this;
+  }
+  until(condition: () => boolean): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ condition, resolve }));
+  }
+}
+
+/**
+ * Producers writing `requests` requests each. With `pause`, requests after the
+ * `pause.after`-th acknowledgement wait for `pause.until`: what happens then happens
+ * provably while more records are still to come.
+ */
+const produceAll = async (
+  api: Api,
+  producers: number,
+  requests: number,
+  tag: string,
+  pause?: { after: number; reached: () => void; until: Promise<void> },
+) => {
   const acked = new Set<string>();
+  let acks = 0;
   await Promise.all(
     Array.from({ length: producers }, async (_, producer) => {
       for (let r = 0; r < requests; r++) {
+        if (pause && acks >= pause.after) await pause.until;
         const records = Array.from({ length: 4 }, (_, i) => ({
           key: `k${producer}-${r}-${i}`,
           value: `${tag}-${producer}-${r}-${i}`,
@@ -30,6 +59,7 @@ const produceAll = async (api: Api, producers: number, requests: number, tag: st
         const res = await api.post(`/v1/topics/${TOPIC}/records`, { records });
         expect(res.status).toBe(200);
         for (const o of res.body.offsets) acked.add(`${o.partition}/${o.offset}`);
+        if (++acks === pause?.after) pause.reached();
       }
     }),
   );
@@ -37,7 +67,7 @@ const produceAll = async (api: Api, producers: number, requests: number, tag: st
 };
 
 /** A consumer: join, then fetch, process, commit, until told to stop; rejoins when fenced. */
-const consumer = (api: Api, processed: Set<string>, firstSeen: Map<string, number>) => {
+const consumer = (api: Api, processed: WatchedSet, firstSeen: Map<string, number>) => {
   let stopped = false;
   let memberId: string | undefined;
   const join = async () => {
@@ -89,14 +119,6 @@ const consumer = (api: Api, processed: Set<string>, firstSeen: Map<string, numbe
   };
 };
 
-const until = async (condition: () => boolean, ms: number, what: string) => {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) expect.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 const missing = (acked: Set<string>, processed: Set<string>) => [...acked].filter((k) => !processed.has(k));
 
 describe('a consumer group under load', () => {
@@ -107,15 +129,25 @@ describe('a consumer group under load', () => {
     expect((await api.post('/v1/topics', { name: TOPIC, partitions: PARTITIONS })).status).toBe(201);
 
     // Phase 1: three consumers, producers writing, one consumer leaves and another joins midway.
-    const processed = new Set<string>();
+    // The membership changes after the 12th of 36 requests, and the rest is produced only then.
+    const processed = new WatchedSet();
     const consumers = [0, 1, 2].map(() => consumer(api, processed, new Map()));
-    const producing = produceAll(api, 3, 12, 'one');
-    await new Promise((r) => setTimeout(r, 300));
+    let reached!: () => void;
+    const midway = new Promise<void>((r) => {
+      reached = r;
+    });
+    let changed!: () => void;
+    const membershipChanged = new Promise<void>((r) => {
+      changed = r;
+    });
+    const producing = produceAll(api, 3, 12, 'one', { after: 12, reached, until: membershipChanged });
+    await midway;
     await consumers[0]?.leave();
     consumers.push(consumer(api, processed, new Map()));
+    changed();
     const acked = await producing;
     expect(acked.size).toBe(3 * 12 * 4);
-    await until(() => missing(acked, processed).length === 0, 60_000, 'phase 1 records');
+    await processed.until(() => missing(acked, processed).length === 0);
 
     // Every member crashes: no leave, no more calls. Where does the group stand?
     await Promise.all(consumers.map((c) => c.stop()));
@@ -129,11 +161,12 @@ describe('a consumer group under load', () => {
     // Phase 2: their sessions run out; more records arrive; a new set of consumers takes over.
     skew += 10_001;
     const acked2 = await produceAll(api, 2, 6, 'two');
-    const processed2 = new Set<string>();
+    const processed2 = new WatchedSet();
     const firstSeen = new Map<string, number>();
     const successors = [0, 1].map(() => consumer(api, processed2, firstSeen));
-    await until(() => missing(acked2, processed2).length === 0, 60_000, 'phase 2 records');
+    await processed2.until(() => missing(acked2, processed2).length === 0);
     // A last commit may have lost to a rebalance; the running consumers read and commit again.
+    // Polls the group's state (the test's timeout bounds it), not a wait for a while.
     let lagging = true;
     while (lagging) {
       const partitions = (await api.get(`/v1/groups/${GROUP}`)).body.partitions;

@@ -8,8 +8,11 @@ import { type Stack, startStack } from './harness';
  * actually written (the store is observed, not replaced) and on what clients were told.
  */
 let stack: Stack;
+// The clock stands still unless a test moves it: sessions expire when a test says so,
+// never because the machine was slow.
+const start = Date.now();
 let skew = 0;
-const clock = () => Date.now() + skew;
+const clock = () => start + skew;
 /** Every group document written, in write order. */
 const written: GroupState[] = [];
 beforeAll(async () => {

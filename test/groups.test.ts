@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '#shared/domain/api-keys';
 import type { Permission } from '#shared/domain/permissions';
-import { apiClient, expectProblem, OPERATOR_KEY, type Stack, startStack } from './harness';
+import { apiClient, expectProblem, nextLongPollWait, OPERATOR_KEY, type Stack, startStack } from './harness';
 
 let stack: Stack;
 let now = 1_800_000_000_000;
@@ -198,8 +198,10 @@ describe('consumer groups', () => {
     await api.post('/v1/topics', { name: 'g-poll', partitions: 3 });
     const m = (await api.post('/v1/groups/poll/members', { topics: ['g-poll'] })).body.memberId;
     expect((await api.get(`/v1/groups/poll/members/${m}/records`)).body.records).toEqual([]);
+    const began = nextLongPollWait(stack);
     const pending = api.get(`/v1/groups/poll/members/${m}/records?waitMs=5000`);
-    await new Promise((r) => setTimeout(r, 50));
+    // The server waits instead of answering at once; the record is produced while it does.
+    expect(await Promise.race([began.then(() => 'waiting'), pending.then(() => 'answered')])).toBe('waiting');
     await produce('g-poll', 2, ['wake']);
     const res = await pending;
     expect(res.body.records.map((r: any) => [r.partition, r.value])).toEqual([[2, 'wake']]);

@@ -154,3 +154,20 @@ export const expectProblem = (res: ApiResponse, status: number, code: string) =>
   expect(res.headers.get('content-type')).toContain('application/problem+json');
   expect(res.body).toMatchObject({ status, code });
 };
+
+/**
+ * Resolves (with the partition key) when the server next begins a long-poll wait: a fetch
+ * or group fetch found nothing and now waits for an append. Tests produce after this, so
+ * the record provably arrives while the poll waits. Take it before starting the poll.
+ */
+export const nextLongPollWait = (stack: Stack): Promise<string> => {
+  const notifier = stack.services.notifier;
+  const wait = notifier.wait;
+  return new Promise((resolve) => {
+    notifier.wait = (key, ms) => {
+      notifier.wait = wait;
+      resolve(key);
+      return wait.call(notifier, key, ms);
+    };
+  });
+};

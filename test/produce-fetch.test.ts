@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '#shared/domain/partitioner';
-import { type Stack, startStack } from './harness';
+import { nextLongPollWait, type Stack, startStack } from './harness';
 
 let stack: Stack;
+/** Added to the real clock: a long poll's deadline passes when a test moves it, not after a wait. */
+let skew = 0;
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ clock: () => Date.now() + skew });
   for (const [name, partitions] of [
     ['events', 1],
     ['keyed', 12],
@@ -154,15 +156,23 @@ describe('produce and fetch', () => {
 
   it('long-polls until a record arrives', async () => {
     await stack.api.post('/v1/topics', { name: 'poll', partitions: 1 });
-    const waiting = fetchRecords('poll', 0, 'offset=0&waitMs=10000');
-    setTimeout(() => void produce('poll', { records: [{ value: 'late' }] }), 200);
+    const began = nextLongPollWait(stack);
+    const waiting = fetchRecords('poll', 0, 'offset=0&waitMs=20000');
+    // The server waits instead of answering the empty partition at once.
+    expect(await Promise.race([began.then(() => 'waiting'), waiting.then(() => 'answered')])).toBe('waiting');
+    // Produced while the poll waits: the poll answers with it.
+    expect((await produce('poll', { records: [{ value: 'late' }] })).status).toBe(200);
     const res = await waiting;
     expect(res.status).toBe(200);
     expect(res.body.records.map((r: any) => r.value)).toEqual(['late']);
   });
 
   it('returns an empty page when a long poll times out', async () => {
-    const res = await fetchRecords('poll', 0, 'offset=latest&waitMs=150');
+    const began = nextLongPollWait(stack);
+    const waiting = fetchRecords('poll', 0, 'offset=latest&waitMs=1000');
+    expect(await Promise.race([began.then(() => 'waiting'), waiting.then(() => 'answered')])).toBe('waiting');
+    skew += 1000; // the wait is over by the service's clock
+    const res = await waiting;
     expect(res.status).toBe(200);
     expect(res.body.records).toEqual([]);
   });

@@ -104,6 +104,6 @@ export interface MetadataStore {
   listTopics(tenantId: string): Promise<Topic[]>;
   /** Replaces the topic if its incarnation and partition count are still those of `expected`. */
   updateTopic(expected: Topic, next: Topic): Promise<void>;
-  /** Deletes this incarnation (no-op if it is already gone). */
-  deleteTopic(topic: Topic): Promise<void>;
+  /** Deletes this incarnation (no-op if it is already gone); `deletedAt` (the caller's clock) dates its tombstone. */
+  deleteTopic(topic: Topic, deletedAt: number): Promise<void>;
 }

@@ -355,7 +355,7 @@ export class MaintenanceJob {
       if (tenant && tenant.deletedAt === undefined) continue;
       const topics = await this.deps.metadata.listTopics(tenantId);
       for (const topic of topics) {
-        await this.deps.metadata.deleteTopic(topic);
+        await this.deps.metadata.deleteTopic(topic, this.clock());
         budget.spend(2);
       }
       if (topics.length > 0 || pendingTopics.has(tenantId)) continue;

@@ -121,6 +121,6 @@ export class TopicService {
 
   async delete(tenantId: string, name: string): Promise<void> {
     const topic = await this.get(tenantId, name);
-    await this.metadata.deleteTopic(topic);
+    await this.metadata.deleteTopic(topic, this.clock());
   }
 }

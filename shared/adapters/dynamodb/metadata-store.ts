@@ -303,7 +303,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
     if (!written) throw new StaleWriteError(`Topic ${expected.name}`);
   }
 
-  async deleteTopic(topic: Topic): Promise<void> {
+  async deleteTopic(topic: Topic, deletedAt: number): Promise<void> {
     // The tombstone first: if we crash between the two writes, the maintenance job finds a
     // tombstone whose topic still exists and leaves it alone; the other order could leave
     // data that nothing points at any more.
@@ -317,7 +317,7 @@ export class DynamoDbMetadataStore implements MetadataStore {
           topicId: topic.topicId,
           name: topic.name,
           partitions: topic.partitions,
-          deletedAt: Date.now(),
+          deletedAt,
         },
       }),
     );
