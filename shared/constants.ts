@@ -101,8 +101,8 @@ export const GROUP_LIMITS = {
   /** Offsets in one commit request. */
   maxOffsetsPerCommit: 1000,
   /**
-   * Compare-and-set rounds one membership change may lose before it answers 409
-   * rebalance_in_progress (retriable). Each loss means another change landed.
+   * Compare-and-set rounds one membership change may lose before it answers 503
+   * unavailable (retriable). Each loss means another change landed.
    */
   maxRebalanceAttempts: 100,
 } as const;

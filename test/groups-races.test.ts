@@ -268,4 +268,71 @@ describe('consumer group races', () => {
     expect(late.body.code).toBe('fenced');
     expect((await api.get('/v1/groups/zombies/offsets')).body.offsets[0].offset).toBe(4);
   });
+
+  it('tells a live member whose commit lost to a newer generation where it stands, without a re-join', async () => {
+    const { api } = stack;
+    await api.post('/v1/topics', { name: 'r-live', partitions: 2 });
+    await api.post('/v1/topics/r-live/records', {
+      records: [0, 1, 2, 3].map((i) => ({ value: `v${i}`, partition: i % 2 })),
+    });
+    const a = (await api.post('/v1/groups/live/members', { topics: ['r-live'], autoOffsetReset: 'earliest' })).body;
+    expect(owned(a.assignments)).toEqual(['r-live/0', 'r-live/1']);
+    expect((await api.get(`/v1/groups/live/members/${a.memberId}/records`)).body.records).toHaveLength(4);
+
+    // A's commit of both partitions passes every check and stalls before its writes.
+    const store = stack.deps.groups as GroupStore;
+    const commit = store.commit.bind(store);
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => {
+      release = r;
+    });
+    let arrived = 0;
+    let bothArrived!: () => void;
+    const checked = new Promise<void>((r) => {
+      bothArrived = r;
+    });
+    store.commit = async (tenantId, group, write) => {
+      if (++arrived === 2) bothArrived();
+      await stalled;
+      return commit(tenantId, group, write);
+    };
+    const aCommit = api.post('/v1/groups/live/offsets', {
+      memberId: a.memberId,
+      generation: a.generation,
+      offsets: [
+        { topic: 'r-live', partition: 0, offset: 2 },
+        { topic: 'r-live', partition: 1, offset: 2 },
+      ],
+    });
+    await checked;
+    store.commit = commit;
+
+    // Meanwhile B joins (generation 2) and claims its partition by fetching.
+    const b = (await api.post('/v1/groups/live/members', { topics: ['r-live'], autoOffsetReset: 'earliest' })).body;
+    expect(b.generation).toBe(a.generation + 1);
+    expect((await api.get(`/v1/groups/live/members/${b.memberId}/records`)).status).toBe(200);
+
+    release();
+    const res = await aCommit;
+    expect(res.status, JSON.stringify(res.body)).toBe(409);
+    expect(res.body.code).toBe('rebalance_in_progress');
+    expect(res.body.generation).toBe(b.generation);
+    const aOwns = owned(res.body.assignments);
+    expect(aOwns).toHaveLength(1);
+    expect([...aOwns, ...owned(b.assignments)].sort()).toEqual(['r-live/0', 'r-live/1']);
+
+    // A carries on with what it was told: its commit in the new generation lands, and
+    // nobody joined again (the generation did not move).
+    const [, partition] = (aOwns[0] as string).split('/');
+    expect(
+      (
+        await api.post('/v1/groups/live/offsets', {
+          memberId: a.memberId,
+          generation: res.body.generation,
+          offsets: [{ topic: 'r-live', partition: Number(partition), offset: 2 }],
+        })
+      ).status,
+    ).toBe(204);
+    expect((await api.get('/v1/groups/live')).body.generation).toBe(b.generation);
+  });
 });

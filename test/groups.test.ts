@@ -71,26 +71,39 @@ describe('consumer groups', () => {
       offsets: [{ topic: 'g-orders', partition: 0, offset: 2, metadata: 'checkpoint' }],
     });
 
-    // The other member does not own partition 0 in this generation.
-    expectProblem(
-      await api.post('/v1/groups/billing/offsets', {
-        memberId: other,
-        generation: 2,
-        offsets: [{ topic: 'g-orders', partition: 0, offset: 3 }],
-      }),
-      409,
-      'fenced',
-    );
-    // Nor may anyone commit for a generation that is not current.
-    expectProblem(
-      await api.post('/v1/groups/billing/offsets', {
-        memberId: holder,
-        generation: 1,
-        offsets: [{ topic: 'g-orders', partition: 0, offset: 3 }],
-      }),
-      409,
-      'fenced',
-    );
+    // The other member does not own partition 0 in this generation: it is live, so it is
+    // told what it owns and carries on (no re-join, no rebalance).
+    const notOwner = await api.post('/v1/groups/billing/offsets', {
+      memberId: other,
+      generation: 2,
+      offsets: [{ topic: 'g-orders', partition: 0, offset: 3 }],
+    });
+    expectProblem(notOwner, 409, 'rebalance_in_progress');
+    const otherOwns = owned((holder === m1 ? two : beat).body.assignments);
+    expect(notOwner.body.generation).toBe(2);
+    expect(owned(notOwner.body.assignments)).toEqual(otherOwns);
+    // Nor may a live member commit for a generation that is not current: it gets the
+    // current generation and its assignments in it.
+    const stale = await api.post('/v1/groups/billing/offsets', {
+      memberId: holder,
+      generation: 1,
+      offsets: [{ topic: 'g-orders', partition: 0, offset: 3 }],
+    });
+    expectProblem(stale, 409, 'rebalance_in_progress');
+    expect(stale.body.generation).toBe(2);
+    expect(owned(stale.body.assignments)).toContain('g-orders/0');
+    // Carrying on with those, the same commit lands.
+    expect(
+      (
+        await api.post('/v1/groups/billing/offsets', {
+          memberId: holder,
+          generation: stale.body.generation,
+          offsets: [{ topic: 'g-orders', partition: 0, offset: 2 }],
+        })
+      ).status,
+    ).toBe(204);
+    // The generation did not move: nobody re-joined.
+    expect((await api.get('/v1/groups/billing')).body.generation).toBe(2);
 
     const described = await api.get('/v1/groups/billing');
     expect(described.status).toBe(200);

@@ -46,7 +46,10 @@ describe('topics', () => {
   it('refuses a duplicate name with 409 topic_exists and keeps the first topic', async () => {
     const { api } = stack;
     expect((await api.post('/v1/topics', { name: 'dup', partitions: 2 })).status).toBe(201);
-    expectProblem(await api.post('/v1/topics', { name: 'dup', partitions: 9 }), 409, 'topic_exists');
+    const dup = await api.post('/v1/topics', { name: 'dup', partitions: 9 });
+    expectProblem(dup, 409, 'topic_exists');
+    // The problem says what holds the name, so a client can tell "mine already" from "someone else's".
+    expect(dup.body.existing).toMatchObject({ name: 'dup', partitions: 2 });
     expect((await api.get('/v1/topics/dup')).body.partitions).toBe(2);
   });
 

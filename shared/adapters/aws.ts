@@ -16,6 +16,7 @@ import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
 import { S3SegmentStore } from './s3/segment-store';
+import { classifyStorageErrors } from './storage-errors';
 
 export interface StorageConfig {
   tables: TableNames;
@@ -32,8 +33,13 @@ export interface Ports {
   groups: GroupStore;
 }
 
-/** The AWS adapters behind the ports. The clients are built once per process by the host. */
+/**
+ * The AWS adapters behind the ports. The clients are built once per process by the host;
+ * their transient failures reach the services as the domain's storage-unavailable error.
+ */
 export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, config: StorageConfig): Ports => {
+  classifyStorageErrors(clients.dynamodb);
+  classifyStorageErrors(clients.s3);
   const doc = DynamoDBDocumentClient.from(clients.dynamodb, {
     marshallOptions: { removeUndefinedValues: true },
   });

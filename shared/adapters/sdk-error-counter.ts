@@ -1,14 +1,6 @@
 import type { FinalizeRequestMiddleware, MetadataBearer, MiddlewareStack } from '@aws-sdk/types';
 import type { MetricDatum } from '#shared/observability/telemetry';
-
-/** Error names that mean "slow down", from DynamoDB and S3. */
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'SlowDown',
-  'TooManyRequestsException',
-]);
+import { isConditionalCheckFailure, THROTTLING_NAMES } from './storage-errors';
 
 /**
  * Counts the storage errors operators watch, by watching every attempt on the SDK
@@ -26,8 +18,8 @@ export class SdkErrorCounter {
         return await next(args);
       } catch (error) {
         const name = (error as { name?: unknown })?.name;
-        if (name === 'ConditionalCheckFailedException') this.conflicts++;
-        else if (typeof name === 'string' && THROTTLING.has(name)) this.throttles++;
+        if (isConditionalCheckFailure(error)) this.conflicts++;
+        else if (typeof name === 'string' && THROTTLING_NAMES.has(name)) this.throttles++;
         throw error;
       }
     };

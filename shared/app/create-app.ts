@@ -141,7 +141,6 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
       onError: () => {
         throw new RunnelError(
           'request_too_large',
-          413,
           `The request body is larger than ${services.limits.maxRequestBytes} bytes.`,
         );
       },
@@ -178,12 +177,17 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     for (const m of matchers) if (m.re.test(path)) for (const method of m.methods) allowed.add(method);
     if (allowed.size > 0) {
       if (allowed.has('GET')) allowed.add('HEAD');
-      const allow = [...allowed].sort().join(', ');
-      throw new RunnelError('method_not_allowed', 405, `${c.req.method} is not allowed here; use ${allow}.`, {
-        headers: { Allow: allow },
-      });
+      const allow = [...allowed].sort();
+      throw new RunnelError(
+        'method_not_allowed',
+        `${c.req.method} is not allowed here; use ${allow.join(', ')}.`,
+        {},
+        {
+          allow,
+        },
+      );
     }
-    throw new RunnelError('not_found', 404, `No route for ${c.req.method} ${path}.`);
+    throw new RunnelError('not_found', `No route for ${c.req.method} ${path}.`);
   });
 
   app.onError((error, c) => {

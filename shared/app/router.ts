@@ -11,7 +11,7 @@ interface Issue {
 export const validationError = (issues: readonly Issue[]) => {
   const errors = issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
   const detail = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
-  return invalidRequest(detail || 'The request is invalid.', { errors });
+  return invalidRequest(detail || 'The request is invalid.', errors);
 };
 
 /** Every router validates with the same hook: invalid input throws, `app.onError` answers. */

@@ -10,7 +10,8 @@ const encoder = new TextEncoder();
 export const decodeField = (value: string | null | undefined, encoding: Encoding, path: string): Uint8Array | null => {
   if (value === null || value === undefined) return null;
   if (encoding === 'utf8') return encoder.encode(value);
-  if (!BASE64.test(value)) throw invalidRequest(`${path} is not valid base64.`, { field: path });
+  if (!BASE64.test(value))
+    throw invalidRequest(`${path} is not valid base64.`, [{ path, message: 'not valid base64' }]);
   return new Uint8Array(Buffer.from(value, 'base64'));
 };
 

@@ -1,3 +1,4 @@
+import { PortError } from '#shared/domain/errors';
 import type { GroupState } from '#shared/domain/groups/membership';
 
 /**
@@ -28,30 +29,27 @@ export interface CommittedOffset {
 }
 
 /** The group document changed since it was read (its version moved, or an expiring member heartbeated). */
-export class GroupChangedError extends Error {
+export class GroupChangedError extends PortError {
   constructor(readonly group: string) {
-    super(`Group ${group} changed concurrently`);
-    this.name = 'GroupChangedError';
+    super('group_changed', `Group ${group} changed concurrently`);
   }
 }
 
 /** A heartbeat for a member that is not in the group or whose session ran out. */
-export class MemberNotLiveError extends Error {
+export class MemberNotLiveError extends PortError {
   constructor(readonly memberId: string) {
-    super(`Member ${memberId} is not live`);
-    this.name = 'MemberNotLiveError';
+    super('member_not_live', `Member ${memberId} is not live`);
   }
 }
 
 /** A claim or commit from a generation older than the partition's: the writer is stale. */
-export class StaleGenerationError extends Error {
+export class StaleGenerationError extends PortError {
   constructor(
     readonly topic: string,
     readonly partition: number,
     readonly generation: number,
   ) {
-    super(`Generation ${generation} is stale for ${topic}/${partition}`);
-    this.name = 'StaleGenerationError';
+    super('stale_generation', `Generation ${generation} is stale for ${topic}/${partition}`);
   }
 }
 

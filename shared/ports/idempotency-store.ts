@@ -1,3 +1,5 @@
+import { PortError } from '#shared/domain/errors';
+
 /**
  * Dedupe state of idempotent produce requests: one claim per `Idempotency-Key` (scoped to
  * the tenant) and one per producer sequence (scoped to tenant, topic and producerId).
@@ -46,26 +48,23 @@ export interface ProducerState {
 }
 
 /** The claim exists already (for keys), carrying the one found (Powertools' pattern). */
-export class ClaimExistsError extends Error {
+export class ClaimExistsError extends PortError {
   constructor(readonly existing: Claim) {
-    super('An idempotency claim exists already');
-    this.name = 'ClaimExistsError';
+    super('claim_exists', 'An idempotency claim exists already');
   }
 }
 
 /** The producer's state did not allow this sequence; carries the state found (undefined: no producer). */
-export class SequenceRejectedError extends Error {
+export class SequenceRejectedError extends PortError {
   constructor(readonly state: ProducerState | undefined) {
-    super('The sequence is not the next one of the producer');
-    this.name = 'SequenceRejectedError';
+    super('sequence_rejected', 'The sequence is not the next one of the producer');
   }
 }
 
 /** Another attempt holds the claim now (or it is gone); carries what was found. */
-export class ClaimFencedError extends Error {
+export class ClaimFencedError extends PortError {
   constructor(readonly current: Claim | undefined) {
-    super('The claim is held by another attempt');
-    this.name = 'ClaimFencedError';
+    super('claim_fenced', 'The claim is held by another attempt');
   }
 }
 

@@ -5,6 +5,8 @@
  * offsets: an entry that exists is committed, and nothing else is.
  */
 
+import { PortError } from '#shared/domain/errors';
+
 /** A partition of one incarnation of a topic (`topicId` changes when a topic is recreated). */
 export interface PartitionRef {
   tenantId: string;
@@ -100,10 +102,9 @@ export const entryBatches = (entry: IndexEntry): IndexEntry[] => {
 };
 
 /** Another writer committed an entry at this base offset first. */
-export class OffsetTakenError extends Error {
+export class OffsetTakenError extends PortError {
   constructor(readonly baseOffset: number) {
-    super(`Offset ${baseOffset} is already taken`);
-    this.name = 'OffsetTakenError';
+    super('offset_taken', `Offset ${baseOffset} is already taken`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { PortError } from '#shared/domain/errors';
 import type { Permission } from '#shared/domain/permissions';
 import type { Quotas } from '#shared/domain/quotas';
 
@@ -50,18 +51,16 @@ export interface Topic {
 }
 
 /** A topic with that name exists already. */
-export class TopicExistsError extends Error {
+export class TopicExistsError extends PortError {
   constructor(readonly existing: Topic) {
-    super(`Topic ${existing.name} exists`);
-    this.name = 'TopicExistsError';
+    super('topic_name_taken', `Topic ${existing.name} exists`);
   }
 }
 
 /** The item changed since it was read (optimistic concurrency). */
-export class StaleWriteError extends Error {
+export class StaleWriteError extends PortError {
   constructor(what: string) {
-    super(`${what} changed concurrently`);
-    this.name = 'StaleWriteError';
+    super('stale_write', `${what} changed concurrently`);
   }
 }
 

@@ -1,3 +1,5 @@
+import { PortError } from '#shared/domain/errors';
+
 /** Immutable segment objects (S3 in production, s3rver locally). */
 export interface SegmentStore {
   put(objectKey: string, body: Uint8Array): Promise<void>;
@@ -23,9 +25,8 @@ export interface ObjectPage {
 }
 
 /** The object does not exist (any more): compaction or cleanup removed it after its index entry was read. */
-export class SegmentNotFoundError extends Error {
+export class SegmentNotFoundError extends PortError {
   constructor(readonly objectKey: string) {
-    super(`Segment object ${objectKey} does not exist`);
-    this.name = 'SegmentNotFoundError';
+    super('segment_not_found', `Segment object ${objectKey} does not exist`);
   }
 }

@@ -64,15 +64,13 @@ export const requestHash = (method: string, path: string, body: unknown): string
 const inProgress = (retryAfterMs: number) =>
   new RunnelError(
     'idempotency_in_progress',
-    409,
     'An earlier attempt of this request is still running; retry after the indicated time.',
-    { retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) },
+    { retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)) },
   );
 
 const reused = (idempotency: Idempotency) =>
   new RunnelError(
     'idempotency_key_reused',
-    422,
     idempotency.kind === 'key'
       ? 'This Idempotency-Key was used with a different request (method, path or body).'
       : `Sequence ${idempotency.sequence} of producer '${idempotency.producerId}' was used with a different request.`,
@@ -81,17 +79,15 @@ const reused = (idempotency: Idempotency) =>
 const outOfOrder = (expectedSequence: number, sequence: number) =>
   new RunnelError(
     'out_of_order_sequence',
-    409,
     `Sequence ${sequence} does not follow the producer's last one; the next expected is ${expectedSequence}.`,
-    { extensions: { expectedSequence } },
+    { expectedSequence },
   );
 
 const duplicateSequence = (sequence: number, lastSequence: number) =>
   new RunnelError(
     'duplicate_sequence',
-    409,
     `Sequence ${sequence} was produced already and is too old to be answered again (last sequence ${lastSequence}).`,
-    { extensions: { lastSequence } },
+    { lastSequence },
   );
 
 /** Entries read per index query while a takeover looks for an earlier attempt's commits. */

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { GROUP_LIMITS } from '#shared/constants';
-import { invalidRequest, offsetOutOfRange, partitionNotFound, RunnelError, topicNotFound } from '#shared/domain/errors';
+import {
+  invalidRequest,
+  offsetOutOfRange,
+  partitionNotFound,
+  RunnelError,
+  topicNotFound,
+  unavailable,
+} from '#shared/domain/errors';
 import type { TopicPartitions } from '#shared/domain/groups/assignment';
 import { fenced, groupNotFound, rebalanceInProgress } from '#shared/domain/groups/errors';
 import {
@@ -9,6 +16,7 @@ import {
   emptyGroup,
   expiredMembers,
   type GroupState,
+  isLive,
   lastHeartbeat,
   liveMembers,
   type Member,
@@ -165,7 +173,8 @@ export class GroupService {
           { memberId: input.memberId, generation: input.generation, topic: o.topic, partition: o.partition },
           now,
         );
-        if (refusal) throw fenced(refusal, { generation: state.generation });
+        if (refusal?.kind === 'not_live') throw fenced(refusal.detail, state.generation);
+        if (refusal) throw rebalanceInProgress(refusal.detail, currentAssignment(state, input.memberId));
       }
       generation = input.generation;
     } else {
@@ -173,7 +182,7 @@ export class GroupService {
       if (liveMembers(state, now).length > 0) {
         throw fenced(
           `Group '${group}' has live members: only they commit (with memberId and generation) until they leave.`,
-          { generation: state.generation },
+          state.generation,
         );
       }
       generation = state.generation;
@@ -195,12 +204,10 @@ export class GroupService {
         ),
       );
     } catch (error) {
-      if (error instanceof StaleGenerationError) {
-        throw fenced(
-          `${error.topic}/${error.partition} was claimed by a newer generation than ${generation}; heartbeat to get the current assignment.`,
-        );
-      }
-      throw error;
+      if (!(error instanceof StaleGenerationError)) throw error;
+      const detail = `${error.topic}/${error.partition} was claimed by a newer generation than ${generation}`;
+      if (memberId === undefined) throw fenced(`${detail}; the group has live members now.`);
+      throw await this.staleMember(tenantId, group, memberId, detail);
     }
   }
 
@@ -325,12 +332,13 @@ export class GroupService {
             startOffset,
           });
         } catch (error) {
-          if (error instanceof StaleGenerationError) {
-            throw rebalanceInProgress(
-              `${topic.name}/${partition} belongs to a newer generation than ${generation}; heartbeat to get the new assignment.`,
-            );
-          }
-          throw error;
+          if (!(error instanceof StaleGenerationError)) throw error;
+          throw await this.staleMember(
+            tenantId,
+            group,
+            memberId,
+            `${topic.name}/${partition} belongs to a newer generation than ${generation}`,
+          );
         }
       }
       return { topic, partition, position: positionOf(item) };
@@ -472,7 +480,24 @@ export class GroupService {
         state = await this.store.get(tenantId, group);
       }
     }
-    throw rebalanceInProgress(`Group '${group}' is changing too often right now; retry.`);
+    throw unavailable(`Group '${group}' is changing too often right now; retry.`);
+  }
+
+  /**
+   * The answer to a live member whose generation moved on while it worked: 409
+   * rebalance_in_progress with the group's current generation and the member's
+   * assignments in it, to carry on with; 409 fenced if the member is no longer live.
+   */
+  private async staleMember(tenantId: string, group: string, memberId: string, detail: string): Promise<RunnelError> {
+    const state = await this.store.get(tenantId, group);
+    if (!state) return groupNotFound(group);
+    if (!isLive(state, memberId, this.clock())) {
+      return fenced(`${detail}, and member '${memberId}' is no longer a live member of the group; join again.`);
+    }
+    return rebalanceInProgress(
+      `${detail}; carry on with the current generation and assignments.`,
+      currentAssignment(state, memberId),
+    );
   }
 
   private async createEmpty(tenantId: string, group: string): Promise<GroupState> {
@@ -525,3 +550,9 @@ export class GroupService {
 }
 
 const positionOf = (item: CommittedOffset): number => item.offset ?? item.startOffset ?? 0;
+
+/** The group's current generation and a member's assignments in it (none if it is not a member). */
+const currentAssignment = (state: GroupState, memberId: string): MemberAssignment => ({
+  generation: state.generation,
+  assignments: view(state.members[memberId]?.assignments ?? {}),
+});

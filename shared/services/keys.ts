@@ -9,8 +9,7 @@ export interface CreatedKey extends ApiKeySummary {
   apiKey: string;
 }
 
-export const keyNotFound = (keyId: string) =>
-  new RunnelError('key_not_found', 404, `API key '${keyId}' does not exist.`);
+export const keyNotFound = (keyId: string) => new RunnelError('key_not_found', `API key '${keyId}' does not exist.`);
 
 /** A tenant's own keys: create (never beyond the creator's permissions), list, revoke. */
 export class KeyService {

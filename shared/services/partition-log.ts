@@ -1,4 +1,5 @@
 import { MAX_APPEND_ATTEMPTS } from '#shared/constants';
+import { PortError } from '#shared/domain/errors';
 import { recordSize, type StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
 import { decodeBatches } from '#shared/domain/segment-codec';
@@ -44,10 +45,9 @@ export interface ReadResult {
 }
 
 /** The append ran out of attempts because other writers kept winning. */
-export class AppendContentionError extends Error {
+export class AppendContentionError extends PortError {
   constructor(readonly attempts: number) {
-    super(`Append lost ${attempts} compare-and-set rounds to concurrent writers`);
-    this.name = 'AppendContentionError';
+    super('append_contention', `Append lost ${attempts} compare-and-set rounds to concurrent writers`);
   }
 }
 
@@ -55,10 +55,9 @@ export class AppendContentionError extends Error {
  * The append was not sent because the writer's lease ends too soon: another attempt may
  * take over the request, so this one must not write any more (docs/exactly-once.md).
  */
-export class LeaseExpiredError extends Error {
+export class LeaseExpiredError extends PortError {
   constructor(readonly deadline: number) {
-    super(`The writer's deadline ${deadline} has passed; no further append is sent`);
-    this.name = 'LeaseExpiredError';
+    super('lease_expired', `The writer's deadline ${deadline} has passed; no further append is sent`);
   }
 }
 

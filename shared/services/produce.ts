@@ -89,7 +89,6 @@ export class ProduceService {
     if (records.length > limits.maxRecordsPerProduce) {
       throw new RunnelError(
         'request_too_large',
-        413,
         `A produce request holds at most ${limits.maxRecordsPerProduce} records; this one has ${records.length}.`,
       );
     }
@@ -98,9 +97,8 @@ export class ProduceService {
       if (size > limits.maxRecordBytes) {
         throw new RunnelError(
           'record_too_large',
-          413,
           `Record ${i} is ${size} bytes (key + value + headers, decoded); the limit is ${limits.maxRecordBytes}.`,
-          { extensions: { index: i, size, limit: limits.maxRecordBytes } },
+          { index: i, size, limit: limits.maxRecordBytes },
         );
       }
     });
@@ -190,7 +188,7 @@ export class ProduceService {
     if (failure) {
       const error = failure.reason;
       if (error instanceof AppendContentionError) {
-        throw unavailable('The partition is under heavy concurrent writes; retry the request.', 1, error);
+        throw unavailable('The partition is under heavy concurrent writes; retry the request.', 1000, error);
       }
       throw error;
     }

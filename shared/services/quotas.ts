@@ -7,17 +7,13 @@ import type { UsageStore } from '#shared/ports/usage-store';
 import type { TenantPrincipal } from './auth';
 
 export const quotaExceeded = (detail: string, quota: keyof Quotas, limit: number) =>
-  new RunnelError('quota_exceeded', 403, detail, { extensions: { quota, limit } });
+  new RunnelError('quota_exceeded', detail, { quota, limit });
 
-const throttled = (direction: 'produce' | 'fetch', limit: number, retryAfterSeconds: number) =>
+const throttled = (direction: 'produce' | 'fetch', limit: number, retryAfterMs: number) =>
   new RunnelError(
     'throttled',
-    429,
     `The tenant is over its ${direction} rate of ${limit} bytes per second; retry after the Retry-After delay.`,
-    {
-      retryAfterSeconds,
-      extensions: { quota: direction === 'produce' ? 'produceBytesPerSec' : 'fetchBytesPerSec', limit },
-    },
+    { retryAfterMs, quota: direction === 'produce' ? 'produceBytesPerSec' : 'fetchBytesPerSec', limit },
   );
 
 /** The retention a topic gets when it asks for none: the default, shortened to the tenant's cap. */
@@ -54,10 +50,10 @@ export class QuotaService {
     private readonly clock: () => number,
   ) {}
 
-  private window(): { window: number; retryAfterSeconds: number } {
+  private window(): { window: number; retryAfterMs: number } {
     const now = this.clock();
     const window = Math.floor(now / SECOND);
-    return { window, retryAfterSeconds: ((window + 1) * SECOND - now) / SECOND };
+    return { window, retryAfterMs: (window + 1) * SECOND - now };
   }
 
   /*
@@ -117,11 +113,11 @@ export class QuotaService {
    */
   async admitProduce(principal: TenantPrincipal, bytes: number): Promise<void> {
     const { tenantId, quotas } = principal;
-    const { window, retryAfterSeconds } = this.window();
+    const { window, retryAfterMs } = this.window();
     const now = this.clock();
     if ((this.storageFullUntil.get(tenantId) ?? 0) > now) throw this.storageFull(quotas);
     if (this.produceFull.get(tenantId) === window) {
-      throw throttled('produce', quotas.produceBytesPerSec, retryAfterSeconds);
+      throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
     }
     const admission = await this.usage.admitProduce(
       tenantId,
@@ -137,7 +133,7 @@ export class QuotaService {
     }
     if (this.produceFull.size > 10_000) this.produceFull.clear();
     this.produceFull.set(tenantId, window);
-    throw throttled('produce', quotas.produceBytesPerSec, retryAfterSeconds);
+    throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
   }
 
   private storageFull(quotas: Quotas) {
@@ -154,10 +150,10 @@ export class QuotaService {
    * and the window may overshoot by one fetch per instance.
    */
   checkFetch(principal: TenantPrincipal): void {
-    const { window, retryAfterSeconds } = this.window();
+    const { window, retryAfterMs } = this.window();
     const seen = this.fetched.get(principal.tenantId);
     if (seen && seen.window === window && seen.bytes >= principal.quotas.fetchBytesPerSec) {
-      throw throttled('fetch', principal.quotas.fetchBytesPerSec, retryAfterSeconds);
+      throw throttled('fetch', principal.quotas.fetchBytesPerSec, retryAfterMs);
     }
   }
 

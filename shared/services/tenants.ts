@@ -14,7 +14,7 @@ export interface CreatedTenant {
 }
 
 export const tenantNotFound = (tenantId: string) =>
-  new RunnelError('tenant_not_found', 404, `Tenant '${tenantId}' does not exist.`);
+  new RunnelError('tenant_not_found', `Tenant '${tenantId}' does not exist.`);
 
 export class TenantService {
   constructor(

@@ -50,7 +50,14 @@ export class TopicService {
       await this.metadata.createTopic(topic);
     } catch (error) {
       if (error instanceof TopicExistsError) {
-        throw new RunnelError('topic_exists', 409, `Topic '${input.name}' already exists.`);
+        throw new RunnelError('topic_exists', `Topic '${input.name}' already exists.`, {
+          existing: {
+            name: error.existing.name,
+            partitions: error.existing.partitions,
+            retentionMs: error.existing.retentionMs,
+            createdAt: error.existing.createdAt,
+          },
+        });
       }
       throw error;
     }
@@ -112,7 +119,7 @@ export class TopicService {
       await this.metadata.updateTopic(current, next);
     } catch (error) {
       if (error instanceof StaleWriteError) {
-        throw new RunnelError('conflict', 409, `Topic '${name}' was changed concurrently; read it and try again.`);
+        throw new RunnelError('conflict', `Topic '${name}' was changed concurrently; read it and try again.`);
       }
       throw error;
     }

@@ -89,7 +89,14 @@ const GroupSchema = z
 /** A partition fetch's query without `offset`: a member reads from its committed offsets. */
 const GroupFetchQuerySchema = FetchQuerySchema.omit({ offset: true });
 
-const conflict = { 409: { description: 'fenced (stale member or generation) or rebalance_in_progress' } } as const;
+const conflict = {
+  409: {
+    description:
+      'rebalance_in_progress: a live member with an out-of-date generation; the problem carries the current ' +
+      "`generation` and the member's `assignments`, to carry on with (no re-join). fenced: the member is unknown " +
+      'or expired (join again), or a standalone commit while the group has live members.',
+  },
+} as const;
 
 export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: QuotaService }) => {
   const app = newRouter();

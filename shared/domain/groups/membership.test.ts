@@ -64,9 +64,15 @@ describe('membership', () => {
     const bOwns = state.members.b?.assignments.t?.[0] as number;
     const ok = { memberId: 'a', generation: 2, topic: 't', partition: aOwns };
     expect(commitRefusal(state, ok, 1)).toBeUndefined();
-    expect(commitRefusal(state, { ...ok, partition: bOwns }, 1)).toMatch(/does not own/);
-    expect(commitRefusal(state, { ...ok, generation: 1 }, 1)).toMatch(/not the group's current generation/);
-    expect(commitRefusal(state, { ...ok, memberId: 'zz' }, 1)).toMatch(/not a live member/);
-    expect(commitRefusal(state, ok, 10_001)).toMatch(/not a live member/);
+    expect(commitRefusal(state, { ...ok, partition: bOwns }, 1)).toMatchObject({
+      kind: 'stale',
+      detail: expect.stringMatching(/does not own/),
+    });
+    expect(commitRefusal(state, { ...ok, generation: 1 }, 1)).toMatchObject({
+      kind: 'stale',
+      detail: expect.stringMatching(/not the group's current generation/),
+    });
+    expect(commitRefusal(state, { ...ok, memberId: 'zz' }, 1)).toMatchObject({ kind: 'not_live' });
+    expect(commitRefusal(state, ok, 10_001)).toMatchObject({ kind: 'not_live' });
   });
 });

@@ -150,21 +150,37 @@ export const rebalance = (state: GroupState, change: MembershipChange): Rebalanc
   };
 };
 
-/** Why a commit of a member is refused, or undefined when the member owns the partition in that generation. */
+/**
+ * Why a commit of a member is refused, or undefined when the member owns the partition in
+ * that generation. `not_live`: the member is unknown or expired and must join again;
+ * `stale`: a live member's generation is out of date, or it names a partition it does not
+ * own in the current one; it carries on with the current assignment.
+ */
+export type CommitRefusal = { kind: 'not_live' | 'stale'; detail: string };
+
 export const commitRefusal = (
   state: GroupState,
   commit: { memberId: string; generation: number; topic: string; partition: number },
   now: number,
-): string | undefined => {
+): CommitRefusal | undefined => {
   if (!isLive(state, commit.memberId, now)) {
-    return `Member '${commit.memberId}' is not a live member of the group; join again.`;
+    return {
+      kind: 'not_live',
+      detail: `Member '${commit.memberId}' is not a live member of the group (session expired or unknown); join again.`,
+    };
   }
   if (commit.generation !== state.generation) {
-    return `Generation ${commit.generation} is not the group's current generation ${state.generation}; heartbeat to get the current assignment.`;
+    return {
+      kind: 'stale',
+      detail: `Generation ${commit.generation} is not the group's current generation ${state.generation}; carry on with the current generation and assignments.`,
+    };
   }
   const member = state.members[commit.memberId] as Member;
   if (!ownsPartition(member.assignments, commit.topic, commit.partition)) {
-    return `Member '${commit.memberId}' does not own ${commit.topic}/${commit.partition} in generation ${state.generation}.`;
+    return {
+      kind: 'stale',
+      detail: `Member '${commit.memberId}' does not own ${commit.topic}/${commit.partition} in generation ${state.generation}; carry on with the current assignments.`,
+    };
   }
   return undefined;
 };
