@@ -50,12 +50,11 @@ export class FailedAuthLimiter {
     const now = this.clock();
     const tokens = this.tokens(address, now);
     if (tokens >= 1) return;
-    const retryAfterSeconds = Math.max(1, Math.ceil((1 - tokens) / this.refillPerMs / 1000));
+    const retryAfterMs = Math.max(1000, Math.ceil((1 - tokens) / this.refillPerMs));
     throw new RunnelError(
       'throttled',
-      429,
       'Too many failed authentication attempts from this address; retry after the Retry-After delay.',
-      { retryAfterSeconds },
+      { retryAfterMs },
     );
   }
 
