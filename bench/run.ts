@@ -48,6 +48,8 @@ export interface BenchConfig {
   cpuBudgetBytes: number;
   nats: boolean;
   log?: (line: string) => void;
+  /** The service's clock. @default Date.now (the smoke test stops it, so no quota window opens mid-run) */
+  clock?: () => number;
 }
 
 export const FULL_CONFIG: BenchConfig = {
@@ -151,7 +153,7 @@ const inlineRows = (comparisons: InlineComparison[], consumers: number, retentio
 export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
   const log = config.log ?? (() => {});
   const started = Date.now();
-  const stack = await startBenchStack();
+  const stack = await startBenchStack(config.clock);
   try {
     log('throughput (HTTP, @hono/node-server on 127.0.0.1)…');
     const throughput: ThroughputResult[] = [];

@@ -43,11 +43,12 @@ export interface BenchStack {
  * The test harness's stack (the emulators, the real app on the real SDK clients, one
  * tenant), with the call recorder attached and an HTTP server on 127.0.0.1.
  */
-export const startBenchStack = async (): Promise<BenchStack> => {
+export const startBenchStack = async (clock?: () => number): Promise<BenchStack> => {
   const recorder = new CallRecorder();
   // Quotas far above anything the bench does: it measures the service, not its throttling
   // (the quota accounting itself, one DynamoDB write per produce and fetch, still runs).
   const stack = await startStack({
+    ...(clock ? { clock } : {}),
     operatorKey: BENCH_OPERATOR_KEY,
     tenant: { name: 'bench', quotas: BENCH_QUOTAS },
     attach: (clients) => {

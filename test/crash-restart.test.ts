@@ -103,7 +103,7 @@ describe('SIGKILL of the local server under load', () => {
               sawIndeterminate();
             }
           }
-          await sleep(50); // back-off between attempts, not synchronization
+          await sleep(100); // back-off between attempts, not synchronization
         }
       }
     };

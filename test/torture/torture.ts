@@ -6,12 +6,16 @@ import { type Api, apiClient, type Stack, startStack } from '../harness';
  * (some with an Idempotency-Key, some with producerId + sequence, some plain, at least
  * once), consumers tail every partition, and faults are injected into every SDK call:
  * errors before the store, lost acknowledgements, delays, and requests that die at a
- * crash point. Timeouts and 5xx answers are indeterminate: the client retries. Then
- * faults stop and every partition is drained from offset 0, and the history is checked.
+ * crash point. Timeouts, crashes and 5xx answers are indeterminate: the client retries.
+ * Then faults stop, the consumers read up to every partition's high watermark, every
+ * partition is drained from offset 0, and the history is checked.
  */
 export interface TortureOptions {
   seed: number;
+  /** How long producers start new requests (the soak, `npm run torture`); ignored with `requests`. */
   seconds: number;
+  /** Requests per producer instead of a time budget: the same work however fast the machine is (the suite's run). */
+  requests?: number;
   /** Producers per tenant. @default 6 */
   producers?: number;
   /** Probability that one attempt of a request dies at a crash point. @default 0.08 */
@@ -67,7 +71,12 @@ interface Written {
   /** partition requested per record (undefined: key or sticky) */
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Back-off and client timeouts (never synchronization); an aborted sleep never resolves. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => clearTimeout(timer), { once: true });
+  });
 
 export const runTorture = async (options: TortureOptions): Promise<TortureReport> => {
   const log = options.log ?? (() => {});
@@ -126,13 +135,15 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   let reordered = 0;
   let staleEmptyReads = 0;
   let foreignValues = 0;
-  let stopConsumers = false;
+  /** Where each consumer stops (tenant/partition → high watermark once producers are done). */
+  const targets = new Map<string, number>();
 
   const producer = async (tenant: (typeof tenants)[number], index: number) => {
     const mode: Mode = (['key', 'sequence', 'plain'] as const)[index % 3] as Mode;
     const producerId = `p${index}-${options.seed}`;
     let sequence = 0;
-    for (let n = 0; Date.now() < deadline; n++) {
+    const more = (n: number) => (options.requests === undefined ? Date.now() < deadline : n < options.requests);
+    for (let n = 0; more(n); n++) {
       const count = 1 + Math.floor(random() * 4);
       const large = random() < 0.2;
       const requestId = `${tenant.name}|${mode}|${index}|${n}`;
@@ -155,15 +166,24 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
         attempts.total++;
         const crashAfter =
           random() < (options.crashRate ?? 0.08) ? crashPoints[Math.floor(random() * crashPoints.length)] : undefined;
+        // A crashed attempt never answers: its client sees the connection drop (at once, not
+        // after its timeout). The timeout covers attempts that are merely slow.
+        let crashed!: () => void;
+        const died = new Promise<'crashed'>((resolve) => {
+          crashed = () => resolve('crashed');
+        });
+        const timer = new AbortController();
         const outcome = await Promise.race([
-          faults.runRequest(crashAfter ? { crashAfter } : {}, () =>
+          faults.runRequest(crashAfter ? { crashAfter, onCrash: crashed } : {}, () =>
             tenant.api.request('POST', `/v1/topics/${TOPIC}/records`, body, headers),
           ),
-          sleep(timeoutMs).then(() => 'timeout' as const),
+          died,
+          sleep(timeoutMs, timer.signal).then(() => 'timeout' as const),
         ]);
-        if (outcome === 'timeout' || outcome.status >= 500) {
+        timer.abort();
+        if (outcome === 'timeout' || outcome === 'crashed' || outcome.status >= 500) {
           attempts.indeterminate++;
-          const kind = outcome === 'timeout' ? 'timeout' : `${outcome.status} ${outcome.body?.code}`;
+          const kind = typeof outcome === 'string' ? outcome : `${outcome.status} ${outcome.body?.code}`;
           indeterminateBy.set(kind, (indeterminateBy.get(kind) ?? 0) + 1);
           await sleep(50 + random() * 100);
           continue;
@@ -198,7 +218,9 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   const consumer = async (tenant: (typeof tenants)[number], partition: number) => {
     let offset = 0;
     let lastHighWatermark = 0;
-    while (!stopConsumers) {
+    for (;;) {
+      const target = targets.get(`${tenant.name}/${partition}`);
+      if (target !== undefined && offset >= target) break;
       const res = await tenant.api.get(
         `/v1/topics/${TOPIC}/partitions/${partition}/records?offset=${offset}&maxRecords=100`,
       );
@@ -241,12 +263,16 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   const producers = tenants.flatMap((t) => Array.from({ length: options.producers ?? 6 }, (_, i) => producer(t, i)));
   const consumers = tenants.flatMap((t) => Array.from({ length: PARTITIONS }, (_, p) => consumer(t, p)));
   await Promise.all(producers);
-  log(`producers done after ${options.seconds}s; draining without faults`);
+  log('producers done; draining without faults');
   faults.enabled = false;
-  // Abandoned (crashed) attempts hold their leases; a final fault-free pass would only
-  // find 409s until they expire. Give the consumers a moment to catch up, then stop them.
-  await sleep(2000);
-  stopConsumers = true;
+  // Every acknowledged record is below these high watermarks: the consumers read up to them.
+  for (const t of tenants) {
+    const res = await t.api.get(`/v1/topics/${TOPIC}`);
+    if (res.status !== 200) throw new Error(`high watermarks ${t.name}: ${res.status}`);
+    for (const p of res.body.partitionStates as { partition: number; highWatermark: number }[]) {
+      targets.set(`${t.name}/${p.partition}`, p.highWatermark);
+    }
+  }
   await Promise.all(consumers);
 
   // The drain: every partition from offset 0, fault-free.
