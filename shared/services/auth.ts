@@ -23,9 +23,10 @@ export interface OperatorPrincipal {
 /** Entries each cache holds at most; the least recently used go first. */
 const MAX_CACHE_ENTRIES = 10_000;
 
-/** A looked-up item, or the finding that there is none (lru-cache stores no `undefined`). */
+/** A looked-up item, or the finding that there is none, until it is to be looked up again. */
 interface Found<T> {
   value: T | undefined;
+  expiresAt: number;
 }
 
 export interface AuthenticatorOptions {
@@ -52,6 +53,7 @@ export class Authenticator {
   private readonly unknownKeys: LRUCache<string, Found<ApiKey>>;
   private readonly tenants: LRUCache<string, Found<Tenant>>;
   private readonly lastUseWritten: LRUCache<string, number>;
+  private readonly cacheMs: number;
   private readonly lastUseIntervalMs: number;
 
   constructor(
@@ -60,17 +62,11 @@ export class Authenticator {
     private readonly clock: () => number,
     options: AuthenticatorOptions = {},
   ) {
-    const ttlCache = <T extends object>() =>
-      new LRUCache<string, T>({
-        max: MAX_CACHE_ENTRIES,
-        ttl: options.cacheMs ?? API_KEY_CACHE_MS,
-        // Expiry on the injected clock, read at every lookup.
-        perf: { now: clock },
-        ttlResolution: 0,
-      });
-    this.keys = ttlCache();
-    this.unknownKeys = ttlCache();
-    this.tenants = ttlCache();
+    this.cacheMs = options.cacheMs ?? API_KEY_CACHE_MS;
+    // Bounded by count; expiry is checked on the injected clock (stale from `expiresAt` on).
+    this.keys = new LRUCache({ max: MAX_CACHE_ENTRIES });
+    this.unknownKeys = new LRUCache({ max: MAX_CACHE_ENTRIES });
+    this.tenants = new LRUCache({ max: MAX_CACHE_ENTRIES });
     this.lastUseWritten = new LRUCache({ max: MAX_CACHE_ENTRIES });
     this.lastUseIntervalMs = options.lastUseIntervalMs ?? API_KEY_LAST_USE_INTERVAL_MS;
   }
@@ -79,19 +75,33 @@ export class Authenticator {
     return this.operatorKeyHash !== undefined && hashesEqual(hashApiKey(token), this.operatorKeyHash);
   }
 
+  private fresh<T>(found: Found<T> | undefined): found is Found<T> {
+    return found !== undefined && found.expiresAt > this.clock();
+  }
+
   private async apiKey(keyId: string): Promise<ApiKey | undefined> {
-    const cached = this.keys.get(keyId) ?? this.unknownKeys.get(keyId);
-    if (cached) return cached.value;
+    const known = this.keys.get(keyId);
+    if (this.fresh(known)) return known.value;
+    const unknown = this.unknownKeys.get(keyId);
+    if (this.fresh(unknown)) return undefined;
+    const expiresAt = this.clock() + this.cacheMs;
     const value = await this.metadata.getApiKey(keyId);
-    (value ? this.keys : this.unknownKeys).set(keyId, { value });
+    if (value) {
+      this.unknownKeys.delete(keyId);
+      this.keys.set(keyId, { value, expiresAt });
+    } else {
+      this.keys.delete(keyId);
+      this.unknownKeys.set(keyId, { value, expiresAt });
+    }
     return value;
   }
 
   private async tenantItem(tenantId: string): Promise<Tenant | undefined> {
     const cached = this.tenants.get(tenantId);
-    if (cached) return cached.value;
+    if (this.fresh(cached)) return cached.value;
+    const expiresAt = this.clock() + this.cacheMs;
     const value = await this.metadata.getTenant(tenantId);
-    this.tenants.set(tenantId, { value });
+    this.tenants.set(tenantId, { value, expiresAt });
     return value;
   }
 
