@@ -1,6 +1,7 @@
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import { invalidRequest } from '#shared/domain/errors';
 import type { AppEnv } from './env';
+import { ProblemSchema } from './schemas';
 
 interface Issue {
   path: PropertyKey[];
@@ -21,22 +22,6 @@ export const newRouter = () =>
       if (!result.success) throw validationError(result.error.issues);
     },
   });
-
-/**
- * RFC 9457 problem details, as every 4xx and 5xx answers them. `code` is stable; some
- * problems add fields a client can act on (`logStartOffset`/`highWatermark`, `quota`/`limit`,
- * `errors`, …).
- */
-export const ProblemSchema = z
-  .object({
-    type: z.string().openapi({ example: 'urn:runnel:problem:topic_not_found' }),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string().openapi({ example: 'topic_not_found' }),
-  })
-  .catchall(z.unknown())
-  .openapi('Problem');
 
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const, minimum: 1 } },
