@@ -6,15 +6,12 @@ import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
 import { createApp } from '#shared/app/create-app';
 import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { hashApiKey } from '#shared/domain/api-keys';
-import { lambdaConfig } from '#shared/hosts/lambda-config';
+import { apiFunctionConfig } from '#shared/hosts/config';
 import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 
 // Built once per execution environment (cold start), reused by every invocation.
-const config = lambdaConfig(process.env);
-const telemetry = lambdaTelemetry({
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE,
-});
+const config = apiFunctionConfig(process.env);
+const telemetry = lambdaTelemetry(config.telemetry);
 const { dynamodb, s3 } = createSdkClients({ s3ForcePathStyle: config.s3ForcePathStyle });
 
 const storageErrors = new SdkErrorCounter();
@@ -35,6 +32,7 @@ const app = createApp({
   ...awsPorts({ dynamodb, s3 }, config.storage),
   operatorKeyHash: await readOperatorKeyHash(),
   corsOrigins: config.corsOrigins,
+  exactlyOnce: { timing: config.exactlyOnceTiming },
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
   log: telemetry.log,
   metrics: telemetry.metrics,

@@ -1,30 +1,46 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
-import { maintenanceConfig } from '#shared/hosts/lambda-config';
+import { createSdkClients } from '#shared/adapters/sdk-clients';
+import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
+import { maintenanceFunctionConfig } from '#shared/hosts/config';
+import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 import { MaintenanceJob } from '#shared/services/maintenance';
 
 // Built once per execution environment; the schedule invokes `handler` every few minutes.
-const config = maintenanceConfig(process.env);
-const dynamodb = new DynamoDBClient({});
-const s3 = new S3Client({
-  forcePathStyle: config.s3ForcePathStyle,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+// The same SDK clients (timeouts, retries), telemetry and storage error counter as the API function.
+const config = maintenanceFunctionConfig(process.env);
+const telemetry = lambdaTelemetry(config.telemetry);
+const { dynamodb, s3 } = createSdkClients({ s3ForcePathStyle: config.s3ForcePathStyle });
+
+const storageErrors = new SdkErrorCounter();
+storageErrors.attach(dynamodb, 'DynamoDB');
+storageErrors.attach(s3, 'S3');
+
 const job = new MaintenanceJob(awsPorts({ dynamodb, s3 }, config.storage), config.options);
 
 /** Stop starting work this long before Lambda's timeout, so the run ends (and frees its lease) itself. */
 const STOP_BEFORE_TIMEOUT_MS = 30_000;
 
 export const handler = async (_event: unknown, context: Context) => {
+  telemetry.logger.addContext(context as Parameters<typeof telemetry.logger.addContext>[0]);
   const remaining = context.getRemainingTimeInMillis();
-  const report = await job.run({
-    maxRunMs: Math.max(0, Math.min(config.options.maxRunMs ?? remaining, remaining - STOP_BEFORE_TIMEOUT_MS)),
-    // If the run is killed anyway, the next scheduled run may take over soon after the timeout.
-    leaseMs: remaining + 60_000,
-  });
-  console.log(JSON.stringify({ level: 'info', msg: 'maintenance run', ...report }));
-  return report;
+  try {
+    const report = await job.run({
+      maxRunMs: Math.max(0, Math.min(config.options.maxRunMs ?? remaining, remaining - STOP_BEFORE_TIMEOUT_MS)),
+      // If the run is killed anyway, the next scheduled run may take over soon after the timeout.
+      leaseMs: remaining + 60_000,
+    });
+    telemetry.log({ level: 'info', msg: 'maintenance run', ...report });
+    return report;
+  } catch (error) {
+    telemetry.log({
+      level: 'error',
+      msg: 'maintenance run failed',
+      error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+    });
+    throw error;
+  } finally {
+    const storage = storageErrors.drain();
+    if (storage.length > 0) telemetry.metrics.publish(storage, { function: 'maintenance' });
+  }
 };

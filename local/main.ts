@@ -7,59 +7,68 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { awsPorts } from '#shared/adapters/aws';
 import { createApp, createServices } from '#shared/app/create-app';
-import { parseCorsOrigins } from '#shared/app/middleware/cors';
-import { DEFAULT_EXACTLY_ONCE_TIMING, SEGMENT_CACHE_BYTES } from '#shared/constants';
+import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
-import { maintenanceOptionsFromEnv } from '#shared/hosts/lambda-config';
+import { ConfigError, type LocalConfig, localConfig } from '#shared/hosts/config';
 import { MaintenanceJob } from '#shared/services/maintenance';
 import { answerClientErrors, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './client-errors';
 import { startEmulators } from './emulators';
+import { acquireDataDirLock, portIsFree } from './single-instance';
 
 /**
  * `npm start`: the whole service on one machine. DynamoDB and S3 are emulated
  * in-process and persisted under RUNNEL_DATA_DIR, so topics and records survive a
  * restart. Prints the operator key and a ready tenant key.
  */
-const port = Number(process.env.PORT ?? 8080);
-const host = process.env.HOST ?? '127.0.0.1';
-const dataDir = resolve(process.env.RUNNEL_DATA_DIR ?? '.runnel');
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be a port number, not ${process.env.PORT}`);
-  process.exit(2);
+
+/** A one-line reason not to start, and what to do about it; never a stack trace. */
+function fail(message: string): never {
+  console.error(`runnel: ${message}`);
+  process.exit(1);
 }
-const maintenanceIntervalMs = Number(process.env.RUNNEL_MAINTENANCE_INTERVAL_MS ?? 60_000);
-if (!Number.isInteger(maintenanceIntervalMs) || maintenanceIntervalMs < 0) {
-  console.error(
-    `RUNNEL_MAINTENANCE_INTERVAL_MS must be a whole number of ms (0 = off), not ${process.env.RUNNEL_MAINTENANCE_INTERVAL_MS}`,
-  );
-  process.exit(2);
-}
+
+const readConfig = (): LocalConfig => {
+  try {
+    return localConfig(process.env);
+  } catch (error) {
+    return fail(error instanceof ConfigError ? error.message : String(error));
+  }
+};
+const config = readConfig();
+const { port, host } = config;
+const dataDir = resolve(config.dataDir);
 mkdirSync(dataDir, { recursive: true });
+
+// One server per data dir: the emulated DynamoDB keeps an exclusive lock on its files.
+const lock = acquireDataDirLock(dataDir);
+if (!lock.acquired) {
+  fail(
+    `${dataDir} is in use by another Runnel server (pid ${lock.holder}). Stop that one (Ctrl-C in its terminal), ` +
+      'or start this one with another RUNNEL_DATA_DIR (and PORT).',
+  );
+}
+const portInUse = `port ${port} on ${host} is in use (another Runnel server?). Stop it, or start this one with another PORT.`;
+if (!(await portIsFree(port, host))) {
+  lock.release();
+  fail(portInUse);
+}
 
 // Keys generated on first start are kept (locally only) so a restart prints the same ones.
 const keysFile = resolve(dataDir, 'local-keys.json');
 const saved: { operatorKey?: string; devApiKey?: string } = existsSync(keysFile)
   ? JSON.parse(readFileSync(keysFile, 'utf8'))
   : {};
-const operatorKey =
-  process.env.RUNNEL_OPERATOR_KEY || saved.operatorKey || `rnlop_${randomBytes(32).toString('base64url')}`;
-const devApiKey = process.env.RUNNEL_DEV_API_KEY || saved.devApiKey || generateApiKey().apiKey;
+const operatorKey = config.operatorKey || saved.operatorKey || `rnlop_${randomBytes(32).toString('base64url')}`;
+const devApiKey = config.devApiKey || saved.devApiKey || generateApiKey().apiKey;
 writeFileSync(keysFile, JSON.stringify({ operatorKey, devApiKey }, null, 2), { mode: 0o600 });
 
 const emulators = await startEmulators({ dataDir });
-// Exactly-once lease timing (docs/exactly-once.md); shorter values make crash tests quick.
-const leaseMs = Number(process.env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs);
-const settleMs = Number(process.env.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs);
-if (!(settleMs > 0 && leaseMs > settleMs)) {
-  console.error('RUNNEL_EXACTLY_ONCE_SETTLE_MS must be positive and below RUNNEL_EXACTLY_ONCE_LEASE_MS');
-  process.exit(2);
-}
 const deps = {
   ...awsPorts(emulators, emulators.storage),
   operatorKeyHash: hashApiKey(operatorKey),
-  corsOrigins: parseCorsOrigins(process.env.RUNNEL_CORS_ORIGINS),
+  corsOrigins: config.corsOrigins,
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
-  exactlyOnce: { timing: { leaseMs, settleMs } },
+  exactlyOnce: { timing: config.exactlyOnceTiming },
   clientAddress: (c: Context) => getConnInfo(c).remote.address,
 };
 const services = createServices(deps);
@@ -72,15 +81,15 @@ if (!(await deps.metadata.getApiKey(keyIdOf(devApiKey)))) {
 
 // The maintenance job, as the schedule runs it in AWS. s3rver has no lifecycle rules, so
 // here the job also deletes objects whose retention class has expired.
-const maintenance = new MaintenanceJob(deps, { ...maintenanceOptionsFromEnv(process.env), expireObjects: true });
+const maintenance = new MaintenanceJob(deps, { ...config.maintenance, expireObjects: true });
 let maintenanceRun: Promise<unknown> = Promise.resolve();
 const maintenanceTimer =
-  maintenanceIntervalMs > 0
+  config.maintenanceIntervalMs > 0
     ? setInterval(() => {
         maintenanceRun = maintenance.run().catch((error: unknown) => {
           console.error(JSON.stringify({ level: 'error', msg: 'maintenance run failed', error: String(error) }));
         });
-      }, maintenanceIntervalMs)
+      }, config.maintenanceIntervalMs)
     : undefined;
 
 const server = serve(
@@ -101,6 +110,13 @@ const server = serve(
 );
 answerClientErrors(server as Server);
 
+// Lost the port to another process since the check above.
+server.once('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EADDRINUSE') throw error;
+  lock.release();
+  fail(portInUse);
+});
+
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
@@ -110,6 +126,7 @@ const stop = async (signal: string) => {
   await new Promise<void>((done) => server.close(() => done()));
   await maintenanceRun;
   await emulators.close();
+  lock.release();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -108,3 +108,24 @@ describe('functions/api handler (API Gateway HTTP API, payload 2.0)', () => {
     expect(res.body.code).toBe('unauthorized');
   });
 });
+
+describe('functions/maintenance handler (scheduled)', () => {
+  it('runs the job through the shared clients and logs the run as a JSON line', async () => {
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      lines.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    try {
+      const entry = await import('../functions/maintenance');
+      const context = { getRemainingTimeInMillis: () => 240_000, awsRequestId: 'run-1' } as unknown as Context;
+      const report = await entry.handler({}, context);
+      expect(report).toMatchObject({ partitions: expect.any(Number) });
+    } finally {
+      process.stdout.write = write;
+    }
+    const run = lines.map((l) => l.trim()).find((l) => l.includes('"maintenance run"'));
+    expect(run && JSON.parse(run)).toMatchObject({ level: 'INFO', message: 'maintenance run', service: 'runnel' });
+  });
+});

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, killLocalServer, startLocalServer, stopLocalServer } from './local-server';
+import { freePort, killLocalServer, runLocalServerToExit, startLocalServer, stopLocalServer } from './local-server';
 
 /** `npm start` as a user runs it: a real process, a real port, data under RUNNEL_DATA_DIR. */
 const dataDir = mkdtempSync(join(tmpdir(), 'runnel-local-'));
@@ -49,6 +49,30 @@ describe('local mode (npm start)', () => {
     });
     expect(produced.status).toBe(200);
     const { offsets } = (await produced.json()) as { offsets: { partition: number; offset: number }[] };
+
+    // A second server on the same data dir, or on the same port, says so in one line and exits.
+    const otherDir = mkdtempSync(join(tmpdir(), 'runnel-local-other-'));
+    try {
+      const sameDir = await runLocalServerToExit(await freePort(), {
+        ...env,
+        RUNNEL_DEV_API_KEY: 'another-key-0123456789',
+      });
+      const samePort = await runLocalServerToExit(port, { ...env, RUNNEL_DATA_DIR: otherDir });
+      for (const refused of [sameDir, samePort]) {
+        expect(refused.code).toBe(1);
+        const lines = refused.output.split('\n').filter((l) => l.startsWith('runnel: '));
+        expect(lines, refused.output).toHaveLength(1);
+        expect(refused.output).not.toMatch(/\n\s+at /);
+      }
+      expect(sameDir.output).toContain(`${dataDir} is in use by another Runnel server`);
+      expect(sameDir.output).toContain('RUNNEL_DATA_DIR');
+      expect(samePort.output).toContain(`port ${port} on 127.0.0.1 is in use`);
+      expect(samePort.output).toContain('another PORT');
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+    // The refused start changed nothing: the first server still answers with its key.
+    expect((await fetch(`${base}/v1/topics`, { headers: auth })).status).toBe(200);
     expect(await stopLocalServer(first.proc)).toBe(0);
 
     const second = await startLocalServer(port, env);

@@ -55,3 +55,20 @@ export const killLocalServer = async (proc: ChildProcess | undefined) => {
   process.kill(-proc.pid, 'SIGKILL');
   await exited;
 };
+
+/** Starts `npm start` expecting it to refuse to start; resolves with its exit code and output. */
+export const runLocalServerToExit = (port: number, env: Record<string, string>) =>
+  new Promise<{ code: number | null; output: string }>((resolve) => {
+    const proc = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
+      env: { ...process.env, PORT: String(port), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    proc.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    proc.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    proc.on('close', (code) => resolve({ code, output }));
+  });

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
-import { DEFAULT_LIMITS, type Limits } from '#shared/constants';
+import { DEFAULT_LIMITS, FETCH_LIMITS, type Limits } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
 import type { MetricsSink } from '#shared/observability/telemetry';
 import type { GroupStore } from '#shared/ports/group-store';
@@ -159,16 +159,41 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.use('/admin/v1/*', operatorAuth(auth), utf8JsonBody());
   app.route('/admin/v1', adminRoutes(services));
 
-  app.doc31('/openapi.json', {
+  const { limits } = services;
+  app.doc31('/openapi.json', (c) => ({
     openapi: '3.1.0',
     info: {
       title: 'Runnel API',
       version: '1',
-      description: "Kafka's model over HTTPS. Errors are RFC 9457 problem details with a stable `code`.",
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      description: [
+        "Kafka's model over HTTPS: topics, partitions, keyed records, offsets, consumer groups.",
+        'Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.',
+        `Request limits: a body of at most ${limits.maxRequestBytes} bytes, at most ${limits.maxRecordsPerProduce} records per produce, a record (key + value + headers, decoded) of at most ${limits.maxRecordBytes} bytes, at most ${limits.maxPartitionsPerTopic} partitions per topic; a fetch returns at most ${FETCH_LIMITS.maxRecords} records or ${FETCH_LIMITS.maxBytes} bytes and waits at most ${FETCH_LIMITS.waitMs} ms.`,
+        'The tenant API (`/v1`) takes a tenant API key; the operator API (`/admin/v1`) takes the operator key.',
+      ].join('\n\n'),
     },
-    security: [{ bearer: [] }],
+    servers: [{ url: new URL(c.req.url).origin }],
+    security: [{ apiKey: [] }],
+    tags: [
+      { name: 'Topics', description: 'Create, describe, change and delete topics' },
+      { name: 'Records', description: 'Produce and fetch records' },
+      { name: 'Consumer groups', description: 'Membership, group fetch, committed offsets and lag' },
+      { name: 'Keys', description: "A tenant's API keys and their permissions" },
+      { name: 'Tenants', description: 'The operator API: tenants and their quotas (operator key only)' },
+    ],
+  }));
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "A tenant's API key (`rnl_<keyId>_<secret>`): `Authorization: Bearer <key>`. The tenant comes from the key.",
   });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The operator key, for `/admin/v1` only: `Authorization: Bearer <operator key>`.',
+  });
 
   const matchers = routeMatchers(app);
   app.notFound((c) => {

@@ -154,12 +154,18 @@ export const PartitionParamSchema = z.object({
     .openapi({ type: 'integer' }),
 });
 
+/**
+ * RFC 9457 problem details, as every 4xx and 5xx answers them. `code` is stable; some
+ * problems add fields a client can act on (`logStartOffset`/`highWatermark`, `quota`/`limit`,
+ * `errors`, …).
+ */
 export const ProblemSchema = z
   .object({
-    type: z.string(),
+    type: z.string().openapi({ example: 'urn:runnel:problem:topic_not_found' }),
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string(),
+    code: z.string().openapi({ example: 'topic_not_found' }),
   })
+  .catchall(z.unknown())
   .openapi('Problem');

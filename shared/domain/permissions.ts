@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Key permissions: actions on resource patterns. A resource is `topic:<name>`,
  * `group:<name>`, or `*` (everything, including the tenant's keys). Patterns may use
@@ -13,7 +15,8 @@ export interface Permission {
 
 export const ALL_PERMISSIONS: Permission[] = [{ resource: '*', actions: [...ACTIONS] }];
 
-const patternCache = new Map<string, RegExp>();
+/** Compiled patterns; the least recently used go first. */
+const patternCache = new LRUCache<string, RegExp>({ max: 1000 });
 
 const toRegExp = (pattern: string): RegExp => {
   let re = patternCache.get(pattern);

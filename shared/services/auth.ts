@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { API_KEY_CACHE_MS, API_KEY_LAST_USE_INTERVAL_MS } from '#shared/constants';
 import { hashApiKey, hashesEqual, keyIdOf } from '#shared/domain/api-keys';
 import { unauthorized } from '#shared/domain/errors';
@@ -19,13 +20,14 @@ export interface OperatorPrincipal {
   kind: 'operator';
 }
 
-interface Cached<T> {
+/** Entries each cache holds at most; the least recently used go first. */
+const MAX_CACHE_ENTRIES = 10_000;
+
+/** A looked-up item, or the finding that there is none, until it is to be looked up again. */
+interface Found<T> {
   value: T | undefined;
   expiresAt: number;
 }
-
-/** Entries a cache may hold before it starts over (bounds memory under a flood of made-up key ids). */
-const MAX_CACHE_ENTRIES = 10_000;
 
 export interface AuthenticatorOptions {
   /** @default API_KEY_CACHE_MS */
@@ -43,9 +45,14 @@ export interface AuthenticatorOptions {
  * the presented key's hash in constant time.
  */
 export class Authenticator {
-  private readonly keys = new Map<string, Cached<ApiKey>>();
-  private readonly tenants = new Map<string, Cached<Tenant>>();
-  private readonly lastUseWritten = new Map<string, number>();
+  /**
+   * Keys that exist, apart from ids that do not: a flood of made-up key ids fills only
+   * `unknownKeys`, and never evicts the keys of real callers.
+   */
+  private readonly keys: LRUCache<string, Found<ApiKey>>;
+  private readonly unknownKeys: LRUCache<string, Found<ApiKey>>;
+  private readonly tenants: LRUCache<string, Found<Tenant>>;
+  private readonly lastUseWritten: LRUCache<string, number>;
   private readonly cacheMs: number;
   private readonly lastUseIntervalMs: number;
 
@@ -56,6 +63,11 @@ export class Authenticator {
     options: AuthenticatorOptions = {},
   ) {
     this.cacheMs = options.cacheMs ?? API_KEY_CACHE_MS;
+    // Bounded by count; expiry is checked on the injected clock (stale from `expiresAt` on).
+    this.keys = new LRUCache({ max: MAX_CACHE_ENTRIES });
+    this.unknownKeys = new LRUCache({ max: MAX_CACHE_ENTRIES });
+    this.tenants = new LRUCache({ max: MAX_CACHE_ENTRIES });
+    this.lastUseWritten = new LRUCache({ max: MAX_CACHE_ENTRIES });
     this.lastUseIntervalMs = options.lastUseIntervalMs ?? API_KEY_LAST_USE_INTERVAL_MS;
   }
 
@@ -63,22 +75,41 @@ export class Authenticator {
     return this.operatorKeyHash !== undefined && hashesEqual(hashApiKey(token), this.operatorKeyHash);
   }
 
-  private async cached<T>(cache: Map<string, Cached<T>>, id: string, load: () => Promise<T | undefined>) {
-    const now = this.clock();
-    let entry = cache.get(id);
-    if (!entry || entry.expiresAt <= now) {
-      entry = { value: await load(), expiresAt: now + this.cacheMs };
-      if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
-      cache.set(id, entry);
+  private fresh<T>(found: Found<T> | undefined): found is Found<T> {
+    return found !== undefined && found.expiresAt > this.clock();
+  }
+
+  private async apiKey(keyId: string): Promise<ApiKey | undefined> {
+    const known = this.keys.get(keyId);
+    if (this.fresh(known)) return known.value;
+    const unknown = this.unknownKeys.get(keyId);
+    if (this.fresh(unknown)) return undefined;
+    const expiresAt = this.clock() + this.cacheMs;
+    const value = await this.metadata.getApiKey(keyId);
+    if (value) {
+      this.unknownKeys.delete(keyId);
+      this.keys.set(keyId, { value, expiresAt });
+    } else {
+      this.keys.delete(keyId);
+      this.unknownKeys.set(keyId, { value, expiresAt });
     }
-    return entry.value;
+    return value;
+  }
+
+  private async tenantItem(tenantId: string): Promise<Tenant | undefined> {
+    const cached = this.tenants.get(tenantId);
+    if (this.fresh(cached)) return cached.value;
+    const expiresAt = this.clock() + this.cacheMs;
+    const value = await this.metadata.getTenant(tenantId);
+    this.tenants.set(tenantId, { value, expiresAt });
+    return value;
   }
 
   async tenant(token: string): Promise<TenantPrincipal> {
     const keyId = keyIdOf(token);
-    const key = await this.cached(this.keys, keyId, () => this.metadata.getApiKey(keyId));
+    const key = await this.apiKey(keyId);
     if (!key || !hashesEqual(hashApiKey(token), key.secretHash)) throw unauthorized('Unknown API key.');
-    const tenant = await this.cached(this.tenants, key.tenantId, () => this.metadata.getTenant(key.tenantId));
+    const tenant = await this.tenantItem(key.tenantId);
     // A deleted tenant's keys are unknown keys: its data cannot be reached any more.
     if (!tenant || tenant.deletedAt !== undefined) throw unauthorized('Unknown API key.');
     await this.recordUse(key);
@@ -96,7 +127,6 @@ export class Authenticator {
     const now = this.clock();
     const last = this.lastUseWritten.get(key.keyId);
     if (last !== undefined && now - last < this.lastUseIntervalMs) return;
-    if (this.lastUseWritten.size >= MAX_CACHE_ENTRIES) this.lastUseWritten.clear();
     this.lastUseWritten.set(key.keyId, now);
     try {
       await this.metadata.recordApiKeyUse(key.tenantId, key.keyId, now);
@@ -108,6 +138,7 @@ export class Authenticator {
   /** Forgets a cached key at once (this instance); other instances forget within the TTL. */
   evict(keyId: string): void {
     this.keys.delete(keyId);
+    this.unknownKeys.delete(keyId);
   }
 
   /** Forgets a cached tenant (deleted, or quotas changed) at once on this instance. */

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { API_KEY_CACHE_MS, DEFAULT_RETENTION_MS, SECOND } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
 import { type Quotas, retentionAllowed } from '#shared/domain/quotas';
@@ -30,6 +31,9 @@ const checkRetention = (retentionMs: number | undefined, quotas: Quotas) => {
   }
 };
 
+/** Tenants whose rate state one instance keeps; the least recently seen go first. */
+const MAX_TENANTS_REMEMBERED = 10_000;
+
 /**
  * Count quotas (topics, partitions, retention, storage) and byte rates (produce, fetch)
  * of a tenant. Rates use one-second windows shared by every instance through the usage
@@ -38,11 +42,11 @@ const checkRetention = (retentionMs: number | undefined, quotas: Quotas) => {
  */
 export class QuotaService {
   /** Windows (epoch seconds) this instance has seen full, per tenant. */
-  private readonly produceFull = new Map<string, number>();
+  private readonly produceFull = new LRUCache<string, number>({ max: MAX_TENANTS_REMEMBERED });
   /** Until when this instance takes the tenant's storage as full. */
-  private readonly storageFullUntil = new Map<string, number>();
+  private readonly storageFullUntil = new LRUCache<string, number>({ max: MAX_TENANTS_REMEMBERED });
   /** The last fetch window total this instance learnt, per tenant. */
-  private readonly fetched = new Map<string, { window: number; bytes: number }>();
+  private readonly fetched = new LRUCache<string, { window: number; bytes: number }>({ max: MAX_TENANTS_REMEMBERED });
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -131,7 +135,6 @@ export class QuotaService {
       this.storageFullUntil.set(tenantId, now + API_KEY_CACHE_MS);
       throw this.storageFull(quotas);
     }
-    if (this.produceFull.size > 10_000) this.produceFull.clear();
     this.produceFull.set(tenantId, window);
     throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
   }
@@ -162,7 +165,6 @@ export class QuotaService {
     if (bytes <= 0) return;
     const { window } = this.window();
     const total = await this.usage.addFetched(principal.tenantId, window, bytes);
-    if (this.fetched.size > 10_000) this.fetched.clear();
     this.fetched.set(principal.tenantId, { window, bytes: total });
   }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { ObjectPage, SegmentStore } from '#shared/ports/segment-store';
 
 /**
@@ -7,38 +8,26 @@ import type { ObjectPage, SegmentStore } from '#shared/ports/segment-store';
  * used entries go first once `maxBytes` is exceeded.
  */
 export class CachingSegmentStore implements SegmentStore {
-  private readonly entries = new Map<string, Uint8Array>();
-  private bytes = 0;
+  private readonly entries: LRUCache<string, Uint8Array>;
 
   constructor(
     private readonly inner: SegmentStore,
-    private readonly maxBytes: number,
-  ) {}
+    maxBytes: number,
+  ) {
+    this.entries = new LRUCache({
+      maxSize: maxBytes,
+      // An object larger than a quarter of the budget would push out too much to be worth it.
+      maxEntrySize: maxBytes / 4,
+      sizeCalculation: (value) => Math.max(1, value.byteLength),
+    });
+  }
 
   private remember(key: string, value: Uint8Array): void {
-    if (value.byteLength > this.maxBytes / 4) return;
-    const old = this.entries.get(key);
-    if (old) {
-      this.bytes -= old.byteLength;
-      this.entries.delete(key);
-    }
     this.entries.set(key, value);
-    this.bytes += value.byteLength;
-    for (const [k, v] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(k);
-      this.bytes -= v.byteLength;
-    }
   }
 
   private recall(key: string): Uint8Array | undefined {
-    const value = this.entries.get(key);
-    if (value) {
-      // Move to the most recently used end.
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+    return this.entries.get(key);
   }
 
   async put(objectKey: string, body: Uint8Array): Promise<void> {
@@ -67,6 +56,6 @@ export class CachingSegmentStore implements SegmentStore {
   }
 
   get cachedBytes(): number {
-    return this.bytes;
+    return this.entries.calculatedSize;
   }
 }

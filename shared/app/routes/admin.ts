@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { effectiveQuotas } from '#shared/domain/quotas';
 import type { Tenant } from '#shared/ports/metadata-store';
 import type { TenantService } from '#shared/services/tenants';
-import { json, newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, json, newRouter, OPERATOR_KEY, problemResponses } from '../router';
 import { QuotasInputSchema, QuotasPatchSchema, TenantParamSchema, TenantSchema } from '../tenancy-schemas';
 
 const tenantView = (t: Tenant) => ({
@@ -20,6 +20,10 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
     createRoute({
       method: 'post',
       path: '/tenants',
+      operationId: 'createTenant',
+      summary: 'Create a tenant and its first key (operator)',
+      tags: ['Tenants'],
+      security: OPERATOR_KEY,
       request: {
         body: {
           content: {
@@ -35,6 +39,7 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
           TenantSchema.extend({ apiKey: z.string(), keyId: z.string() }),
           'The tenant and its first key (all permissions); the key is shown once',
         ),
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),
@@ -49,6 +54,10 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
     createRoute({
       method: 'get',
       path: '/tenants',
+      operationId: 'listTenants',
+      summary: 'List tenants (operator)',
+      tags: ['Tenants'],
+      security: OPERATOR_KEY,
       responses: { 200: json(z.object({ tenants: z.array(TenantSchema) }), 'All tenants'), ...problemResponses },
     }),
     async (c) => c.json({ tenants: (await tenants.list()).map(tenantView) }, 200),
@@ -58,6 +67,10 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
     createRoute({
       method: 'get',
       path: '/tenants/{id}',
+      operationId: 'getTenant',
+      summary: 'Get a tenant with its quotas in force (operator)',
+      tags: ['Tenants'],
+      security: OPERATOR_KEY,
       request: { params: TenantParamSchema },
       responses: { 200: json(TenantSchema, 'The tenant with its quotas in force'), ...problemResponses },
     }),
@@ -68,6 +81,10 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
     createRoute({
       method: 'patch',
       path: '/tenants/{id}',
+      operationId: 'updateTenantQuotas',
+      summary: 'Change a tenant’s quotas (operator)',
+      tags: ['Tenants'],
+      security: OPERATOR_KEY,
       request: {
         params: TenantParamSchema,
         body: {
@@ -77,6 +94,7 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
       },
       responses: {
         200: json(TenantSchema, 'Updated; in force everywhere within the key cache TTL'),
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),
@@ -90,6 +108,10 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
     createRoute({
       method: 'delete',
       path: '/tenants/{id}',
+      operationId: 'deleteTenant',
+      summary: 'Delete a tenant (operator)',
+      tags: ['Tenants'],
+      security: OPERATOR_KEY,
       request: { params: TenantParamSchema },
       responses: {
         204: { description: 'Deleted: its keys stop working and its data is unreachable; maintenance removes it' },

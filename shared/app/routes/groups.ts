@@ -4,7 +4,7 @@ import { canSee } from '#shared/domain/permissions';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
 import { authorize } from '../middleware/auth';
-import { json, newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, json, newRouter, problem, problemResponses, throttledResponse } from '../router';
 import { FetchedRecordSchema, FetchQuerySchema, NameSchema } from '../schemas';
 import { encodeRecord } from '../wire';
 
@@ -90,12 +90,11 @@ const GroupSchema = z
 const GroupFetchQuerySchema = FetchQuerySchema.omit({ offset: true });
 
 const conflict = {
-  409: {
-    description:
-      'rebalance_in_progress: a live member with an out-of-date generation; the problem carries the current ' +
+  409: problem(
+    'rebalance_in_progress: a live member with an out-of-date generation; the problem carries the current ' +
       "`generation` and the member's `assignments`, to carry on with (no re-join). fenced: the member is unknown " +
       'or expired (join again), or a standalone commit while the group has live members.',
-  },
+  ),
 } as const;
 
 export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: QuotaService }) => {
@@ -105,6 +104,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'post',
       path: '/groups/{group}/members',
+      operationId: 'joinGroup',
+      summary: 'Join a consumer group',
+      tags: ['Consumer groups'],
       request: {
         params: GroupParamSchema,
         body: { content: { 'application/json': { schema: JoinSchema } }, required: true },
@@ -112,6 +114,7 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
       responses: {
         200: json(MemberAssignmentSchema.extend({ memberId: z.string() }), 'Joined: the member id and its partitions'),
         ...conflict,
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),
@@ -129,6 +132,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'post',
       path: '/groups/{group}/members/{memberId}/heartbeat',
+      operationId: 'heartbeat',
+      summary: 'Heartbeat a member',
+      tags: ['Consumer groups'],
       request: { params: MemberParamSchema },
       responses: {
         200: json(MemberAssignmentSchema, 'The current generation and the member’s partitions'),
@@ -147,6 +153,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'delete',
       path: '/groups/{group}/members/{memberId}',
+      operationId: 'leaveGroup',
+      summary: 'Leave a consumer group',
+      tags: ['Consumer groups'],
       request: { params: MemberParamSchema },
       responses: {
         204: {
@@ -167,6 +176,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'post',
       path: '/groups/{group}/offsets',
+      operationId: 'commitOffsets',
+      summary: 'Commit offsets',
+      tags: ['Consumer groups'],
       request: {
         params: GroupParamSchema,
         body: { content: { 'application/json': { schema: CommitSchema } }, required: true },
@@ -174,7 +186,8 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
       responses: {
         204: { description: 'Committed' },
         ...conflict,
-        416: { description: 'offset_out_of_range: an offset above the partition’s high watermark' },
+        416: problem('`offset_out_of_range`: an offset above the partition’s high watermark'),
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),
@@ -192,6 +205,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'get',
       path: '/groups/{group}/offsets',
+      operationId: 'listCommittedOffsets',
+      summary: 'List committed offsets',
+      tags: ['Consumer groups'],
       request: { params: GroupParamSchema, query: z.object({ topic: NameSchema.optional() }) },
       responses: {
         200: json(z.object({ offsets: z.array(CommittedOffsetSchema) }), 'Committed offsets'),
@@ -212,6 +228,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'get',
       path: '/groups/{group}',
+      operationId: 'describeGroup',
+      summary: 'Describe a group: members, assignments, offsets and lag',
+      tags: ['Consumer groups'],
       request: { params: GroupParamSchema },
       responses: { 200: json(GroupSchema, 'Members, assignments, committed offsets and lag'), ...problemResponses },
     }),
@@ -229,6 +248,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'get',
       path: '/groups',
+      operationId: 'listGroups',
+      summary: 'List the tenant’s consumer groups',
+      tags: ['Consumer groups'],
       responses: {
         200: json(
           z.object({
@@ -250,6 +272,9 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
     createRoute({
       method: 'get',
       path: '/groups/{group}/members/{memberId}/records',
+      operationId: 'groupFetch',
+      summary: 'Fetch records for a member',
+      tags: ['Consumer groups'],
       request: { params: MemberParamSchema, query: GroupFetchQuerySchema },
       responses: {
         200: json(
@@ -260,6 +285,7 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
           'Records of the member’s partitions from the committed offsets; counts as a heartbeat',
         ),
         ...conflict,
+        ...throttledResponse,
         ...problemResponses,
       },
     }),

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { KeyService } from '#shared/services/keys';
 import { authorize } from '../middleware/auth';
-import { json, newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, json, newRouter, problemResponses } from '../router';
 import { CreateKeySchema, KeyParamSchema, KeySchema } from '../tenancy-schemas';
 
 /** The tenant's own API keys. Every call needs `manage` on `*` (resource `tenant`). */
@@ -12,12 +12,16 @@ export const keyRoutes = ({ keys }: { keys: KeyService }) => {
     createRoute({
       method: 'post',
       path: '/keys',
+      operationId: 'createKey',
+      summary: 'Create an API key',
+      tags: ['Keys'],
       request: { body: { content: { 'application/json': { schema: CreateKeySchema } }, required: true } },
       responses: {
         201: json(
           KeySchema.extend({ apiKey: z.string() }),
           'The key; `apiKey` is shown this once, only its hash is stored',
         ),
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),
@@ -32,6 +36,9 @@ export const keyRoutes = ({ keys }: { keys: KeyService }) => {
     createRoute({
       method: 'get',
       path: '/keys',
+      operationId: 'listKeys',
+      summary: 'List the tenant’s API keys',
+      tags: ['Keys'],
       responses: {
         200: json(z.object({ keys: z.array(KeySchema) }), 'The tenant’s keys, without secrets'),
         ...problemResponses,
@@ -48,6 +55,9 @@ export const keyRoutes = ({ keys }: { keys: KeyService }) => {
     createRoute({
       method: 'delete',
       path: '/keys/{keyId}',
+      operationId: 'revokeKey',
+      summary: 'Revoke an API key',
+      tags: ['Keys'],
       request: { params: KeyParamSchema },
       responses: {
         204: { description: 'Revoked: refused at once here and within seconds on every instance' },

@@ -8,7 +8,7 @@ import { ProduceService } from '#shared/services/produce';
 import type { QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
 import { authorize } from '../middleware/auth';
-import { newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, newRouter, problem, problemResponses, throttledResponse } from '../router';
 import {
   FetchQuerySchema,
   FetchResponseSchema,
@@ -32,6 +32,18 @@ export interface RecordRoutesDeps {
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
+/** Documents the header; the handler checks it (one message for every malformed key). */
+const IdempotencyHeaderSchema = z.object({
+  'Idempotency-Key': z.string().optional().openapi({
+    description:
+      'Makes the produce exactly-once: a retry with the same key and body returns the first offsets and appends nothing. 1-255 printable ASCII characters, kept 24 h per tenant. Not with `producerId`.',
+    minLength: 1,
+    maxLength: 255,
+    pattern: '^[\\x20-\\x7e]{1,255}$',
+    example: 'order-42',
+  }),
+});
+
 export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, quotas }: RecordRoutesDeps) => {
   const app = newRouter();
 
@@ -39,8 +51,12 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
     createRoute({
       method: 'post',
       path: '/topics/{topic}/records',
+      operationId: 'produce',
+      summary: 'Produce records',
+      tags: ['Records'],
       request: {
         params: TopicParamSchema,
+        headers: IdempotencyHeaderSchema,
         body: { content: { 'application/json': { schema: ProduceSchema } }, required: true },
       },
       responses: {
@@ -48,9 +64,13 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
           content: { 'application/json': { schema: ProduceResponseSchema } },
           description: 'Durable offsets, in input order',
         },
-        409: { description: 'idempotency_in_progress (retry), duplicate_sequence, out_of_order_sequence' },
-        413: { description: 'record_too_large or request_too_large' },
-        422: { description: 'idempotency_key_reused' },
+        409: problem(
+          '`idempotency_in_progress` (an earlier attempt holds the request; retry after `Retry-After`), `out_of_order_sequence` (carries `expectedSequence`), `duplicate_sequence` (too old to be answered again)',
+          { retryAfter: true },
+        ),
+        422: problem('`idempotency_key_reused`: the key was used with another request body'),
+        ...throttledResponse,
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),
@@ -99,13 +119,17 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
     createRoute({
       method: 'get',
       path: '/topics/{topic}/partitions/{partition}/records',
+      operationId: 'fetch',
+      summary: 'Fetch records from a partition',
+      tags: ['Records'],
       request: { params: PartitionParamSchema, query: FetchQuerySchema },
       responses: {
         200: {
           content: { 'application/json': { schema: FetchResponseSchema } },
           description: 'Records in offset order',
         },
-        416: { description: 'offset_out_of_range, with logStartOffset and highWatermark' },
+        416: problem('`offset_out_of_range`, with `logStartOffset` and `highWatermark`'),
+        ...throttledResponse,
         ...problemResponses,
       },
     }),
@@ -134,6 +158,9 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
     createRoute({
       method: 'get',
       path: '/topics/{topic}/partitions/{partition}/offsets',
+      operationId: 'offsetForTimestamp',
+      summary: 'Find the first offset at or after a timestamp',
+      tags: ['Records'],
       request: {
         params: PartitionParamSchema,
         query: z.object({ timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1) }),

@@ -6,7 +6,7 @@ import type { Topic } from '#shared/ports/metadata-store';
 import { defaultRetentionMs, type QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
 import { authorize } from '../middleware/auth';
-import { json, newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, json, newRouter, problem, problemResponses } from '../router';
 import { CreateTopicSchema, PartitionStateSchema, TopicParamSchema, TopicSchema, UpdateTopicSchema } from '../schemas';
 
 export const topicView = (topic: Topic) => ({
@@ -38,8 +38,16 @@ export const topicRoutes = ({
     createRoute({
       method: 'post',
       path: '/topics',
+      operationId: 'createTopic',
+      summary: 'Create a topic',
+      tags: ['Topics'],
       request: { body: { content: { 'application/json': { schema: CreateTopicSchema } }, required: true } },
-      responses: { 201: json(TopicSchema, 'Created'), 409: { description: 'topic_exists' }, ...problemResponses },
+      responses: {
+        201: json(TopicSchema, 'Created'),
+        409: problem('`topic_exists`'),
+        ...bodyProblemResponses,
+        ...problemResponses,
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -56,6 +64,9 @@ export const topicRoutes = ({
     createRoute({
       method: 'get',
       path: '/topics',
+      operationId: 'listTopics',
+      summary: 'List the tenant’s topics',
+      tags: ['Topics'],
       responses: { 200: json(z.object({ topics: z.array(TopicSchema) }), 'The tenant’s topics'), ...problemResponses },
     }),
     async (c) => {
@@ -71,6 +82,9 @@ export const topicRoutes = ({
     createRoute({
       method: 'get',
       path: '/topics/{topic}',
+      operationId: 'describeTopic',
+      summary: 'Describe a topic and its partitions',
+      tags: ['Topics'],
       request: { params: TopicParamSchema },
       responses: {
         200: json(
@@ -94,11 +108,19 @@ export const topicRoutes = ({
     createRoute({
       method: 'patch',
       path: '/topics/{topic}',
+      operationId: 'updateTopic',
+      summary: 'Change a topic’s retention or add partitions',
+      tags: ['Topics'],
       request: {
         params: TopicParamSchema,
         body: { content: { 'application/json': { schema: UpdateTopicSchema } }, required: true },
       },
-      responses: { 200: json(TopicSchema, 'Updated'), ...problemResponses },
+      responses: {
+        200: json(TopicSchema, 'Updated'),
+        409: problem('`conflict`: the topic was changed concurrently; read it and try again'),
+        ...bodyProblemResponses,
+        ...problemResponses,
+      },
     }),
     async (c) => {
       const { topic: name } = c.req.valid('param');
@@ -115,6 +137,9 @@ export const topicRoutes = ({
     createRoute({
       method: 'delete',
       path: '/topics/{topic}',
+      operationId: 'deleteTopic',
+      summary: 'Delete a topic',
+      tags: ['Topics'],
       request: { params: TopicParamSchema },
       responses: { 204: { description: 'Deleted; its data is unreadable at once' }, ...problemResponses },
     }),

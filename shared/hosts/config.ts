@@ -1,0 +1,200 @@
+import { z } from 'zod';
+import type { StorageConfig } from '#shared/adapters/aws';
+import { parseCorsOrigins } from '#shared/app/middleware/cors';
+import { DEFAULT_EXACTLY_ONCE_TIMING, type ExactlyOnceTiming } from '#shared/constants';
+import type { MaintenanceOptions } from '#shared/services/maintenance';
+
+/**
+ * Every environment variable a Runnel host reads, in one schema: the API function, the
+ * maintenance function and local mode (`npm start`) parse the same one and take what
+ * they need from it. Names only, never secrets, except the local keys that `npm start`
+ * lets the developer choose.
+ */
+const text = z.string().trim().min(1).optional();
+const count = (what: string) =>
+  z.string().trim().regex(/^\d+$/, `must be a whole number of ${what}`).transform(Number).optional();
+const flag = z.enum(['true', 'false']).optional();
+
+export const EnvSchema = z
+  .object({
+    // Storage (both functions; local mode uses its emulators' names).
+    RUNNEL_METADATA_TABLE: text,
+    RUNNEL_LOG_TABLE: text,
+    RUNNEL_SEGMENT_BUCKET: text,
+    /** Path-style S3 addressing (S3-compatible endpoints, tests). */
+    RUNNEL_S3_FORCE_PATH_STYLE: flag,
+
+    // The API (Lambda and local mode).
+    /** ARN of the Secrets Manager secret that holds the operator key. */
+    RUNNEL_OPERATOR_SECRET_ARN: text,
+    /** Alternatively the operator key's SHA-256 (hex): not a secret, the key cannot be derived from it. */
+    RUNNEL_OPERATOR_KEY_HASH: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lower-case hex')
+      .optional(),
+    /** Browser origins allowed by CORS, comma-separated; none by default. */
+    RUNNEL_CORS_ORIGINS: z.string().optional(),
+    RUNNEL_EXACTLY_ONCE_LEASE_MS: count('ms'),
+    RUNNEL_EXACTLY_ONCE_SETTLE_MS: count('ms'),
+
+    // The maintenance job (the maintenance function and local mode).
+    RUNNEL_COMPACTION_TARGET_BYTES: count('bytes'),
+    RUNNEL_MAINTENANCE_MAX_RUN_MS: count('ms'),
+    RUNNEL_ORPHAN_GRACE_MS: count('ms'),
+
+    // Telemetry (both functions; set by the CDK construct).
+    POWERTOOLS_SERVICE_NAME: text,
+    POWERTOOLS_METRICS_NAMESPACE: text,
+
+    // Local mode only.
+    PORT: z
+      .string()
+      .trim()
+      .regex(/^\d+$/, 'must be a port number')
+      .transform(Number)
+      .refine((n) => n <= 65_535, 'must be a port number (0-65535)')
+      .optional(),
+    HOST: text,
+    RUNNEL_DATA_DIR: text,
+    RUNNEL_OPERATOR_KEY: text,
+    RUNNEL_DEV_API_KEY: text,
+    /** How often `npm start` runs the maintenance job; 0 = never. */
+    RUNNEL_MAINTENANCE_INTERVAL_MS: count('ms (0 = off)'),
+  })
+  .superRefine((env, ctx) => {
+    const lease = env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs;
+    const settle = env.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs;
+    if (!(settle > 0 && lease > settle)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RUNNEL_EXACTLY_ONCE_SETTLE_MS'],
+        message: `must be positive and below RUNNEL_EXACTLY_ONCE_LEASE_MS (settle ${settle}, lease ${lease})`,
+      });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+/** A configuration the host cannot start with; the message names every bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment, or throws one {@link ConfigError} listing every problem. */
+export const parseEnv = (raw: Record<string, string | undefined>): Env => {
+  // Empty values count as unset, as a shell's `VAR= cmd` means.
+  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+  throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
+};
+
+const required = <K extends keyof Env>(env: Env, name: K): NonNullable<Env[K]> => {
+  const value = env[name];
+  if (value === undefined) throw new ConfigError(`Missing environment variable ${name}`);
+  return value as NonNullable<Env[K]>;
+};
+
+/** The table and bucket names of a deployment (both functions). */
+const storageOf = (env: Env): StorageConfig => ({
+  tables: { metadata: required(env, 'RUNNEL_METADATA_TABLE'), log: required(env, 'RUNNEL_LOG_TABLE') },
+  bucket: required(env, 'RUNNEL_SEGMENT_BUCKET'),
+});
+
+/** What the app takes from the environment, on any host. */
+export interface AppConfig {
+  /** Browser origins allowed by CORS; none by default. */
+  corsOrigins: string[];
+  /** Exactly-once lease timing (docs/exactly-once.md); shorter values make crash tests quick. */
+  exactlyOnceTiming: ExactlyOnceTiming;
+}
+
+const appConfigOf = (env: Env): AppConfig => ({
+  corsOrigins: parseCorsOrigins(env.RUNNEL_CORS_ORIGINS),
+  exactlyOnceTiming: {
+    leaseMs: env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs,
+    settleMs: env.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs,
+  },
+});
+
+/** The maintenance job's tunables; unset ones keep the job's defaults. */
+const maintenanceOptionsOf = (env: Env): Partial<MaintenanceOptions> => ({
+  ...(env.RUNNEL_COMPACTION_TARGET_BYTES !== undefined ? { targetBytes: env.RUNNEL_COMPACTION_TARGET_BYTES } : {}),
+  ...(env.RUNNEL_MAINTENANCE_MAX_RUN_MS !== undefined ? { maxRunMs: env.RUNNEL_MAINTENANCE_MAX_RUN_MS } : {}),
+  ...(env.RUNNEL_ORPHAN_GRACE_MS !== undefined ? { orphanGraceMs: env.RUNNEL_ORPHAN_GRACE_MS } : {}),
+});
+
+/** Powertools' service name and metrics namespace (set by the CDK construct). */
+const telemetryOf = (env: Env) => ({
+  serviceName: env.POWERTOOLS_SERVICE_NAME,
+  namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+});
+
+/** A Lambda function's storage, S3 addressing and telemetry names. */
+export interface FunctionConfig {
+  storage: StorageConfig;
+  s3ForcePathStyle: boolean;
+  telemetry: { serviceName: string | undefined; namespace: string | undefined };
+}
+
+/** The API function's configuration. */
+export interface ApiFunctionConfig extends FunctionConfig, AppConfig {
+  /** ARN of the Secrets Manager secret that holds the operator key. */
+  operatorSecretArn: string | undefined;
+  /** Alternatively the operator key's SHA-256 (hex). */
+  operatorKeyHash: string | undefined;
+}
+
+export const apiFunctionConfig = (raw: Record<string, string | undefined>): ApiFunctionConfig => {
+  const env = parseEnv(raw);
+  return {
+    storage: storageOf(env),
+    s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
+    telemetry: telemetryOf(env),
+    ...appConfigOf(env),
+    operatorSecretArn: env.RUNNEL_OPERATOR_SECRET_ARN,
+    operatorKeyHash: env.RUNNEL_OPERATOR_KEY_HASH,
+  };
+};
+
+/** The maintenance function's configuration. */
+export interface MaintenanceFunctionConfig extends FunctionConfig {
+  options: Partial<MaintenanceOptions>;
+}
+
+export const maintenanceFunctionConfig = (raw: Record<string, string | undefined>): MaintenanceFunctionConfig => {
+  const env = parseEnv(raw);
+  return {
+    storage: storageOf(env),
+    s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
+    telemetry: telemetryOf(env),
+    options: maintenanceOptionsOf(env),
+  };
+};
+
+/** `npm start`'s configuration: where to listen and keep data, the chosen keys, the app and the job. */
+export interface LocalConfig extends AppConfig {
+  port: number;
+  host: string;
+  /** Relative to the working directory unless absolute. */
+  dataDir: string;
+  operatorKey: string | undefined;
+  devApiKey: string | undefined;
+  maintenanceIntervalMs: number;
+  maintenance: Partial<MaintenanceOptions>;
+}
+
+export const localConfig = (raw: Record<string, string | undefined>): LocalConfig => {
+  const env = parseEnv(raw);
+  return {
+    ...appConfigOf(env),
+    port: env.PORT ?? 8080,
+    host: env.HOST ?? '127.0.0.1',
+    dataDir: env.RUNNEL_DATA_DIR ?? '.runnel',
+    operatorKey: env.RUNNEL_OPERATOR_KEY,
+    devApiKey: env.RUNNEL_DEV_API_KEY,
+    maintenanceIntervalMs: env.RUNNEL_MAINTENANCE_INTERVAL_MS ?? 60_000,
+    maintenance: maintenanceOptionsOf(env),
+  };
+};

@@ -1,0 +1,88 @@
+import { createConfig, lintFromString } from '@redocly/openapi-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AppDeps, createApp } from '#shared/app/create-app';
+
+/**
+ * The OpenAPI document the app serves at /openapi.json, linted with Redocly's recommended
+ * rules (the engine of `npx @redocly/cli lint`) and checked for what clients rely on.
+ * Building the document touches no storage, so the app gets no ports.
+ */
+interface Operation {
+  operationId?: string;
+  summary?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
+  parameters?: { in: string; name: string }[];
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }>; headers?: object }>;
+}
+let doc: { paths: Record<string, Record<string, Operation>>; security: unknown; servers: { url: string }[] };
+let source: string;
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, path, method, op })),
+  );
+
+beforeAll(async () => {
+  const app = createApp({ operatorKeyHash: undefined } as unknown as AppDeps);
+  const res = await app.request('http://127.0.0.1:8080/openapi.json');
+  expect(res.status).toBe(200);
+  source = await res.text();
+  doc = JSON.parse(source);
+});
+
+describe('OpenAPI document', () => {
+  it('passes Redocly lint (recommended rules) with no errors and no warnings', async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lintFromString({ source, absoluteRef: 'openapi.json', config });
+    const summary = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} (${p.location[0]?.pointer})`);
+    expect(summary).toEqual([]);
+  });
+
+  it('names, summarises and tags every operation', () => {
+    expect(operations().length).toBeGreaterThanOrEqual(24);
+    const ids = operations().map(({ op }) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { id, op } of operations()) {
+      expect(op.operationId, id).toMatch(/^[a-z][a-zA-Z]+$/);
+      expect(op.summary, id).toBeTruthy();
+      expect(op.tags?.length, id).toBe(1);
+    }
+  });
+
+  it('describes every 4xx and 5xx as a problem, and 429/503 with Retry-After', () => {
+    for (const { id, op } of operations()) {
+      const statuses = Object.keys(op.responses);
+      for (const status of ['400', '401', '403', '404', '500', '503']) expect(statuses, id).toContain(status);
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400) continue;
+        expect(response.content?.['application/problem+json']?.schema?.$ref, `${id} ${status}`).toBe(
+          '#/components/schemas/Problem',
+        );
+        if (status === '429' || status === '503')
+          expect(response.headers, `${id} ${status}`).toHaveProperty('Retry-After');
+      }
+    }
+    const throttled = operations()
+      .filter(({ op }) => op.responses['429'] !== undefined)
+      .map(({ id }) => id);
+    expect(throttled.sort()).toEqual([
+      'GET /v1/groups/{group}/members/{memberId}/records',
+      'GET /v1/topics/{topic}/partitions/{partition}/records',
+      'POST /v1/topics/{topic}/records',
+    ]);
+  });
+
+  it('documents the Idempotency-Key header of produce', () => {
+    const produce = doc.paths['/v1/topics/{topic}/records']?.post;
+    expect(produce?.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'Idempotency-Key' }));
+  });
+
+  it('says which routes take the operator key', () => {
+    expect(doc.security).toEqual([{ apiKey: [] }]);
+    for (const { id, path, op } of operations()) {
+      if (path.startsWith('/admin/')) expect(op.security, id).toEqual([{ operatorKey: [] }]);
+      else expect(op.security, id).toBeUndefined();
+    }
+    expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:8080' }]);
+  });
+});
