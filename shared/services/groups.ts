@@ -36,7 +36,8 @@ import { partitionKey } from '#shared/ports/log-index';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import type { AppendNotifier } from './append-notifier';
 import { mapWithConcurrency } from './concurrency';
-import { type FetchService, LONG_POLL_INTERVAL_MS } from './fetch';
+import type { FetchService } from './fetch';
+import { LONG_POLL_INTERVAL_MS } from './long-poll';
 import type { PartitionLog } from './partition-log';
 import { partitionRef } from './topics';
 

@@ -407,7 +407,7 @@ describe('exactly-once commit protocol (model-checked)', () => {
           const hash = requestHash('POST', '/v1/topics/orders/records', { records: partitionChoices });
           const writerFor = (plan: { crashAt: number | undefined; lostAcks: number[] }) => {
             const ports = writerPorts(index, store, plan, () => s.schedule(Promise.resolve('pause')));
-            const log = new PartitionLog(ports.index, noSegments, clock);
+            const log = new PartitionLog({ index: ports.index, clock });
             return new ExactlyOnceProducer(new ProduceService(log, noSegments, clock), log, ports.store, clock, {
               timing,
               newId,
@@ -428,7 +428,7 @@ describe('exactly-once commit protocol (model-checked)', () => {
             const ports = writerPorts(index, store, { crashAt: undefined, lostAcks: [1] }, () =>
               s.schedule(Promise.resolve('pause')),
             );
-            const log = new PartitionLog(ports.index, noSegments, clock);
+            const log = new PartitionLog({ index: ports.index, clock });
             await new ProduceService(log, noSegments, clock)
               .produce(topic, [{ key: null, value: Buffer.from(`plain${i}`), headers: [], timestamp: 5, partition }], {
                 limits: DEFAULT_LIMITS,
