@@ -93,7 +93,7 @@ export const createServices = (deps: AppDeps) => {
     producer,
     exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher,
-    groups: new GroupService(deps.groups, deps.metadata, log, fetcher, notifier, clock),
+    groups: new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock }),
   };
 };
 
