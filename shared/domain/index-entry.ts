@@ -87,3 +87,26 @@ export const entryBatches = (entry: IndexEntry): IndexEntry[] => {
     };
   });
 };
+
+/**
+ * Whether `stored` is still the entry `expected` as a reader saw it: same base offset,
+ * record count, append time and location (a rehomed or compacted entry differs in one of
+ * them, an expiry marker in its location). The condition of the index's conditional
+ * replace and remove.
+ */
+export const isSameEntry = (stored: IndexEntry, expected: IndexEntry): boolean => {
+  if (
+    stored.baseOffset !== expected.baseOffset ||
+    stored.recordCount !== expected.recordCount ||
+    stored.appendTime !== expected.appendTime ||
+    stored.location.kind !== expected.location.kind
+  ) {
+    return false;
+  }
+  if (stored.location.kind !== 'object' || expected.location.kind !== 'object') return true;
+  return (
+    stored.location.objectKey === expected.location.objectKey &&
+    stored.location.byteOffset === expected.location.byteOffset &&
+    stored.location.byteLength === expected.location.byteLength
+  );
+};

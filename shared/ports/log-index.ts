@@ -27,6 +27,7 @@ export {
   entryEnd,
   IDEMPOTENT_WRITER_PREFIX,
   type IndexEntry,
+  isSameEntry,
   lastAppendTime,
 } from '#shared/domain/index-entry';
 
