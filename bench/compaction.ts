@@ -70,7 +70,7 @@ export const benchCompaction = async (totalMb = Number(process.env.BENCH_MB ?? 1
     let records = 0;
     let fetches = 0;
     for (;;) {
-      const result = await services.log.read(
+      const result = await services.reader.read(
         ref,
         offset,
         { maxRecords: FETCH_LIMITS.maxRecords, maxBytes: FETCH_LIMITS.maxBytes },

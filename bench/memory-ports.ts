@@ -1,7 +1,7 @@
 import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { OffsetTakenError, partitionKey } from '#shared/ports/log-index';
+import { isSameEntry, OffsetTakenError, partitionKey } from '#shared/ports/log-index';
 import type {
   ApiKey,
   ApiKeySummary,
@@ -17,7 +17,8 @@ import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
 /*
  * In-memory implementations of the ports, for one measurement only: the handler's CPU
  * time with I/O taken out (what Lambda bills as GB-s beyond waiting). They live in bench/
- * and are used by nothing else: tests and the product run on the emulators.
+ * and are used by nothing else: tests and the product run on the emulators. The port
+ * contract suites (test/contracts/) hold MemoryLogIndex to the DynamoDB adapter's behaviour.
  */
 
 export class MemoryLogIndex implements LogIndex {
@@ -67,14 +68,21 @@ export class MemoryLogIndex implements LogIndex {
 
   async append(p: PartitionRef, entry: IndexEntry) {
     const list = this.entries(p);
-    const last = list.at(-1);
-    if (last && last.baseOffset >= entry.baseOffset) throw new OffsetTakenError(entry.baseOffset);
-    list.push(entry);
+    const i = this.lowerBound(list, entry.baseOffset);
+    if (list[i]?.baseOffset === entry.baseOffset) throw new OffsetTakenError(entry.baseOffset);
+    list.splice(i, 0, entry);
+  }
+
+  /** Where `expected` is stored unchanged (the adapter's condition), or -1. */
+  private find(list: IndexEntry[], expected: IndexEntry): number {
+    const i = this.lowerBound(list, expected.baseOffset);
+    const stored = list[i];
+    return stored && isSameEntry(stored, expected) ? i : -1;
   }
 
   async replace(p: PartitionRef, expected: IndexEntry, next: IndexEntry) {
     const list = this.entries(p);
-    const i = list.indexOf(expected);
+    const i = this.find(list, expected);
     if (i < 0) return false;
     list[i] = next;
     return true;
@@ -82,7 +90,7 @@ export class MemoryLogIndex implements LogIndex {
 
   async remove(p: PartitionRef, expected: IndexEntry) {
     const list = this.entries(p);
-    const i = list.indexOf(expected);
+    const i = this.find(list, expected);
     if (i < 0) return false;
     list.splice(i, 1);
     return true;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { INLINE_BATCH_MAX_BYTES, KiB, MiB } from '#shared/constants';
-import { LONG_POLL_INTERVAL_MS } from '#shared/services/fetch';
+import { LONG_POLL_INTERVAL_MS } from '#shared/services/long-poll';
 import {
   type CallProfile,
   type HotPartitionResult,

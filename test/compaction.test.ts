@@ -5,7 +5,7 @@ import type { LogIndex, PartitionRef } from '#shared/ports/log-index';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import { COMPACTION_DEFAULTS, emptyWork, PartitionCompactor } from '#shared/services/compaction';
 import { MaintenanceJob, type MaintenanceOptions } from '#shared/services/maintenance';
-import { PartitionLog } from '#shared/services/partition-log';
+import { PartitionReader } from '#shared/services/partition-reader';
 import { allEntries, partitionRef, type Stack, startStack } from './harness';
 
 let stack: Stack;
@@ -35,14 +35,15 @@ const compactPartition = async (
   const topic = await stack.services.topics.get(stack.tenantId, topicName);
   const last = await stack.deps.index.last(ref);
   if (!last) throw new Error('empty partition');
-  const log = new PartitionLog(index, stack.deps.segments, clock);
-  const compactor = new PartitionCompactor(index, stack.deps.segments, log, {
-    ...COMPACTION_DEFAULTS,
-    ...SMALL_SEGMENTS,
-    ...options,
+  const reader = new PartitionReader({ index, segments: stack.deps.segments, clock });
+  const compactor = new PartitionCompactor({
+    index,
+    segments: stack.deps.segments,
+    reader,
+    options: { ...COMPACTION_DEFAULTS, ...SMALL_SEGMENTS, ...options },
   });
   const work = emptyWork();
-  await compactor.compact(ref, topic, last, 0, now, 5000, work);
+  await compactor.compact({ ref, topic, last, from: 0, now, maxEntries: 5000, work });
   return work;
 };
 
@@ -185,8 +186,8 @@ describe('compaction', () => {
       if (calls === 2) await compactPartition(ref, 'paged', { targetBytes: 1 * KiB });
       return real.entriesFrom(p, from, limit);
     };
-    const log = new PartitionLog(pausing, stack.deps.segments, clock);
-    const read = await log.read(ref, 0, { maxRecords: 10_000, maxBytes: 10_000_000 }, -1);
+    const reader = new PartitionReader({ index: pausing, segments: stack.deps.segments, clock });
+    const read = await reader.read(ref, 0, { maxRecords: 10_000, maxBytes: 10_000_000 }, -1);
     expect(calls).toBeGreaterThanOrEqual(2);
     expect((await entries(ref)).length).toBeLessThan(150);
     expect(read.records.map((r) => r.offset)).toEqual(Array.from({ length: 150 }, (_, i) => i));
@@ -293,8 +294,8 @@ describe('compaction', () => {
       }
       return real.getRange(key, start, length);
     };
-    const log = new PartitionLog(stack.deps.index, sweeping, clock);
-    const read = await log.read(ref, 0, { maxRecords: 100, maxBytes: 10_000_000 }, -1);
+    const reader = new PartitionReader({ index: stack.deps.index, segments: sweeping, clock });
+    const read = await reader.read(ref, 0, { maxRecords: 100, maxBytes: 10_000_000 }, -1);
     expect(swept).toBe(true);
     expect(read.records.map((r) => new TextDecoder().decode(r.value as Uint8Array))).toEqual(values);
   });

@@ -16,7 +16,9 @@ import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/e
 import { FetchService } from '#shared/services/fetch';
 import { GroupService } from '#shared/services/groups';
 import { KeyService } from '#shared/services/keys';
+import { LongPoll } from '#shared/services/long-poll';
 import { PartitionLog } from '#shared/services/partition-log';
+import { PartitionReader } from '#shared/services/partition-reader';
 import { ProduceService } from '#shared/services/produce';
 import { QuotaService } from '#shared/services/quotas';
 import { CachingSegmentStore } from '#shared/services/segment-cache';
@@ -78,8 +80,10 @@ export const createServices = (deps: AppDeps) => {
   const segments = deps.segmentCacheBytes
     ? new CachingSegmentStore(deps.segments, deps.segmentCacheBytes)
     : deps.segments;
-  const log = new PartitionLog(deps.index, segments, clock, notifier);
-  const fetcher = new FetchService(log, notifier, clock);
+  const log = new PartitionLog({ index: deps.index, clock, notifier });
+  const reader = new PartitionReader({ index: deps.index, segments, clock });
+  const longPoll = new LongPoll({ log, notifier, clock });
+  const fetcher = new FetchService({ log, reader, longPoll, clock });
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
   const producer = new ProduceService(log, segments, clock);
@@ -88,16 +92,17 @@ export const createServices = (deps: AppDeps) => {
     limits,
     notifier,
     log,
+    reader,
     authenticator,
     failedAuth,
     tenants: new TenantService(deps.metadata, clock, authenticator),
     keys: new KeyService(deps.metadata, authenticator, clock),
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
-    topics: new TopicService(deps.metadata, log, clock),
+    topics: new TopicService(deps.metadata, log, reader, clock),
     producer,
     exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher,
-    groups: new GroupService(deps.groups, deps.metadata, log, fetcher, notifier, clock),
+    groups: new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock }),
   };
 };
 

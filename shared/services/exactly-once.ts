@@ -90,9 +90,6 @@ const duplicateSequence = (sequence: number, lastSequence: number) =>
     { lastSequence },
   );
 
-/** Entries read per index query while a takeover looks for an earlier attempt's commits. */
-const RECOVERY_PAGE_ENTRIES = 100;
-
 /**
  * Exactly-once produce over the idempotency store and the partition log. The protocol,
  * its timeline and every crash point are in docs/exactly-once.md. In short:
@@ -281,19 +278,12 @@ export class ExactlyOnceProducer {
       Object.entries(claim.hints).map(async ([p, hint]) => {
         const partition = { tenantId: topic.tenantId, topicId: topic.topicId, partition: Number(p) };
         const covering = await this.log.entryAtOrBefore(partition, hint);
-        let from = covering && entryEnd(covering) > hint ? covering.baseOffset : hint;
-        for (;;) {
-          const page = await this.log.entriesFrom(partition, from, RECOVERY_PAGE_ENTRIES);
-          for (const entry of page.entries) {
-            const baseOffset = batchOfWriter(entry, claim.writerId);
-            if (baseOffset === undefined) continue;
-            const appendTime = batchAppendTime(entry, baseOffset);
-            found.set(Number(p), { baseOffset, appendTime });
-            return;
-          }
-          const last = page.entries.at(-1);
-          if (!page.more || !last) return;
-          from = last.baseOffset + last.recordCount;
+        const from = covering && entryEnd(covering) > hint ? covering.baseOffset : hint;
+        for await (const entry of this.log.scan(partition, from)) {
+          const baseOffset = batchOfWriter(entry, claim.writerId);
+          if (baseOffset === undefined) continue;
+          found.set(Number(p), { baseOffset, appendTime: batchAppendTime(entry, baseOffset) });
+          return;
         }
       }),
     );

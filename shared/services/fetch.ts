@@ -1,10 +1,10 @@
 import { offsetOutOfRange } from '#shared/domain/errors';
 import type { StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
-import { partitionKey } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
-import type { AppendNotifier } from './append-notifier';
-import type { PartitionBounds, PartitionLog, ReadResult } from './partition-log';
+import type { LongPoll } from './long-poll';
+import type { PartitionBounds, PartitionLog } from './partition-log';
+import type { PartitionReader, ReadResult } from './partition-reader';
 import { partitionRef } from './topics';
 
 export type OffsetSpec = number | 'earliest' | 'latest';
@@ -23,15 +23,18 @@ export interface FetchResult {
   logStartOffset: number;
 }
 
-/** How often a long poll re-reads the partition tail when no in-process wake-up comes. */
-export const LONG_POLL_INTERVAL_MS = 100;
-
 export class FetchService {
-  constructor(
-    private readonly log: PartitionLog,
-    private readonly notifier: AppendNotifier,
-    private readonly clock: () => number,
-  ) {}
+  private readonly log: PartitionLog;
+  private readonly reader: PartitionReader;
+  private readonly longPoll: LongPoll;
+  private readonly clock: () => number;
+
+  constructor(deps: { log: PartitionLog; reader: PartitionReader; longPoll: LongPoll; clock: () => number }) {
+    this.log = deps.log;
+    this.reader = deps.reader;
+    this.longPoll = deps.longPoll;
+    this.clock = deps.clock;
+  }
 
   async fetch(topic: Topic, partition: number, request: FetchRequest): Promise<FetchResult> {
     const ref = partitionRef(topic, partition);
@@ -45,39 +48,32 @@ export class FetchService {
       from = request.offset;
       [bounds, read] = await Promise.all([
         this.log.bounds(ref, retention),
-        this.log.read(ref, from, request, retention),
+        this.reader.read(ref, from, request, retention),
       ]);
       // A commit may land between the two queries: what was read proves the offset valid.
       const end = Math.max(bounds.highWatermark, read.records.length > 0 ? read.nextOffset : 0);
       if (from < bounds.logStartOffset || from > end) throw offsetOutOfRange(from, bounds.logStartOffset, end);
       // The read ran before an append the bounds query saw: read again rather than answer empty.
       if (read.records.length === 0 && bounds.highWatermark > from) {
-        read = await this.log.read(ref, from, request, retention);
+        read = await this.reader.read(ref, from, request, retention);
       }
     } else {
       bounds = await this.log.bounds(ref, retention);
       from = request.offset === 'earliest' ? bounds.logStartOffset : bounds.highWatermark;
       read =
         from < bounds.highWatermark
-          ? await this.log.read(ref, from, request, retention)
+          ? await this.reader.read(ref, from, request, retention)
           : { records: [], nextOffset: from };
     }
 
     if (read.records.length === 0 && request.waitMs > 0) {
       // Long poll: cheap strongly consistent reads of the tail until something arrives.
-      const deadline = this.clock() + request.waitMs;
-      const key = partitionKey(ref);
-      let highWatermark = Math.max(bounds.highWatermark, from);
-      while (highWatermark <= from) {
-        const left = deadline - this.clock();
-        if (left <= 0) break;
-        await this.notifier.wait(key, Math.min(LONG_POLL_INTERVAL_MS, left));
-        highWatermark = await this.log.highWatermark(ref);
-      }
-      if (highWatermark > from) {
+      const arrived =
+        bounds.highWatermark > from || (await this.longPoll.waitForRecords([{ ref, from }], request.waitMs));
+      if (arrived) {
         [bounds, read] = await Promise.all([
           this.log.bounds(ref, retention),
-          this.log.read(ref, from, request, retention),
+          this.reader.read(ref, from, request, retention),
         ]);
       }
     }
@@ -96,13 +92,8 @@ export class FetchService {
     const ref = partitionRef(topic, partition);
     const bounds = await this.log.bounds(ref, topic.retentionMs);
     const cutoff = retentionCutoff(topic.retentionMs, this.clock());
-    let from = bounds.logStartOffset;
-    while (from < bounds.highWatermark) {
-      const found = await this.log.findTimestamp(ref, from, timestamp, cutoff);
-      if (found.offset !== undefined) return found.offset;
-      if (found.scannedTo <= from) break;
-      from = found.scannedTo;
-    }
-    return bounds.highWatermark;
+    if (bounds.logStartOffset >= bounds.highWatermark) return bounds.highWatermark;
+    const found = await this.reader.offsetForTimestamp(ref, bounds.logStartOffset, timestamp, cutoff);
+    return found !== undefined && found < bounds.highWatermark ? found : bounds.highWatermark;
   }
 }

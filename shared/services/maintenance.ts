@@ -13,7 +13,7 @@ import {
   PartitionCompactor,
   type PartitionWork,
 } from './compaction';
-import { PartitionLog } from './partition-log';
+import { PartitionReader } from './partition-reader';
 
 export interface MaintenanceDeps {
   metadata: MetadataStore;
@@ -121,8 +121,13 @@ export class MaintenanceJob {
     if (this.options.safetyAgeMs < 15 * MINUTE) {
       throw new Error('safetyAgeMs must exceed the longest an append can take (15 minutes)');
     }
-    const log = new PartitionLog(deps.index, deps.segments, this.clock);
-    this.compactor = new PartitionCompactor(deps.index, deps.segments, log, this.options);
+    const reader = new PartitionReader({ index: deps.index, segments: deps.segments, clock: this.clock });
+    this.compactor = new PartitionCompactor({
+      index: deps.index,
+      segments: deps.segments,
+      reader,
+      options: this.options,
+    });
   }
 
   /**
@@ -206,17 +211,13 @@ export class MaintenanceJob {
       if (!last) continue;
       report.partitions += 1;
       const work = emptyWork();
-      await this.compactor.trim(ref, topic, last, now, work);
-      const from = progress.settledThrough[partition] ?? 0;
-      const settled = await this.compactor.compact(
-        ref,
-        topic,
-        last,
-        from,
-        now,
-        this.options.maxEntriesPerPartition,
-        work,
-      );
+      const pass = { ref, topic, last, now, work };
+      await this.compactor.trim(pass);
+      const settled = await this.compactor.compact({
+        ...pass,
+        from: progress.settledThrough[partition] ?? 0,
+        maxEntries: this.options.maxEntriesPerPartition,
+      });
       progress.settledThrough[partition] = settled;
       for (const key of Object.keys(work) as (keyof PartitionWork)[]) {
         report[key] += work[key];

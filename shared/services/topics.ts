@@ -6,10 +6,11 @@ import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
 import { mapWithConcurrency } from './concurrency';
 import type { PartitionBounds, PartitionLog } from './partition-log';
+import type { PartitionReader } from './partition-reader';
 
 export interface PartitionState extends PartitionBounds {
   partition: number;
-  /** See PartitionLog.stats. */
+  /** See PartitionReader.stats. */
   retainedBytes: number;
   segments: number;
 }
@@ -27,6 +28,7 @@ export class TopicService {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly log: PartitionLog,
+    private readonly reader: PartitionReader,
     private readonly clock: () => number,
   ) {}
 
@@ -87,7 +89,7 @@ export class TopicService {
       const ref = partitionRef(topic, partition);
       const [bounds, stats] = await Promise.all([
         this.log.bounds(ref, topic.retentionMs),
-        this.log.stats(ref, topic.retentionMs),
+        this.reader.stats(ref, topic.retentionMs),
       ]);
       return { partition, ...bounds, ...stats };
     });

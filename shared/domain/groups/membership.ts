@@ -184,3 +184,19 @@ export const commitRefusal = (
   }
   return undefined;
 };
+
+/** A member's partitions as the API lists them: one entry per topic with any, by topic name. */
+export const assignmentView = (assignments: TopicPartitions): { topic: string; partitions: number[] }[] =>
+  Object.entries(assignments)
+    .filter(([, partitions]) => partitions.length > 0)
+    .map(([topic, partitions]) => ({ topic, partitions }))
+    .sort((a, b) => (a.topic < b.topic ? -1 : 1));
+
+/** The group's current generation and a member's assignments in it (none if it is not a member). */
+export const memberAssignment = (
+  state: GroupState,
+  memberId: string,
+): { generation: number; assignments: { topic: string; partitions: number[] }[] } => ({
+  generation: state.generation,
+  assignments: assignmentView(state.members[memberId]?.assignments ?? {}),
+});
