@@ -29,7 +29,7 @@ export const DEFAULT_RETENTION_MS = 7 * DAY;
 
 /**
  * A produce request whose encoded batches total at most this many bytes is stored in
- * the DynamoDB index items and costs no S3 PUT. From the cost model (docs/cost-model.md):
+ * the DynamoDB index items and costs no S3 PUT. From the cost model (docs/performance.md, "The inline threshold"):
  * a PUT costs as much as eight 1 KB writes, so below ~8 KB inline is cheaper.
  */
 export const INLINE_BATCH_MAX_BYTES = 8 * KiB;
@@ -86,7 +86,7 @@ export const MAX_KEY_PERMISSIONS = 100;
 /** Segment bytes a warm function keeps in memory (immutable, so never stale). @default 64 MiB */
 export const SEGMENT_CACHE_BYTES = 64 * MiB;
 
-/** Consumer groups (API.md, "Consumer groups"). */
+/** Consumer groups (docs/api.md, "Consumer groups"). */
 export const GROUP_DEFAULTS = {
   /** @default 45 s, Kafka's default session timeout */
   sessionTimeoutMs: 45 * SECOND,

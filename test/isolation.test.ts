@@ -6,8 +6,7 @@ import { tenantSnapshot } from './tenant-state';
 /*
  * Tenant isolation, proved over every route the app serves. Routes are read from
  * `app.routes`, so a route added later is in the matrix at once, and the first test fails
- * until it is classified here. Group routes of API.md are classified already, so they are
- * covered as soon as they exist.
+ * until it is classified here.
  */
 
 interface Ids {
@@ -64,7 +63,7 @@ const ROUTES: Record<string, RouteCase> = {
   },
   'GET /v1/keys': { scope: 'tenant', need: { resource: 'tenant', action: 'manage' } },
   'DELETE /v1/keys/:keyId': { scope: 'tenant', need: { resource: 'tenant', action: 'manage' } },
-  // Consumer groups (API.md).
+  // Consumer groups (docs/api.md).
   'GET /v1/groups': { scope: 'tenant', need: 'filtered' },
   'GET /v1/groups/:group': { scope: 'tenant', need: { resource: 'group', action: 'any' } },
   'POST /v1/groups/:group/members': {

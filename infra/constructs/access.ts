@@ -10,7 +10,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
  */
 
 // Both functions send the same item-level calls: single-item conditional writes and
-// queries, never a scan or batch (DESIGN.md); maintenance trims and compacts with them
+// queries, never a scan or batch (docs/architecture.md); maintenance trims and compacts with them
 // too. What differs between the functions is the bucket access below.
 const TABLE_ACTIONS = [
   'dynamodb:GetItem',

@@ -7,6 +7,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ESM_REQUIRE_BANNER, EXTERNAL_MODULES, MAIN_FIELDS, MINIFY, NODE_TARGET } from './bundling';
 
+/** Lambda's Node.js runtime: the major version of `engines` and of the `node` the npm scripts run. */
+export const NODE_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
 export interface RunnelFunctionProps {
   /** Absolute path of the handler module (under `functions/`). */
   entry: string;
@@ -77,7 +80,7 @@ export class RunnelFunction extends NodejsFunction {
       projectRoot: props.projectRoot,
       depsLockFilePath: `${props.projectRoot}/package-lock.json`,
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: NODE_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout,

@@ -40,6 +40,9 @@ export const problemResponses = {
   401: problem('`unauthorized`: missing or unknown key'),
   403: problem('`forbidden`: the key lacks the permission; `quota_exceeded` over a count quota'),
   404: problem('Not found (a resource of another tenant is answered as not found)'),
+  429: problem('`throttled`: too many failed authentications from this address; retry after `Retry-After`', {
+    retryAfter: true,
+  }),
   500: problem('`internal`: an unexpected failure'),
   503: problem('`unavailable`: storage is briefly unavailable; retry after `Retry-After`', { retryAfter: true }),
 } as const;
@@ -50,11 +53,12 @@ export const bodyProblemResponses = {
   415: problem('`unsupported_media_type`: the body is not `application/json`'),
 } as const;
 
-/** 429 of a route that counts against the tenant's byte rates. */
+/** 429 of a route that also counts against the tenant's byte rates; spread after {@link problemResponses}. */
 export const throttledResponse = {
-  429: problem("`throttled`: over the tenant's byte rate for this second; retry after `Retry-After`", {
-    retryAfter: true,
-  }),
+  429: problem(
+    "`throttled`: over the tenant's byte rate for this second, or too many failed authentications from this address; retry after `Retry-After`",
+    { retryAfter: true },
+  ),
 } as const;
 
 /** The operator API's security requirement (the tenant API's is the document's default). */

@@ -285,8 +285,8 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
           'Records of the member’s partitions from the committed offsets; counts as a heartbeat',
         ),
         ...conflict,
-        ...throttledResponse,
         ...problemResponses,
+        ...throttledResponse,
       },
     }),
     async (c) => {

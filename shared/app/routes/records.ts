@@ -69,9 +69,9 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
           { retryAfter: true },
         ),
         422: problem('`idempotency_key_reused`: the key was used with another request body'),
-        ...throttledResponse,
         ...bodyProblemResponses,
         ...problemResponses,
+        ...throttledResponse,
       },
     }),
     async (c) => {
@@ -129,8 +129,8 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
           description: 'Records in offset order',
         },
         416: problem('`offset_out_of_range`, with `logStartOffset` and `highWatermark`'),
-        ...throttledResponse,
         ...problemResponses,
+        ...throttledResponse,
       },
     }),
     async (c) => {
