@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, type Stack, startStack } from './harness';
+import { createApp, createServices } from '#shared/app/create-app';
+import { apiClient, expectProblem, nextLongPollWait, type Stack, startStack } from './harness';
 
 /** Findings of an adversarial probe, each closed: headers, strict UTF-8, routing, revocation. */
 let stack: Stack;
@@ -138,5 +139,30 @@ describe('failed authentication is throttled per client address', () => {
     } finally {
       await throttledStack.close();
     }
+  });
+});
+
+describe('a long poll re-checks its key before answering with data', () => {
+  it('a key revoked on another instance while the poll waited gets 401, not the record', async () => {
+    expect((await stack.api.post('/v1/topics', { name: 'revoked-poll', partitions: 1 })).status).toBe(201);
+    const reader = await stack.api.post('/v1/keys', {
+      name: 'poller',
+      permissions: [{ resource: 'topic:revoked-poll', actions: ['consume'] }],
+    });
+    const poller = stack.apiAs(reader.body.apiKey);
+    // The key is known (cached) on this instance before the poll starts.
+    expect((await poller.get('/v1/topics/revoked-poll/partitions/0/records?offset=0')).status).toBe(200);
+    const began = nextLongPollWait(stack);
+    const waiting = poller.get('/v1/topics/revoked-poll/partitions/0/records?offset=0&waitMs=20000');
+    await began;
+    // Another warm instance (same tables, its own caches) revokes the key, then a record arrives.
+    const other = apiClient(createApp(stack.deps, createServices(stack.deps)), stack.apiKey);
+    expect((await other.delete(`/v1/keys/${reader.body.keyId}`)).status).toBe(204);
+    expect((await stack.api.post('/v1/topics/revoked-poll/records', { records: [{ value: 'secret' }] })).status).toBe(
+      200,
+    );
+    const answered = await waiting;
+    expectProblem(answered, 401, 'unauthorized');
+    expect(JSON.stringify(answered.body)).not.toContain('secret');
   });
 });

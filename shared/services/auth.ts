@@ -122,6 +122,21 @@ export class Authenticator {
     };
   }
 
+  /**
+   * Confirms, from storage rather than the cache, that the principal's key and tenant are
+   * still live. A long poll that waited calls it before answering with records, so a key
+   * revoked (on any instance) while the request waited gets nothing more. Two reads, made
+   * only by requests that waited.
+   */
+  async confirm(principal: TenantPrincipal): Promise<void> {
+    this.evict(principal.keyId);
+    this.evictTenant(principal.tenantId);
+    const [key, tenant] = await Promise.all([this.apiKey(principal.keyId), this.tenantItem(principal.tenantId)]);
+    if (!key || key.tenantId !== principal.tenantId || !tenant || tenant.deletedAt !== undefined) {
+      throw unauthorized('The API key was revoked while the request waited.');
+    }
+  }
+
   /** At most one write per key per interval per instance; a failure never fails the request. */
   private async recordUse(key: ApiKey): Promise<void> {
     const now = this.clock();

@@ -21,6 +21,8 @@ export interface FetchResult {
   nextOffset: number;
   highWatermark: number;
   logStartOffset: number;
+  /** The request long-polled (waited for an append) before it answered. */
+  waited: boolean;
 }
 
 export class FetchService {
@@ -66,7 +68,9 @@ export class FetchService {
           : { records: [], nextOffset: from };
     }
 
+    let waited = false;
     if (read.records.length === 0 && request.waitMs > 0) {
+      waited = bounds.highWatermark <= from;
       // Long poll: cheap strongly consistent reads of the tail until something arrives.
       const arrived =
         bounds.highWatermark > from || (await this.longPoll.waitForRecords([{ ref, from }], request.waitMs));
@@ -84,6 +88,7 @@ export class FetchService {
       // Never report a high watermark below what was read.
       highWatermark: Math.max(bounds.highWatermark, read.nextOffset),
       logStartOffset: bounds.logStartOffset,
+      waited,
     };
   }
 

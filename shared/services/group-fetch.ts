@@ -77,7 +77,7 @@ export class GroupFetch {
     memberId: string,
     request: GroupFetchRequest,
     authorizeTopic: (topic: string) => void,
-  ): Promise<{ generation: number; records: GroupRecord[] }> {
+  ): Promise<{ generation: number; records: GroupRecord[]; waited: boolean }> {
     let { state, member } = await this.membership.beat(tenantId, group, memberId);
     // The topics may have grown, been deleted or recreated since the assignment was made.
     const topics = await this.topics.load(tenantId, member.topics, { allowMissing: true });
@@ -134,10 +134,12 @@ export class GroupFetch {
     const first = positions.length > 0 ? Math.floor(this.random() * positions.length) : 0;
     const ordered = [...positions.slice(first), ...positions.slice(0, first)];
     const waitingFor = ordered.map((p) => ({ ref: partitionRef(p.topic, p.partition), from: p.position }));
+    let waited = false;
     for (;;) {
       const records = await this.readFrom(ordered, member.autoOffsetReset, request);
       const left = deadline - this.clock();
-      if (records.length > 0 || left <= 0 || ordered.length === 0) return { generation, records };
+      if (records.length > 0 || left <= 0 || ordered.length === 0) return { generation, records, waited };
+      waited = true;
       await this.longPoll.waitForRecords(waitingFor, left);
     }
   }

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
 import { canSee } from '#shared/domain/permissions';
+import type { Authenticator } from '#shared/services/auth';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
 import { authorize } from '../middleware/auth';
@@ -97,7 +98,15 @@ const conflict = {
   ),
 } as const;
 
-export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: QuotaService }) => {
+export const groupRoutes = ({
+  groups,
+  quotas,
+  authenticator,
+}: {
+  groups: GroupService;
+  quotas: QuotaService;
+  authenticator: Authenticator;
+}) => {
   const app = newRouter();
 
   app.openapi(
@@ -297,6 +306,7 @@ export const groupRoutes = ({ groups, quotas }: { groups: GroupService; quotas: 
       const result = await groups.fetch(principal.tenantId, group, memberId, query, (topic) =>
         authorize(c, `topic:${topic}`, 'consume'),
       );
+      if (result.waited && result.records.length > 0) await authenticator.confirm(principal);
       await quotas.recordFetchedRecords(principal, result.records);
       return c.json(
         {

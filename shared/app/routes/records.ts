@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Limits } from '#shared/constants';
 import { invalidRequest, partitionNotFound } from '#shared/domain/errors';
 import { recordSize } from '#shared/domain/records';
+import type { Authenticator } from '#shared/services/auth';
 import { type ExactlyOnceProducer, type Idempotency, requestHash } from '#shared/services/exactly-once';
 import type { FetchService } from '#shared/services/fetch';
 import { ProduceService } from '#shared/services/produce';
@@ -27,6 +28,7 @@ export interface RecordRoutesDeps {
   fetcher: FetchService;
   limits: Limits;
   quotas: QuotaService;
+  authenticator: Authenticator;
 }
 
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
@@ -44,7 +46,15 @@ const IdempotencyHeaderSchema = z.object({
   }),
 });
 
-export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, quotas }: RecordRoutesDeps) => {
+export const recordRoutes = ({
+  topics,
+  producer,
+  exactlyOnce,
+  fetcher,
+  limits,
+  quotas,
+  authenticator,
+}: RecordRoutesDeps) => {
   const app = newRouter();
 
   app.openapi(
@@ -141,6 +151,7 @@ export const recordRoutes = ({ topics, producer, exactlyOnce, fetcher, limits, q
       topics.checkPartition(topic, partition);
       quotas.checkFetch(principal);
       const result = await fetcher.fetch(topic, partition, query);
+      if (result.waited && result.records.length > 0) await authenticator.confirm(principal);
       await quotas.recordFetchedRecords(principal, result.records);
       return c.json(
         {
