@@ -23,7 +23,7 @@ const operations = () =>
   );
 
 beforeAll(async () => {
-  const app = createApp({ operatorKeyHash: undefined } as unknown as AppDeps);
+  const app = createApp({ operatorKeyHash: undefined, log: () => {} } as unknown as AppDeps);
   const res = await app.request('http://127.0.0.1:8080/openapi.json');
   expect(res.status).toBe(200);
   source = await res.text();
