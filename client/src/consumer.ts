@@ -169,6 +169,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   private iteratorCurrent: QueuedBatch | undefined;
   private running = false;
   private target: Assignment[] = [];
+  private isClosing = false;
 
   constructor(runnel: Runnel, options: ConsumerOptions) {
     checkOption(typeof options?.groupId === 'string' && options.groupId.length > 0, 'groupId is required.');
@@ -486,6 +487,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
   /** Commits what was processed, leaves the group (its partitions move on at once) and stops. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.isClosing = true;
       // Stop fetching; let the batch in progress finish; commit; leave.
       for (const s of this.partitions.values()) s.fetchAbort.abort();
       const inProgress = [...this.partitions.values()].map((s) => s.busy?.promise);
@@ -701,7 +703,7 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
 
   /** One partition: fetch, hand over, wait until processed, fetch again. */
   private async fetchLoop(s: PartitionState): Promise<void> {
-    for (let attempt = 0; !s.revoked && !this.stop.signal.aborted; ) {
+    for (let attempt = 0; !s.revoked && !this.isClosing && !this.stop.signal.aborted; ) {
       if (s.paused) {
         s.wake = deferred();
         await s.wake.promise;
@@ -721,7 +723,8 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
         });
         attempt = 0;
       } catch (error) {
-        if (s.revoked || this.stop.signal.aborted) return;
+        if (s.revoked || this.isClosing || this.stop.signal.aborted) return;
+        // Aborted by seek or pause (which put a fresh controller in place): go round again.
         if (error instanceof RunnelError && (error.code === 'aborted' || s.epoch !== epoch)) continue;
         if (error instanceof RunnelError && error.code === 'offset_out_of_range') {
           s.position =
