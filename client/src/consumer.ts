@@ -77,6 +77,8 @@ export interface RunOptions {
   eachBatch?: (payload: EachBatchPayload) => Promise<void> | void;
   /** Batches of different partitions processed at once. @default 1 */
   partitionsConsumedConcurrently?: number;
+  /** With `eachBatch`: a batch whose handler returns counts as processed whole; `false`: only what `resolveOffset` marked. @default true */
+  eachBatchAutoResolve?: boolean;
 }
 
 /** What {@link Consumer.on} reports. */
@@ -311,7 +313,11 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
         throw error;
       }
       const last = batch.records[batch.records.length - 1];
-      if (last && this.isCurrent(q)) state.processed = last.offset + 1;
+      if (handlers.eachBatchAutoResolve !== false && last && this.isCurrent(q)) state.processed = last.offset + 1;
+      if (handlers.eachBatchAutoResolve === false && resolved !== undefined && resolved < (last?.offset ?? 0)) {
+        // The rest of the batch was not resolved: read it again.
+        this.rewind(q, resolved + 1);
+      }
       return;
     }
     for (const message of batch.records) {
