@@ -428,7 +428,7 @@ export interface ProducerConfig {
   transactionalId?: string;
   /** Accepted; topics must exist. */
   allowAutoTopicCreation?: boolean;
-  /** Milliseconds before a batch is sent. @default 0 (kafkajs sends each `send` at once) */
+  /** Milliseconds before a batch is sent. @default 0 (each `send` goes at once, in one request per partition, as kafkajs) */
   lingerMs?: number;
   /** @default 1 MiB */
   batchMaxBytes?: number;
@@ -541,9 +541,7 @@ export class Producer {
         records.push(record);
       }
     }
-    const acks = producer.sendBatch(records);
-    void producer.flush();
-    const metadata = await wrap(() => acks);
+    const metadata = await wrap(() => producer.sendBatch(records));
     const byPartition = new Map<string, RecordMetadata>();
     for (const a of metadata) {
       const k = `${a.topic}\u0000${a.partition}`;

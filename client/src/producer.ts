@@ -357,13 +357,18 @@ export class Producer {
           this.closeBatch(topic, created);
           this.drain(queue);
         }, this.options.lingerMs);
+      } else {
+        // No linger (or a flush): the batch takes what this same turn adds (one
+        // `sendBatch` call), then goes.
+        queueMicrotask(() => {
+          this.closeBatch(topic, created);
+          this.drain(queue);
+        });
       }
     }
     batch.records.push(record);
     batch.bytes += record.size;
     if (
-      this.options.lingerMs === 0 ||
-      this.flushing > 0 ||
       batch.bytes >= this.options.batchMaxBytes ||
       batch.records.length >= this.options.batchMaxRecords
     ) {
