@@ -623,8 +623,8 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
     const run = this.rebalancing.then(async () => {
       if (this.stop.signal.aborted) return;
       await this.revoke(revoked);
-      // A newer generation arrived meanwhile: it adds what it assigns.
-      if (generation !== this.generationValue) return;
+      // A newer generation arrived meanwhile: it adds what it assigns. A closing member adds nothing.
+      if (generation !== this.generationValue || this.isClosing) return;
       const added: { topic: string; partition: number }[] = [];
       for (const a of this.target)
         for (const partition of a.partitions)
