@@ -110,13 +110,17 @@ export class RunnelError extends Error {
   readonly retryAfterMs: number | undefined;
   /** On `out_of_order_sequence`: the sequence the server expects next. */
   readonly expectedSequence: number | undefined;
+  /** On `duplicate_sequence`: the producer's last sequence. */
+  readonly lastSequence: number | undefined;
+  /** On `topic_exists`: the topic that holds the name. */
+  readonly existing: { name: string; partitions: number; retentionMs: number; createdAt: number } | undefined;
   /** On `offset_out_of_range`: the partition's first offset. */
   readonly logStartOffset: number | undefined;
   /** On `offset_out_of_range`: the partition's high watermark. */
   readonly highWatermark: number | undefined;
   /** On `rebalance_in_progress` (and `fenced` where the server sends it): the group's current generation. */
   readonly generation: number | undefined;
-  /** On `rebalance_in_progress`: the member's partitions in the current generation. */
+  /** On `rebalance_in_progress`: the member's partitions in the current generation (carry on with these; no re-join). */
   readonly assignments: TopicPartitions[] | undefined;
   /** The whole problem document, extensions included. */
   readonly problem: ProblemDocument;
@@ -135,6 +139,11 @@ export class RunnelError extends Error {
       options.retriable ??
       (status === 429 || status === 503 || status === 502 || status === 504 || RETRIABLE_CODES.has(code));
     this.expectedSequence = num(problem.expectedSequence);
+    this.lastSequence = num(problem.lastSequence);
+    this.existing =
+      problem.existing && typeof problem.existing === 'object'
+        ? (problem.existing as RunnelError['existing'])
+        : undefined;
     this.logStartOffset = num(problem.logStartOffset);
     this.highWatermark = num(problem.highWatermark);
     this.generation = num(problem.generation);
@@ -149,7 +158,8 @@ export class RunnelError extends Error {
       typeof problem.detail === 'string'
         ? problem.detail
         : `${response.status} ${response.statusText || 'error'}`.trim();
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    // The problem's own `retryAfterMs` is finer than the header's whole seconds.
+    const retryAfterMs = num(problem.retryAfterMs) ?? parseRetryAfter(response.headers.get('retry-after'));
     return new RunnelError(code, response.status, detail, {
       problem,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

@@ -368,10 +368,7 @@ export class Producer {
     }
     batch.records.push(record);
     batch.bytes += record.size;
-    if (
-      batch.bytes >= this.options.batchMaxBytes ||
-      batch.records.length >= this.options.batchMaxRecords
-    ) {
+    if (batch.bytes >= this.options.batchMaxBytes || batch.records.length >= this.options.batchMaxRecords) {
       this.closeBatch(topic, batch);
     }
     this.drain(q);
