@@ -20,10 +20,13 @@ export interface LocalServer {
 }
 
 export const startLocalServer = async (port: number, env: Record<string, string>): Promise<LocalServer> => {
-  const proc = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
+  // One process, with tsx as a loader: the `tsx` command would run the server in a child and
+  // relay signals to it, and it SIGKILLs that child when it does not confirm a SIGTERM within
+  // 30 ms, which a loaded machine misses (exit 143 instead of a clean shutdown).
+  const proc = spawn(process.execPath, ['--import', 'tsx', join('local', 'main.ts')], {
     env: { ...process.env, PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: tsx runs the server in a child process, and a SIGKILL must reach both.
+    // Its own process group, so a SIGKILL reaches anything it started.
     detached: true,
   });
   let output = '';
