@@ -7,7 +7,7 @@ describe('torture (short seeded run of fixed size; the long one is `npm run tort
     const report = await runTorture({
       seed: 20261122,
       seconds: 0,
-      requests: 5,
+      requests: 4,
       producers: 3,
       crashRate: 0.15,
       faultRate: 0.02,
@@ -29,5 +29,5 @@ describe('torture (short seeded run of fixed size; the long one is `npm run tort
     expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(10);
     expect(Object.keys(report.faults).length).toBeGreaterThanOrEqual(4);
     expect(report.readRecords).toBeGreaterThanOrEqual(report.ackedRecords - report.plainDuplicates);
-  }, 90_000);
+  }, 300_000); // a bound for a loaded machine (the run takes ~15 s on an idle one), not a timing
 });
