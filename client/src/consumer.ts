@@ -121,6 +121,9 @@ interface QueuedBatch {
   done: Deferred;
 }
 
+/** Pause between fetches of an idle partition when `waitMs` is 0. */
+const IDLE_POLL_MS = 200;
+
 const tp = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 const group = (parts: { topic: string; partition: number }[]): Assignment[] => {
@@ -749,7 +752,11 @@ export class Consumer implements AsyncIterable<ConsumerBatch> {
       }
       if (s.epoch !== epoch || s.revoked) continue;
       s.position = result.nextOffset;
-      if (result.records.length === 0) continue;
+      if (result.records.length === 0) {
+        // Without a long poll, an idle partition is asked again after a pause, not in a tight loop.
+        if (this.o.waitMs === 0) await sleep(IDLE_POLL_MS, this.stop.signal).catch(() => {});
+        continue;
+      }
       const done = deferred();
       s.busy = done;
       this.queue.push({

@@ -200,6 +200,8 @@ export class Reader implements AsyncIterable<ReaderBatch> {
       offset = result.nextOffset;
       if (result.records.length === 0) {
         this.positions.set(partition, result.nextOffset);
+        // Without a long poll, an idle partition is asked again after a pause, not in a tight loop.
+        if (this.options.waitMs === 0) await sleep(200, signal).catch(() => {});
         continue;
       }
       const taken = deferred();

@@ -157,11 +157,11 @@ describe('SDK consumer', () => {
     const c2 = start();
     const c3 = start();
     await when(subscribe, settled([c1, c2, c3]));
-    await produce(150);
+    await produce(100);
     await allProcessed();
-    await Promise.all([produce(150), c2.close()]);
+    await Promise.all([produce(100), c2.close()]);
     await allProcessed();
-    await Promise.all([produce(150), c3.close()]);
+    await Promise.all([produce(100), c3.close()]);
     await allProcessed();
     const duplicates = [...counts.entries()].filter(([, n]) => n > 1);
     expect(duplicates, 'clean shutdowns must not duplicate').toEqual([]);
@@ -171,14 +171,14 @@ describe('SDK consumer', () => {
     let dead = false;
     const killable: FetchLike = (input, init) =>
       dead ? Promise.reject(new TypeError('fetch failed (killed)')) : fetch(input, init);
-    const [, c4] = await Promise.all([produce(150), Promise.resolve(start())]);
+    const [, c4] = await Promise.all([produce(100), Promise.resolve(start())]);
     const c5 = start(killable, 10_000);
     await when(subscribe, settled([c1, c4, c5]));
-    await produce(150);
+    await produce(100);
     await when(subscribe, () => c5.assignment().length > 0);
     dead = true;
     skew += 11_000; // c5's 10 s session is over; the others' 60 s sessions are not
-    await produce(150);
+    await produce(100);
     await when(subscribe, settled([c1, c4]));
     await allProcessed();
     for (const [id, n] of counts) expect(n, id).toBeGreaterThanOrEqual(1);
@@ -196,5 +196,5 @@ describe('SDK consumer', () => {
     for (const p of describe.partitionStates) {
       expect(final.find((o) => o.partition === p.partition)?.offset).toBe(p.highWatermark);
     }
-  });
+  }, 180_000);
 });
