@@ -1,0 +1,170 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { FETCH_DEFAULTS, FETCH_LIMITS, type StreamTiming } from '#shared/constants';
+import { invalidRequest, RunnelError } from '#shared/domain/errors';
+
+import type { TenantPrincipal } from '#shared/services/auth';
+import type { OffsetSpec } from '#shared/services/fetch';
+import type { QuotaService } from '#shared/services/quotas';
+import {
+  parsePartitionEventId,
+  parseTopicEventId,
+  type RecordEventSource,
+  type RecordStreams,
+  type StreamEvent,
+  type TopicStart,
+} from '#shared/services/record-stream';
+import type { TopicService } from '#shared/services/topics';
+import type { AppEnv } from '../env';
+import { authorize, wantsEventStream } from '../middleware/auth';
+import { newRouter, problemResponses } from '../router';
+import { EncodingSchema, intQuery, TopicParamSchema } from '../schemas';
+import { SSE_HEADERS, type StreamFaults, sseBody } from '../streaming/sse';
+import { type Encoding, encodeRecord } from '../wire';
+
+export interface StreamRoutesDeps {
+  topics: TopicService;
+  streams: RecordStreams;
+  quotas: QuotaService;
+  clock: () => number;
+  timing: StreamTiming;
+  faults?: StreamFaults | undefined;
+  log: (entry: Record<string, unknown>) => void;
+}
+
+const respond = (
+  c: Context<AppEnv>,
+  deps: StreamRoutesDeps,
+  principal: TenantPrincipal,
+  source: RecordEventSource,
+  data: (event: StreamEvent) => unknown,
+) =>
+  new Response(
+    sseBody({
+      source,
+      data,
+      timing: deps.timing,
+      clock: deps.clock,
+      faults: deps.faults,
+      onRecords: (event) => deps.quotas.recordFetchedRecords(principal, event.records),
+      onError: (error) => {
+        if (error.status < 500) return;
+        const cause = error.cause ?? error;
+        deps.log({
+          level: 'error',
+          msg: 'stream failed',
+          requestId: c.get('requestId'),
+          path: new URL(c.req.url).pathname,
+          code: error.code,
+          error:
+            cause instanceof Error ? { name: cause.name, message: cause.message, stack: cause.stack } : String(cause),
+        });
+      },
+    }),
+    { status: 200, headers: SSE_HEADERS },
+  );
+
+/** `Last-Event-ID` of a reconnecting EventSource, if any (it wins over `offset`). */
+const lastEventId = (c: Context<AppEnv>) => {
+  const id = c.req.header('Last-Event-ID')?.trim();
+  return id ? id : undefined;
+};
+
+/**
+ * `GET /topics/{topic}/partitions/{p}/records` with `Accept: text/event-stream`: the
+ * records route's stream. The route has checked the key, topic and partition.
+ */
+export const partitionStream = async (
+  c: Context<AppEnv>,
+  deps: StreamRoutesDeps,
+  principal: TenantPrincipal,
+  target: { topic: Awaited<ReturnType<TopicService['get']>>; partition: number },
+  query: { offset: OffsetSpec; maxRecords: number; maxBytes: number; encoding: Encoding },
+) => {
+  const resume = lastEventId(c);
+  const from = resume === undefined ? query.offset : parsePartitionEventId(resume);
+  deps.quotas.checkFetch(principal);
+  const source = await deps.streams.partition(target.topic, target.partition, from, query, deps.clock);
+  return respond(c, deps, principal, source, (event) =>
+    event.event === 'records'
+      ? {
+          records: event.records.map((r) => encodeRecord(r, query.encoding)),
+          nextOffset: event.result.nextOffset,
+          highWatermark: event.result.highWatermark,
+          logStartOffset: event.result.logStartOffset,
+        }
+      : { highWatermark: event.highWatermarks[0]?.highWatermark },
+  );
+};
+
+const TopicStreamQuerySchema = z.object({
+  offset: z
+    .enum(['earliest', 'latest'], { error: 'offset of a topic stream is "earliest" or "latest".' })
+    .optional()
+    .openapi({ description: 'Where every partition starts: "latest" (default) or "earliest".' }),
+  timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1).openapi({
+    description: 'Start every partition at its first record at or after this time (ms since epoch).',
+  }),
+  maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
+  maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
+  encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
+});
+
+const STREAM_DESCRIPTION =
+  'Server-Sent Events: `records` events (id = position), `ping` events with the high watermark(s) at least ' +
+  'every 15 s, and an `error` event (problem details) that ends the stream. Reconnect with `Last-Event-ID`.';
+
+/** `GET /topics/{topic}/records`: every partition of a topic merged into one stream. */
+export const streamRoutes = (deps: StreamRoutesDeps) => {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/topics/{topic}/records',
+      request: { params: TopicParamSchema, query: TopicStreamQuerySchema },
+      responses: {
+        200: { content: { 'text/event-stream': { schema: z.string() } }, description: STREAM_DESCRIPTION },
+        406: { description: 'not_acceptable: this route only streams (Accept: text/event-stream)' },
+        416: { description: 'offset_out_of_range (a Last-Event-ID below the log start)' },
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { topic: name } = c.req.valid('param');
+      const principal = authorize(c, `topic:${name}`, 'consume');
+      if (!wantsEventStream(c.req.header('Accept'))) {
+        throw new RunnelError(
+          'not_acceptable',
+          'This route streams the whole topic: send Accept: text/event-stream (fetch one partition with JSON).',
+        );
+      }
+      const query = c.req.valid('query');
+      if (query.offset !== undefined && query.timestamp >= 0) {
+        throw invalidRequest('Give offset or timestamp, not both.');
+      }
+      const topic = await deps.topics.get(principal.tenantId, name);
+      const id = lastEventId(c);
+      const resume = id === undefined ? undefined : parseTopicEventId(id, topic.partitions);
+      const start: TopicStart =
+        query.timestamp >= 0
+          ? { kind: 'timestamp', timestamp: query.timestamp }
+          : { kind: 'offset', offset: query.offset ?? 'latest' };
+      deps.quotas.checkFetch(principal);
+      const source = await deps.streams.topic(topic, start, resume, query, deps.clock);
+      return respond(c, deps, principal, source, (event) =>
+        event.event === 'records'
+          ? {
+              partition: event.partition,
+              records: event.records.map((r) => ({ partition: event.partition, ...encodeRecord(r, query.encoding) })),
+              nextOffset: event.result.nextOffset,
+              highWatermark: event.result.highWatermark,
+              logStartOffset: event.result.logStartOffset,
+            }
+          : { highWatermarks: event.highWatermarks },
+      ) as never;
+    },
+  );
+
+  return app;
+};
