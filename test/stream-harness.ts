@@ -41,11 +41,26 @@ export const randomCuts = (seed: number, rate: number) => {
   };
 };
 
+/**
+ * The node server reports every stream that ends in an error on stderr; the cuts the
+ * fault hook makes on purpose are not worth a stack trace each. Returns the restore.
+ */
+export const quietStreamFaults = () => {
+  const original = console.error;
+  console.error = (...args: unknown[]) => {
+    if (args[0] instanceof Error && args[0].message.startsWith('stream fault:')) return;
+    original(...args);
+  };
+  return () => {
+    console.error = original;
+  };
+};
+
 /** The app on a real HTTP server (node), on a free port. */
-export const listen = async (fetch: (req: Request) => Response | Promise<Response>) => {
+export const listen = async (fetch: (req: Request) => Response | Promise<Response>, atPort = 0) => {
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve) => {
-    server = serve({ fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port));
+    server = serve({ fetch, port: atPort, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port));
   });
   const s = server as ServerType;
   return {

@@ -2,7 +2,14 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createServices } from '#shared/app/create-app';
 import { expectProblem, type Stack, startStack } from './harness';
-import { exactlyOnceViolations, listen, produceAll, type Received, randomCuts } from './stream-harness';
+import {
+  exactlyOnceViolations,
+  listen,
+  produceAll,
+  quietStreamFaults,
+  type Received,
+  randomCuts,
+} from './stream-harness';
 
 /*
  * Server-Sent Events with a real SSE client (the `eventsource` package over real HTTP):
@@ -14,10 +21,12 @@ import { exactlyOnceViolations, listen, produceAll, type Received, randomCuts } 
 const RECORDS = 5_000;
 const cuts = randomCuts(14, 0.08);
 let stack: Stack;
+let restoreConsole: () => void;
 let servers: Awaited<ReturnType<typeof listen>>[];
 let token: string;
 
 beforeAll(async () => {
+  restoreConsole = quietStreamFaults();
   stack = await startStack({ streams: { retryMs: 5, pingIntervalMs: 2_000, faults: cuts.faults } });
   const other = createApp(stack.deps, createServices(stack.deps));
   servers = [await listen(stack.app.fetch), await listen(other.fetch)];
@@ -30,6 +39,7 @@ beforeAll(async () => {
   token = minted.body.token;
 });
 afterAll(async () => {
+  restoreConsole?.();
   for (const s of servers ?? []) await s.close();
   await stack?.close();
 });
