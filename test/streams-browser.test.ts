@@ -81,7 +81,8 @@ describe('Chromium EventSource', () => {
     await page.goto(`${pageOrigin}/page`);
     const url = `http://127.0.0.1:${server.port}/v1/topics/feed/records?offset=earliest&maxRecords=40&access_token=${token}`;
     await page.evaluate((streamUrl) => {
-      const report = (globalThis as unknown as { onStreamEvent: (t: string, d: string, i: string) => void }).onStreamEvent;
+      const report = (globalThis as unknown as { onStreamEvent: (t: string, d: string, i: string) => void })
+        .onStreamEvent;
       const source = new EventSource(streamUrl);
       for (const type of ['records', 'ping']) {
         source.addEventListener(type, (e) => report(type, (e as MessageEvent).data, (e as MessageEvent).lastEventId));

@@ -5,8 +5,9 @@ import { isStreamRequest } from './auth';
 
 /**
  * The streaming front door (a Lambda Function URL, which has no throttling of its own)
- * answers stream requests and token minting only; every other route lives behind the
- * main API endpoint, so its rate limits cannot be bypassed here. Preflights are answered
+ * answers stream requests only; every other route, token minting included, lives behind
+ * the main API endpoint, so its rate limits cannot be bypassed here. A token minted there
+ * works here: tokens are verified, not stored. Preflights are answered
  * by the Function URL's CORS configuration before the function runs.
  */
 export const streamsOnly = (): MiddlewareHandler<AppEnv> => async (c, next) => {
