@@ -5,6 +5,7 @@ import { benchCompaction } from './compaction';
 import { benchGroups } from './groups';
 import { headlineFigures, renderCharts, renderReport } from './report';
 import { FULL_CONFIG, runBench } from './run';
+import { benchStreams } from './streams';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. The first measures the
@@ -45,3 +46,5 @@ console.log('## consumer groups');
 await benchGroups();
 console.log('## compaction');
 await benchCompaction();
+console.log('## Server-Sent Event streams');
+await benchStreams({ samples: 100 });
