@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { EventSource } from 'eventsource';
+import { createApp, createServices } from '#shared/app/create-app';
 import { startStack } from '../test/harness';
 import { listen } from '../test/stream-harness';
 
@@ -53,9 +54,16 @@ export const benchStreams = async ({ samples = 200, idleStreams = 200 } = {}) =>
   let eventsMade = 0;
   const stack = await startStack({
     tenant: { name: 'bench-streams', quotas: QUOTAS },
-    streams: { faults: { onEvent: () => (eventsMade++, 'deliver') } },
+    // The fault hook, delivering every event, counts the events the server makes.
+    streams: {
+      faults: {
+        onEvent: () => {
+          eventsMade++;
+          return 'deliver';
+        },
+      },
+    },
   });
-  const { createApp, createServices } = await import('#shared/app/create-app');
   const other = createApp(stack.deps, createServices(stack.deps));
   const here = await listen(stack.app.fetch);
   const there = await listen(other.fetch);
