@@ -55,11 +55,13 @@ export const benchStreams = async ({ samples = 200, idleStreams = 200 } = {}) =>
   const stack = await startStack({
     tenant: { name: 'bench-streams', quotas: QUOTAS },
     // The fault hook, delivering every event, counts the events the server makes.
-    streams: {
-      faults: {
-        onEvent: () => {
-          eventsMade++;
-          return 'deliver';
+    deps: {
+      streams: {
+        faults: {
+          onEvent: () => {
+            eventsMade++;
+            return 'deliver';
+          },
         },
       },
     },

@@ -88,8 +88,6 @@ export interface StackOptions {
   attach?: (clients: { dynamodb: Emulators['dynamodb']; s3: Emulators['s3'] }) => void;
   /** @default OPERATOR_KEY */
   operatorKey?: string;
-  /** Stream timing and the stream fault hook. */
-  streams?: AppDeps['streams'];
   /** The tenant created at start. @default 'tenant-a' with the default quotas */
   tenant?: { name: string; quotas?: Partial<Quotas> };
   /** Any other app dependency (client address, throttles…), applied last. */
@@ -113,7 +111,6 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.exactlyOnce ? { exactlyOnce: options.exactlyOnce } : {}),
     ...options.deps,
-    ...(options.streams ? { streams: options.streams } : {}),
   };
   const services = createServices(deps);
   const app = createApp(deps, services);

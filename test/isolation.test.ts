@@ -165,7 +165,7 @@ const has = (stack: Stack, key: string) => appRoutes(stack).some((r) => r.key ==
 
 beforeAll(async () => {
   // A stream that opened where it must not ends at once, so the matrix fails instead of hanging.
-  stack = await startStack({ streams: { maxDurationMs: 1 } });
+  stack = await startStack({ deps: { streams: { maxDurationMs: 1 } } });
   operator = apiClient(stack.app, OPERATOR_KEY);
   a = stack.api;
   const created = await operator.post('/admin/v1/tenants', { name: 'tenant-b' });

@@ -36,7 +36,7 @@ beforeAll(async () => {
   pageOrigin = `http://localhost:${port}`;
   stack = await startStack({
     corsOrigins: [pageOrigin],
-    streams: { retryMs: 5, pingIntervalMs: 2_000, faults: cuts.faults },
+    deps: { streams: { retryMs: 5, pingIntervalMs: 2_000, faults: cuts.faults } },
   });
   server = await listen((req) => {
     const url = new URL(req.url);

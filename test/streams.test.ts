@@ -27,7 +27,7 @@ let token: string;
 
 beforeAll(async () => {
   restoreConsole = quietStreamFaults();
-  stack = await startStack({ streams: { retryMs: 5, pingIntervalMs: 2_000, faults: cuts.faults } });
+  stack = await startStack({ deps: { streams: { retryMs: 5, pingIntervalMs: 2_000, faults: cuts.faults } } });
   const other = createApp(stack.deps, createServices(stack.deps));
   servers = [await listen(stack.app.fetch), await listen(other.fetch)];
   expect((await stack.api.post('/v1/topics', { name: 'feed', partitions: 3 })).status).toBe(201);

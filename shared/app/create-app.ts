@@ -206,9 +206,9 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     security: [{ apiKey: [] }],
     tags: [
       { name: 'Topics', description: 'Create, describe, change and delete topics' },
-      { name: 'Records', description: 'Produce and fetch records' },
+      { name: 'Records', description: 'Produce, fetch and follow records (Server-Sent Events)' },
       { name: 'Consumer groups', description: 'Membership, group fetch, committed offsets and lag' },
-      { name: 'Keys', description: "A tenant's API keys and their permissions" },
+      { name: 'Keys', description: "A tenant's API keys and their permissions, and read-only browser tokens" },
       { name: 'Tenants', description: 'The operator API: tenants and their quotas (operator key only)' },
     ],
   }));
@@ -217,6 +217,14 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     scheme: 'bearer',
     description:
       "A tenant's API key (`rnl_<keyId>_<secret>`): `Authorization: Bearer <key>`. The tenant comes from the key.",
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'accessToken', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'access_token',
+    description:
+      'A browser token (`POST /v1/tokens`), on stream requests only (`Accept: text/event-stream`), for ' +
+      'EventSource, which cannot send headers. Read-only and short-lived; never logged.',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', {
     type: 'http',

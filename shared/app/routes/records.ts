@@ -20,7 +20,7 @@ import {
   TopicParamSchema,
 } from '../schemas';
 import { decodeRecord, encodeRecord } from '../wire';
-import { partitionStream, type StreamRoutesDeps } from './streams';
+import { PARTITION_STREAM_DESCRIPTION, partitionStream, STREAM_SECURITY, type StreamRoutesDeps } from './streams';
 
 export interface RecordRoutesDeps {
   topics: TopicService;
@@ -134,13 +134,17 @@ export const recordRoutes = ({
       method: 'get',
       path: '/topics/{topic}/partitions/{partition}/records',
       operationId: 'fetch',
-      summary: 'Fetch records from a partition',
+      summary: 'Fetch records from a partition, or follow it (Server-Sent Events)',
       tags: ['Records'],
+      security: STREAM_SECURITY,
       request: { params: PartitionParamSchema, query: FetchQuerySchema },
       responses: {
         200: {
-          content: { 'application/json': { schema: FetchResponseSchema } },
-          description: 'Records in offset order',
+          content: {
+            'application/json': { schema: FetchResponseSchema },
+            'text/event-stream': { schema: z.string().openapi({ description: PARTITION_STREAM_DESCRIPTION }) },
+          },
+          description: 'Records in offset order; with `Accept: text/event-stream`, a stream of them',
         },
         416: problem('`offset_out_of_range`, with `logStartOffset` and `highWatermark`'),
         ...problemResponses,

@@ -17,7 +17,7 @@ import {
 import type { TopicService } from '#shared/services/topics';
 import type { AppEnv } from '../env';
 import { authorize, wantsEventStream } from '../middleware/auth';
-import { newRouter, problemResponses } from '../router';
+import { newRouter, problem, problemResponses, throttledResponse } from '../router';
 import { EncodingSchema, intQuery, TopicParamSchema } from '../schemas';
 import { SSE_HEADERS, type StreamFaults, sseBody } from '../streaming/sse';
 import { type Encoding, encodeRecord } from '../wire';
@@ -102,17 +102,27 @@ const TopicStreamQuerySchema = z.object({
     .enum(['earliest', 'latest'], { error: 'offset of a topic stream is "earliest" or "latest".' })
     .optional()
     .openapi({ description: 'Where every partition starts: "latest" (default) or "earliest".' }),
-  timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1).openapi({
-    description: 'Start every partition at its first record at or after this time (ms since epoch).',
-  }),
+  /** Start every partition at its first record at or after this time (ms since epoch). */
+  timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1),
   maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
   maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
   encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
 });
 
-const STREAM_DESCRIPTION =
-  'Server-Sent Events: `records` events (id = position), `ping` events with the high watermark(s) at least ' +
-  'every 15 s, and an `error` event (problem details) that ends the stream. Reconnect with `Last-Event-ID`.';
+/** Stream routes take an API key, or a browser token in `Authorization` or `?access_token=`. */
+export const STREAM_SECURITY: Record<string, string[]>[] = [{ apiKey: [] }, { accessToken: [] }];
+
+export const PARTITION_STREAM_DESCRIPTION =
+  'With `Accept: text/event-stream`: `records` events (data: the fetch response; id: its `nextOffset`), a ' +
+  '`ping` event at least every 15 s (data: `{"highWatermark"}`; id: the position), and an `error` event ' +
+  '(problem details) that ends the stream. The server also ends a healthy stream after a time limit (at least ' +
+  '60 s). A reconnect with `Last-Event-ID` continues at that offset (it wins over `offset`).';
+
+const TOPIC_STREAM_DESCRIPTION =
+  "Server-Sent Events over every partition: `records` events (data: one partition's records, each carrying " +
+  '`partition`; id: the next offset of every partition, `0:15,1:7,2:0`), a `ping` event at least every 15 s ' +
+  '(data: `{"highWatermarks"}`), and an `error` event (problem details) that ends the stream. A reconnect with ' +
+  '`Last-Event-ID` in that form resumes exactly.';
 
 /** `GET /topics/{topic}/records`: every partition of a topic merged into one stream. */
 export const streamRoutes = (deps: StreamRoutesDeps) => {
@@ -122,11 +132,19 @@ export const streamRoutes = (deps: StreamRoutesDeps) => {
     createRoute({
       method: 'get',
       path: '/topics/{topic}/records',
+      operationId: 'streamTopic',
+      summary: 'Follow every partition of a topic (Server-Sent Events)',
+      tags: ['Records'],
+      security: STREAM_SECURITY,
       request: { params: TopicParamSchema, query: TopicStreamQuerySchema },
       responses: {
-        200: { content: { 'text/event-stream': { schema: z.string() } }, description: STREAM_DESCRIPTION },
-        406: { description: 'not_acceptable: this route only streams (Accept: text/event-stream)' },
-        416: { description: 'offset_out_of_range (a Last-Event-ID below the log start)' },
+        200: {
+          content: { 'text/event-stream': { schema: z.string().openapi({ description: TOPIC_STREAM_DESCRIPTION }) } },
+          description: 'The stream',
+        },
+        406: problem('`not_acceptable`: this route only streams; send `Accept: text/event-stream`'),
+        416: problem('`offset_out_of_range`: a `Last-Event-ID` offset outside a partition’s log'),
+        ...throttledResponse,
         ...problemResponses,
       },
     }),

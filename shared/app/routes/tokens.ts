@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { MAX_TOKEN_PERMISSIONS, TOKEN_TTL_SECONDS } from '#shared/constants';
 import { RESOURCE_PATTERN } from '#shared/domain/permissions';
 import type { TokenService } from '#shared/services/tokens';
-import { json, newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, json, newRouter, problemResponses } from '../router';
 
 const TokenPermissionSchema = z
   .object({
@@ -39,12 +39,16 @@ export const tokenRoutes = ({ tokens }: { tokens: TokenService }) => {
     createRoute({
       method: 'post',
       path: '/tokens',
+      operationId: 'createToken',
+      summary: 'Mint a read-only browser token',
+      tags: ['Keys'],
       request: { body: { content: { 'application/json': { schema: CreateTokenSchema } }, required: true } },
       responses: {
         201: json(
           z.object({ token: z.string(), expiresAt: z.number().int() }),
           'A read-only token for a browser: `Authorization: Bearer` on read routes, or `?access_token=` on streams',
         ),
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),

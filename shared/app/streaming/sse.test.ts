@@ -43,7 +43,7 @@ describe('sseBody', () => {
   it('ends a started stream with an error event carrying the problem', async () => {
     const source: RecordEventSource = {
       next: async () => {
-        throw new RunnelError('topic_not_found', 404, "Topic 'feed' does not exist.");
+        throw new RunnelError('topic_not_found', "Topic 'feed' does not exist.");
       },
     };
     const text = await readAll(sseBody({ source, data, timing, clock: () => 0 }));
