@@ -3,6 +3,7 @@ import { EventSource } from 'eventsource';
 import { createApp, createServices } from '#shared/app/create-app';
 import { startStack } from '../test/harness';
 import { listen } from '../test/stream-harness';
+import { streamCostLines } from './stream-cost';
 
 /**
  * Server-Sent Event streams, locally (`npm start`'s stack: the app on node, DynamoDB and
@@ -112,23 +113,32 @@ export const benchStreams = async ({ samples = 200, idleStreams = 200 } = {}) =>
     const cross = await latency(there.base, samples);
     say(`append → event, another instance (tail polled every 100 ms): p50 ${ms(cross.p50)}, p99 ${ms(cross.p99)}`);
 
-    // Memory of idle streams: raw sockets, so the client side adds next to nothing.
+    // Memory of idle streams: raw sockets, so the client side adds next to nothing. Latency
+    // is measured again at each step, to find how many one process holds before it doubles.
     await settle();
     const before = process.memoryUsage();
     const sockets: Socket[] = [];
-    for (let i = 0; i < idleStreams; i++) {
-      sockets.push(await rawStream(here.port, '/v1/topics/idle/partitions/0/records?offset=latest', stack.apiKey));
+    const steps = [25, 50, 100, idleStreams].filter((n, i, all) => n <= idleStreams && all.indexOf(n) === i);
+    let doubledAt: number | undefined;
+    for (const step of steps) {
+      while (sockets.length < step) {
+        sockets.push(await rawStream(here.port, '/v1/topics/idle/partitions/0/records?offset=latest', stack.apiKey));
+      }
+      if (step === idleStreams) {
+        await settle();
+        const after = process.memoryUsage();
+        say(
+          `${idleStreams} idle streams: heap +${mib(after.heapUsed - before.heapUsed)} (${((after.heapUsed - before.heapUsed) / idleStreams / 1024).toFixed(1)} KiB per stream), rss +${mib(after.rss - before.rss)} (${((after.rss - before.rss) / idleStreams / 1024).toFixed(1)} KiB per stream)${(globalThis as { gc?: unknown }).gc ? '' : ' [run with --expose-gc for exact heap figures]'}`,
+        );
+      }
+      const loaded = await latency(here.base, Math.min(samples, 40));
+      if (doubledAt === undefined && loaded.p50 >= 2 * same.p50) doubledAt = step;
+      say(`append → event with ${step} idle streams open: p50 ${ms(loaded.p50)}, p99 ${ms(loaded.p99)}`);
     }
-    await settle();
-    const after = process.memoryUsage();
-    const perStreamHeap = (after.heapUsed - before.heapUsed) / idleStreams;
-    const perStreamRss = (after.rss - before.rss) / idleStreams;
     say(
-      `${idleStreams} idle streams: heap +${mib(after.heapUsed - before.heapUsed)} (${(perStreamHeap / 1024).toFixed(1)} KiB per stream), rss +${mib(after.rss - before.rss)} (${(perStreamRss / 1024).toFixed(1)} KiB per stream)${(globalThis as { gc?: unknown }).gc ? '' : ' [run with --expose-gc for exact heap figures]'}`,
-    );
-    const loaded = await latency(here.base, Math.min(samples, 100));
-    say(
-      `append → event with ${idleStreams} idle streams open: p50 ${ms(loaded.p50)}, p99 ${ms(loaded.p99)} (idle streams each poll their tail every 100 ms)`,
+      doubledAt === undefined
+        ? `p50 latency did not double with up to ${idleStreams} idle streams`
+        : `p50 latency doubled by ${doubledAt} idle streams (each polls its partition's tail every 100 ms)`,
     );
     for (const s of sockets) s.destroy();
 
@@ -151,6 +161,7 @@ export const benchStreams = async ({ samples = 200, idleStreams = 200 } = {}) =>
       `a client that never reads, ${mib(batches * 8 * value.length)} appended: the server made ${eventsMade} event(s) for it and stopped; heap +${mib(end.heapUsed - baseline.heapUsed)} at the end (peak +${mib(peakHeap - baseline.heapUsed)}), rss +${mib(end.rss - baseline.rss)}`,
     );
     stalled.destroy();
+    for (const line of streamCostLines()) say(line);
   } finally {
     await here.close();
     await there.close();
