@@ -149,4 +149,41 @@ describe('a token ends', () => {
     expect((await stack.api.delete(`/v1/keys/${key.body.keyId}`)).status).toBe(204);
     expectProblem(await apiClient(stack.app, token).get('/v1/topics/feed-eu'), 401, 'unauthorized');
   });
+
+  it('ends an open stream with an error event when its token expires or its key is revoked', async () => {
+    const key = await stack.api.post('/v1/keys', { name: 'page-backend', permissions: consume('*') });
+    const backend = apiClient(stack.app, key.body.apiKey);
+    const events = async (token: string) => {
+      const res = await stack.app.request(`/v1/topics/feed-eu/records?access_token=${token}`, {
+        headers: { Accept: 'text/event-stream' },
+      });
+      const reader = (res.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      const next = async () => {
+        while (!text.includes('\n\n')) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += value;
+        }
+        const [event, ...rest] = text.split('\n\n');
+        text = rest.join('\n\n');
+        return event as string;
+      };
+      return { next, reader };
+    };
+
+    // Expiry: the clock moves past it while the stream waits; the next event is the error.
+    const short = await events((await mint(backend, consume('topic:feed-eu'), 60)).body.token);
+    expect(await short.next()).toContain('event: ping');
+    now += 60_000;
+    expect(await short.next()).toMatch(/^event: error\ndata: .*"code":"token_expired"/);
+    expect((await short.reader.read()).done).toBe(true);
+
+    // Revocation: the stream re-checks its key from storage at least every 5 s of its clock.
+    const long = await events((await mint(backend, consume('topic:feed-eu'), 3600)).body.token);
+    expect(await long.next()).toContain('event: ping');
+    expect((await stack.api.delete(`/v1/keys/${key.body.keyId}`)).status).toBe(204);
+    now += 15_000;
+    expect(await long.next()).toMatch(/^event: error\ndata: .*"code":"unauthorized"/);
+  });
 });

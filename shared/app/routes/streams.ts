@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { FETCH_DEFAULTS, FETCH_LIMITS, type StreamTiming } from '#shared/constants';
-import { invalidRequest, RunnelError } from '#shared/domain/errors';
+import { API_KEY_CACHE_MS, FETCH_DEFAULTS, FETCH_LIMITS, type StreamTiming } from '#shared/constants';
+import { invalidRequest, RunnelError, tokenExpired } from '#shared/domain/errors';
 
-import type { TenantPrincipal } from '#shared/services/auth';
+import type { Authenticator, TenantPrincipal } from '#shared/services/auth';
 import type { OffsetSpec } from '#shared/services/fetch';
 import type { QuotaService } from '#shared/services/quotas';
 import {
@@ -23,6 +23,7 @@ import { SSE_HEADERS, type StreamFaults, sseBody } from '../streaming/sse';
 import { type Encoding, encodeRecord } from '../wire';
 
 export interface StreamRoutesDeps {
+  authenticator: Authenticator;
   topics: TopicService;
   streams: RecordStreams;
   quotas: QuotaService;
@@ -38,15 +39,27 @@ const respond = (
   principal: TenantPrincipal,
   source: RecordEventSource,
   data: (event: StreamEvent) => unknown,
-) =>
-  new Response(
+) => {
+  // A stream outlives the key cache: every few seconds it confirms from storage that the
+  // key (and tenant) still stand and a browser token has not expired, so revoking a key
+  // ends its open streams too.
+  let confirmedAt = deps.clock();
+  const beforeSend = async (event: StreamEvent) => {
+    if (principal.token && principal.token.expiresAt <= deps.clock()) throw tokenExpired();
+    if (deps.clock() - confirmedAt >= API_KEY_CACHE_MS) {
+      await deps.authenticator.confirm(principal);
+      confirmedAt = deps.clock();
+    }
+    if (event.event === 'records') await deps.quotas.recordFetchedRecords(principal, event.records);
+  };
+  return new Response(
     sseBody({
       source,
       data,
       timing: deps.timing,
       clock: deps.clock,
       faults: deps.faults,
-      onRecords: (event) => deps.quotas.recordFetchedRecords(principal, event.records),
+      beforeSend,
       onError: (error) => {
         if (error.status < 500) return;
         const cause = error.cause ?? error;
@@ -63,6 +76,7 @@ const respond = (
     }),
     { status: 200, headers: SSE_HEADERS },
   );
+};
 
 /** `Last-Event-ID` of a reconnecting EventSource, if any (it wins over `offset`). */
 const lastEventId = (c: Context<AppEnv>) => {

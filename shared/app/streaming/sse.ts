@@ -20,8 +20,11 @@ export interface SseOptions {
   data(event: StreamEvent): unknown;
   timing: StreamTiming;
   clock: () => number;
-  /** Called with each records event before it is sent (fetch quota accounting). */
-  onRecords?: (event: Extract<StreamEvent, { event: 'records' }>) => Promise<void>;
+  /**
+   * Called with each event before it is sent (quota accounting, re-checking the caller's
+   * key); what it throws ends the stream with an `error` event.
+   */
+  beforeSend?: (event: StreamEvent) => Promise<void>;
   /** Called with a failure that ended a started stream (5xx are logged). */
   onError?: (error: RunnelError) => void;
   faults?: StreamFaults | undefined;
@@ -47,7 +50,7 @@ export const formatEvent = (event: string, data: unknown, id?: string) =>
  * after `maxDurationMs` (EventSource then reconnects with Last-Event-ID) and with an
  * `error` event on a failure.
  */
-export const sseBody = ({ source, data, timing, clock, onRecords, onError, faults }: SseOptions) => {
+export const sseBody = ({ source, data, timing, clock, beforeSend, onError, faults }: SseOptions) => {
   const deadline = clock() + timing.maxDurationMs;
   let nextPingAt = clock() + timing.pingIntervalMs;
   let prefix = `retry: ${timing.retryMs}\n`;
@@ -67,7 +70,7 @@ export const sseBody = ({ source, data, timing, clock, onRecords, onError, fault
           const event = await source.next(Math.min(nextPingAt, deadline));
           if (done) return;
           if (event.event === 'ping') nextPingAt = clock() + timing.pingIntervalMs;
-          else await onRecords?.(event);
+          await beforeSend?.(event);
           text = formatEvent(event.event, data(event), event.id);
         } catch (error) {
           if (done) return;
