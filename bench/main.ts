@@ -6,6 +6,7 @@ import { benchGroups } from './groups';
 import { headlineFigures, renderCharts, renderReport } from './report';
 import { FULL_CONFIG, runBench } from './run';
 import { benchSdk } from './sdk';
+import { benchStreams } from './streams';
 
 /**
  * `npm run bench`: every benchmark in turn, printing its figures. The first measures the
@@ -48,3 +49,5 @@ console.log('## compaction');
 await benchCompaction();
 console.log('## client SDK');
 await benchSdk();
+console.log('## Server-Sent Event streams');
+await benchStreams({ samples: 100 });

@@ -16,7 +16,7 @@ export interface NagAcknowledgment {
 const rule = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
 
 export const nagAcknowledgments = (stack: RunnelStack): NagAcknowledgment[] => {
-  const functions = [stack.apiFunction, stack.maintenanceFunction];
+  const functions = [stack.apiFunction, stack.streams.function, stack.maintenanceFunction];
   const list: NagAcknowledgment[] = [
     {
       construct: stack.storage.bucket,

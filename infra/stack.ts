@@ -10,6 +10,7 @@ import { RunnelHttpApi } from './constructs/http-api';
 import { RunnelMonitoring } from './constructs/monitoring';
 import { RunnelFunction } from './constructs/runnel-function';
 import { BUCKET_METRICS_FILTER_ID, RunnelStorage } from './constructs/storage';
+import { RunnelStreamEndpoint } from './constructs/stream-endpoint';
 import { acknowledgeNagFindings } from './nag';
 
 /** The repository root: entries, package.json and package-lock.json are found from here. */
@@ -21,13 +22,15 @@ export interface RunnelStackProps extends StackProps {
 
 /**
  * One Runnel deployment: storage (retained on delete), the operator secret, the API
- * function behind an HTTP API, the scheduled maintenance function, alarms and a dashboard.
+ * function behind an HTTP API, the stream function behind a streaming Function URL, the
+ * scheduled maintenance function, alarms and a dashboard.
  */
 export class RunnelStack extends Stack {
   readonly storage: RunnelStorage;
   readonly apiFunction: RunnelFunction;
   readonly maintenanceFunction: RunnelFunction;
   readonly http: RunnelHttpApi;
+  readonly streams: RunnelStreamEndpoint;
   readonly monitoring: RunnelMonitoring;
   readonly operatorSecret: secretsmanager.Secret;
   readonly tracing: boolean;
@@ -70,6 +73,16 @@ export class RunnelStack extends Stack {
     bindBucket({ grantee: this.apiFunction, bucket, access: 'API' });
     bindSecretValue({ grantee: this.apiFunction, secret: this.operatorSecret });
 
+    // Streams: keys, tokens and usage in the metadata table; the log read, never written.
+    this.streams = new RunnelStreamEndpoint(this, 'Streams', {
+      config,
+      projectRoot: PROJECT_ROOT,
+      environment: storageEnvironment,
+    });
+    bindTable({ grantee: this.streams.function, table: metadataTable });
+    bindTable({ grantee: this.streams.function, table: logTable, access: 'READ' });
+    bindBucket({ grantee: this.streams.function, bucket, access: 'READ' });
+
     this.maintenanceFunction = new RunnelFunction(this, 'MaintenanceFunction', {
       entry: `${PROJECT_ROOT}/functions/maintenance.ts`,
       projectRoot: PROJECT_ROOT,
@@ -107,6 +120,10 @@ export class RunnelStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The Runnel API endpoint' });
+    new CfnOutput(this, 'StreamUrl', {
+      value: this.streams.url,
+      description: 'Server-Sent Event streams (GET .../records with Accept: text/event-stream)',
+    });
     if (this.http.domainName) {
       new CfnOutput(this, 'DomainTarget', {
         value: this.http.domainName.regionalDomainName,

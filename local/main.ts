@@ -69,6 +69,7 @@ const deps = {
   corsOrigins: config.corsOrigins,
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
   exactlyOnce: { timing: config.exactlyOnceTiming },
+  ...(config.streamMaxDurationMs === undefined ? {} : { streams: { maxDurationMs: config.streamMaxDurationMs } }),
   clientAddress: (c: Context) => getConnInfo(c).remote.address,
 };
 const services = createServices(deps);

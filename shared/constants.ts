@@ -106,3 +106,26 @@ export const GROUP_LIMITS = {
    */
   maxRebalanceAttempts: 100,
 } as const;
+
+/** Browser tokens (POST /v1/tokens): lifetime bounds and default, in seconds. */
+export const TOKEN_TTL_SECONDS = { min: 60, max: 86_400, default: 3_600 } as const;
+
+/** Permissions one browser token may carry (it travels in a URL, so it stays short). */
+export const MAX_TOKEN_PERMISSIONS = 10;
+
+/**
+ * Server-Sent Event streams. A ping at least every `pingIntervalMs` carries the tail; a
+ * healthy stream ends after `maxDurationMs` and the client reconnects with Last-Event-ID
+ * (API contract: at least 60 s). `retryMs` is the reconnect delay sent to EventSource.
+ */
+export interface StreamTiming {
+  pingIntervalMs: number;
+  maxDurationMs: number;
+  retryMs: number;
+}
+
+export const DEFAULT_STREAM_TIMING: StreamTiming = {
+  pingIntervalMs: 15 * SECOND,
+  maxDurationMs: 10 * MINUTE,
+  retryMs: SECOND,
+};

@@ -24,7 +24,10 @@ interface RouteCase {
   need?: Need;
   body?: (ids: Ids) => unknown;
   query?: (ids: Ids) => string;
+  headers?: Record<string, string>;
 }
+
+const EVENT_STREAM = { Accept: 'text/event-stream' };
 
 const ROUTES: Record<string, RouteCase> = {
   'GET /healthz': { scope: 'public' },
@@ -51,6 +54,11 @@ const ROUTES: Record<string, RouteCase> = {
     scope: 'tenant',
     need: { resource: 'topic', action: 'consume' },
   },
+  'GET /v1/topics/:topic/records': {
+    scope: 'tenant',
+    need: { resource: 'topic', action: 'consume' },
+    headers: EVENT_STREAM,
+  },
   'GET /v1/topics/:topic/partitions/:partition/offsets': {
     scope: 'tenant',
     need: { resource: 'topic', action: 'consume' },
@@ -62,6 +70,11 @@ const ROUTES: Record<string, RouteCase> = {
     body: () => ({ name: 'k', permissions: [{ resource: 'topic:x', actions: ['consume'] }] }),
   },
   'GET /v1/keys': { scope: 'tenant', need: { resource: 'tenant', action: 'manage' } },
+  'POST /v1/tokens': {
+    scope: 'tenant',
+    need: { resource: 'topic', action: 'consume' },
+    body: (ids) => ({ permissions: [{ resource: `topic:${ids.topic}`, actions: ['consume'] }] }),
+  },
   'DELETE /v1/keys/:keyId': { scope: 'tenant', need: { resource: 'tenant', action: 'manage' } },
   // Consumer groups (docs/api.md).
   'GET /v1/groups': { scope: 'tenant', need: 'filtered' },
@@ -127,7 +140,7 @@ const call = (api: Api, route: AppRoute, ids: Ids, headers: Record<string, strin
   const c = ROUTES[route.key] as RouteCase;
   const params = [c.query?.(ids), extraQuery].filter((q) => q);
   const query = params.length > 0 ? `?${params.join('&')}` : '';
-  return api.request(route.method, fill(route.path, ids) + query, c.body?.(ids), headers);
+  return api.request(route.method, fill(route.path, ids) + query, c.body?.(ids), { ...c.headers, ...headers });
 };
 
 const summary = (res: ApiResponse) => `${res.status} ${res.body?.code ?? ''}`;
@@ -151,7 +164,8 @@ const A_MARKERS = ['a-secret-topic', 'a-secret-value'];
 const has = (stack: Stack, key: string) => appRoutes(stack).some((r) => r.key === key);
 
 beforeAll(async () => {
-  stack = await startStack();
+  // A stream that opened where it must not ends at once, so the matrix fails instead of hanging.
+  stack = await startStack({ deps: { streams: { maxDurationMs: 1 } } });
   operator = apiClient(stack.app, OPERATOR_KEY);
   a = stack.api;
   const created = await operator.post('/admin/v1/tenants', { name: 'tenant-b' });
@@ -186,6 +200,52 @@ describe('the route list', () => {
       .filter((key) => !(key in ROUTES));
     expect(unclassified).toEqual([]);
     expect(appRoutes(stack).length).toBeGreaterThanOrEqual(15);
+  });
+});
+
+// First: later tests give tenant B topics and groups named like A's.
+describe('BOLA matrix: a tenant-B browser token on every tenant-A route', () => {
+  it('answers exactly as for names that do not exist, leaks nothing and changes nothing', async () => {
+    const minted = await b.post('/v1/tokens', { permissions: [{ resource: '*', actions: ['consume'] }] });
+    expect(minted.status).toBe(201);
+    const token: string = minted.body.token;
+    const before = await tenantSnapshot(stack.emulators, stack.tenantId);
+    const violations: string[] = [];
+    let attempts = 0;
+    const routes = appRoutes(stack).filter((r) => (ROUTES[r.key] as RouteCase).scope !== 'public');
+    for (const route of routes) {
+      const c = ROUTES[route.key] as RouteCase;
+      // As a bearer token everywhere, and as ?access_token= where a stream can be asked for.
+      const ways: [Api, Record<string, string>, string][] = [[apiClient(stack.app, token), {}, '']];
+      if (route.method === 'GET' && route.path.endsWith('/records') && !route.path.includes(':memberId')) {
+        ways.push([apiClient(stack.app, undefined), EVENT_STREAM, `access_token=${token}`]);
+      }
+      for (const [api, headers, extraQuery] of ways) {
+        attempts++;
+        const onA = await call(api, route, aIds, headers, extraQuery);
+        const text = JSON.stringify(onA.body ?? '');
+        for (const marker of A_MARKERS) {
+          if (text.includes(marker) && !fill(route.path, aIds).includes(marker))
+            violations.push(`${route.key}: the token's answer mentions A's ${marker}`);
+        }
+        if (route.path.includes(':')) {
+          const onMissing = await call(api, route, MISSING, headers, extraQuery);
+          if (summary(onA) !== summary(onMissing)) {
+            violations.push(`${route.key}: A's ids gave ${summary(onA)}, missing ids gave ${summary(onMissing)}`);
+          }
+          if (onA.status < 400) violations.push(`${route.key}: B's token succeeded on A's resource (${onA.status})`);
+        }
+        if (c.scope === 'operator' && onA.status !== 403) {
+          violations.push(`${route.key}: a token got ${onA.status} from the operator API`);
+        }
+        if (route.method !== 'GET' && onA.status < 400) violations.push(`${route.key}: a token wrote (${onA.status})`);
+      }
+    }
+    const after = await tenantSnapshot(stack.emulators, stack.tenantId);
+    console.log(`token BOLA matrix: ${routes.length} endpoints, ${attempts} attempts, ${violations.length} violations`);
+    expect(violations).toEqual([]);
+    expect(after).toEqual(before);
+    expect(attempts).toBeGreaterThan(routes.length);
   });
 });
 

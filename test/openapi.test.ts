@@ -68,6 +68,7 @@ describe('OpenAPI document', () => {
     expect(throttled.sort()).toEqual([
       'GET /v1/groups/{group}/members/{memberId}/records',
       'GET /v1/topics/{topic}/partitions/{partition}/records',
+      'GET /v1/topics/{topic}/records',
       'POST /v1/topics/{topic}/records',
     ]);
   });
@@ -77,10 +78,13 @@ describe('OpenAPI document', () => {
     expect(produce?.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'Idempotency-Key' }));
   });
 
-  it('says which routes take the operator key', () => {
+  it('says which routes take the operator key, and which a browser token in the query', () => {
     expect(doc.security).toEqual([{ apiKey: [] }]);
     for (const { id, path, op } of operations()) {
       if (path.startsWith('/admin/')) expect(op.security, id).toEqual([{ operatorKey: [] }]);
+      // Stream routes also take a browser token in ?access_token= (EventSource sends no headers).
+      else if (op.responses['200']?.content?.['text/event-stream'])
+        expect(op.security, id).toEqual([{ apiKey: [] }, { accessToken: [] }]);
       else expect(op.security, id).toBeUndefined();
     }
     expect(doc.servers).toEqual([{ url: 'http://127.0.0.1:8080' }]);

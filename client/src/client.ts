@@ -88,7 +88,8 @@ export const encodeProduceBody = (
   });
 };
 
-interface WireFetched {
+/** A fetched record as the API sends it. @internal */
+export interface WireFetched {
   offset: number;
   timestamp: number;
   key: string | null;

@@ -15,6 +15,13 @@ export interface ConnectionOptions {
   fetch?: FetchLike;
   /** Milliseconds before a single HTTP request is abandoned (long polls add their wait). @default 30000 */
   requestTimeoutMs?: number;
+  /**
+   * Where Server-Sent Event streams are served: in AWS the stack's `StreamUrl` output
+   * (API Gateway does not stream), locally the same URL as `url`. With it, a
+   * {@link Reader} follows partitions over one stream each instead of long polls.
+   * @default none (readers long-poll)
+   */
+  streamUrl?: string;
 }
 
 /** One HTTP request's options. */
@@ -38,6 +45,8 @@ export interface HttpResponse<T> {
 /** Thin JSON-over-HTTP layer: auth header, timeouts, problem documents → {@link RunnelError}. */
 export class Transport {
   readonly baseUrl: string;
+  /** The stream endpoint, if configured. */
+  readonly streamUrl: string | undefined;
   readonly requestTimeoutMs: number;
   private readonly authorization: string | undefined;
   private readonly fetchFn: FetchLike;
@@ -58,6 +67,11 @@ export class Transport {
     const fetchFn = options.fetch ?? (globalThis.fetch as FetchLike | undefined);
     checkOption(typeof fetchFn === 'function', 'no global fetch here: pass options.fetch.');
     this.baseUrl = options.url.replace(/\/+$/, '');
+    checkOption(
+      options.streamUrl === undefined || /^https?:\/\//.test(options.streamUrl),
+      'streamUrl must be an http(s) URL.',
+    );
+    this.streamUrl = options.streamUrl?.replace(/\/+$/, '');
     this.requestTimeoutMs = timeout;
     const secret = options.apiKey ?? options.token;
     this.authorization = secret ? `Bearer ${secret}` : undefined;
@@ -119,6 +133,38 @@ export class Transport {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Opens a Server-Sent Events stream on the stream endpoint (or the base URL): the body
+   * once the status is known; a problem answer throws {@link RunnelError}. The body is the
+   * caller's to read; aborting `signal` ends it.
+   */
+  async stream(
+    path: string,
+    query: Record<string, string | number | undefined>,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const url = `${this.streamUrl ?? this.baseUrl}${path}?${params}`;
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.authorization) headers.authorization = this.authorization;
+    let response: Response;
+    try {
+      response = await this.fetchFn(url, { method: 'GET', headers, signal });
+    } catch (error) {
+      throw toNetworkError(error, 'GET', path, signal);
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text().catch(() => '');
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {}
+      throw RunnelError.fromResponse(response, parsed);
+    }
+    return response.body;
   }
 }
 

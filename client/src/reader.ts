@@ -2,6 +2,7 @@ import type { Runnel } from './client';
 import { checkOption, RunnelError } from './errors';
 import { backoffDelay, sleep } from './http';
 import { AsyncQueue, type Deferred, deferred } from './queue';
+import { SsePartitionSource } from './sse';
 import type { ConsumedRecord, Encoding, FetchResult } from './types';
 
 /** Where a {@link Reader} starts. */
@@ -33,6 +34,11 @@ export interface ReaderOptions {
   onOutOfRange?: 'earliest' | 'fail';
   /** Stops the reader (its iterator then ends). */
   signal?: AbortSignal;
+  /**
+   * How partitions are followed: one Server-Sent Events stream each (`sse`), or long
+   * polls (`poll`). @default 'sse' when the client has a `streamUrl`, else 'poll'
+   */
+  transport?: 'sse' | 'poll';
 }
 
 /** Records of one partition from one fetch. */
@@ -44,8 +50,8 @@ export interface ReaderBatch extends FetchResult {
 }
 
 /**
- * How a reader gets a partition's next records. Long polling is the built-in way; a
- * Server-Sent Events source can be plugged in through the same shape.
+ * How a reader gets a partition's next records: long polls, or one Server-Sent Events
+ * stream per partition (`transport: 'sse'`); another source fits the same shape.
  */
 export interface PartitionSource {
   /** The next records at or after `offset`, waiting up to the source's wait for some. */
@@ -83,19 +89,28 @@ export class Reader implements AsyncIterable<ReaderBatch> {
       parts === undefined || (Array.isArray(parts) ? parts : [parts]).every((p) => Number.isInteger(p) && p >= 0),
       'partitions must be integers ≥ 0.',
     );
+    checkOption(
+      options.transport === undefined || options.transport === 'sse' || options.transport === 'poll',
+      'transport is "sse" or "poll".',
+    );
     this.runnel = runnel;
     this.options = { ...options, waitMs };
-    this.source = source ?? {
-      next: (partition, offset, signal) =>
-        runnel.fetch(options.topic, partition, {
-          offset,
-          waitMs,
-          signal,
-          ...(options.maxRecords ? { maxRecords: options.maxRecords } : {}),
-          ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
-          ...(options.encoding ? { encoding: options.encoding } : {}),
-        }),
-    };
+    const sse = (options.transport ?? (runnel.transport.streamUrl ? 'sse' : 'poll')) === 'sse';
+    this.source =
+      source ??
+      (sse
+        ? new SsePartitionSource(runnel.transport, options.topic, options)
+        : {
+            next: (partition, offset, signal) =>
+              runnel.fetch(options.topic, partition, {
+                offset,
+                waitMs,
+                signal,
+                ...(options.maxRecords ? { maxRecords: options.maxRecords } : {}),
+                ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}),
+                ...(options.encoding ? { encoding: options.encoding } : {}),
+              }),
+          });
     this.stopped = new Promise((resolve) =>
       this.stop.signal.addEventListener('abort', () => resolve(), { once: true }),
     );

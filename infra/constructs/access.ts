@@ -20,13 +20,26 @@ const TABLE_ACTIONS = [
   'dynamodb:Query',
 ];
 
-/** Grants the table's item actions on this table only (and its indexes, if it ever has any). */
-export const bindTable = ({ grantee, table }: { grantee: iam.IGrantable; table: dynamodb.ITable }): iam.Grant =>
-  table.grant(grantee, ...TABLE_ACTIONS);
+/** The stream function only reads the log: the point reads and queries of a fetch. */
+const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
 
-export type BucketAccess = 'API' | 'RW';
+/** Grants the table's item actions on this table only (and its indexes, if it ever has any). */
+export const bindTable = ({
+  grantee,
+  table,
+  access = 'RW',
+}: {
+  grantee: iam.IGrantable;
+  table: dynamodb.ITable;
+  /** @default 'RW' */
+  access?: 'RW' | 'READ';
+}): iam.Grant => table.grant(grantee, ...(access === 'READ' ? TABLE_READ_ACTIONS : TABLE_ACTIONS));
+
+export type BucketAccess = 'READ' | 'API' | 'RW';
 
 const OBJECT_ACTIONS: Record<BucketAccess, string[]> = {
+  // Streams read byte ranges of segments, nothing else.
+  READ: ['s3:GetObject'],
   // Produce writes one segment object; fetch reads byte ranges of it.
   API: ['s3:GetObject', 's3:PutObject'],
   // Maintenance compacts (read, write) and deletes segments.

@@ -5,7 +5,8 @@
  */
 export const CORS_POLICY = {
   allowMethods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-  allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+  /** `Last-Event-ID`: an EventSource that reconnects sends it (SSE resumption). */
+  allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'],
   /** Readable by scripts: throttling advice, request ids, a created resource, a 405's methods. */
   exposeHeaders: ['Retry-After', 'X-Request-Id', 'Location', 'Allow'],
   maxAgeSeconds: 600,

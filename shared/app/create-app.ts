@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
-import { DEFAULT_LIMITS, FETCH_LIMITS, type Limits } from '#shared/constants';
+import { DEFAULT_LIMITS, DEFAULT_STREAM_TIMING, FETCH_LIMITS, type Limits, type StreamTiming } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
 import type { MetricsSink } from '#shared/observability/telemetry';
 import type { GroupStore } from '#shared/ports/group-store';
@@ -21,8 +21,10 @@ import { PartitionLog } from '#shared/services/partition-log';
 import { PartitionReader } from '#shared/services/partition-reader';
 import { ProduceService } from '#shared/services/produce';
 import { QuotaService } from '#shared/services/quotas';
+import { RecordStreams } from '#shared/services/record-stream';
 import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
+import { TokenService } from '#shared/services/tokens';
 import { TopicService } from '#shared/services/topics';
 import type { AppEnv } from './env';
 import { accessLog } from './middleware/access-log';
@@ -30,13 +32,17 @@ import { type ClientAddress, operatorAuth, tenantAuth } from './middleware/auth'
 import { browserCors } from './middleware/cors';
 import { requestId } from './middleware/request-id';
 import { securityHeaders } from './middleware/security-headers';
+import { streamsOnly } from './middleware/streams-only';
 import { utf8JsonBody } from './middleware/utf8-body';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
 import { groupRoutes } from './routes/groups';
 import { keyRoutes } from './routes/keys';
 import { recordRoutes } from './routes/records';
+import { streamRoutes } from './routes/streams';
+import { tokenRoutes } from './routes/tokens';
 import { topicRoutes } from './routes/topics';
+import type { StreamFaults } from './streaming/sse';
 
 export type LogSink = (entry: Record<string, unknown>) => void;
 
@@ -68,6 +74,13 @@ export interface AppDeps {
   clientAddress?: ClientAddress;
   /** Failed-authentication throttle per client address. @default FailedAuthLimiter's defaults */
   failedAuth?: FailedAuthLimiterOptions;
+  /** Server-Sent Event streams: timing (@default DEFAULT_STREAM_TIMING), and a fault hook for tests. */
+  streams?: Partial<StreamTiming> & { faults?: StreamFaults };
+  /**
+   * Serve only stream requests (the Lambda behind the streaming Function URL); everything
+   * else is answered 404 and belongs to the main API. @default false
+   */
+  streamsOnly?: boolean;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -102,6 +115,8 @@ export const createServices = (deps: AppDeps) => {
     producer,
     exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher,
+    streams: new RecordStreams(fetcher),
+    tokens: new TokenService(deps.metadata, clock),
     groups: new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock }),
   };
 };
@@ -154,11 +169,20 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
+  if (deps.streamsOnly) app.use(streamsOnly());
   // After authentication, so a body is read only for a known caller.
   app.use('/v1/*', tenantAuth(auth), utf8JsonBody());
+  const stream = {
+    ...services,
+    timing: { ...DEFAULT_STREAM_TIMING, ...deps.streams },
+    faults: deps.streams?.faults,
+    log,
+  };
   app.route('/v1', topicRoutes(services));
-  app.route('/v1', recordRoutes(services));
+  app.route('/v1', recordRoutes({ ...services, stream }));
+  app.route('/v1', streamRoutes(stream));
   app.route('/v1', keyRoutes(services));
+  app.route('/v1', tokenRoutes(services));
   app.route('/v1', groupRoutes(services));
 
   app.use('/admin/v1/*', operatorAuth(auth), utf8JsonBody());
@@ -182,9 +206,9 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     security: [{ apiKey: [] }],
     tags: [
       { name: 'Topics', description: 'Create, describe, change and delete topics' },
-      { name: 'Records', description: 'Produce and fetch records' },
+      { name: 'Records', description: 'Produce, fetch and follow records (Server-Sent Events)' },
       { name: 'Consumer groups', description: 'Membership, group fetch, committed offsets and lag' },
-      { name: 'Keys', description: "A tenant's API keys and their permissions" },
+      { name: 'Keys', description: "A tenant's API keys and their permissions, and read-only browser tokens" },
       { name: 'Tenants', description: 'The operator API: tenants and their quotas (operator key only)' },
     ],
   }));
@@ -193,6 +217,14 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     scheme: 'bearer',
     description:
       "A tenant's API key (`rnl_<keyId>_<secret>`): `Authorization: Bearer <key>`. The tenant comes from the key.",
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'accessToken', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'access_token',
+    description:
+      'A browser token (`POST /v1/tokens`), on stream requests only (`Accept: text/event-stream`), for ' +
+      'EventSource, which cannot send headers. Read-only and short-lived; never logged.',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', {
     type: 'http',

@@ -51,15 +51,18 @@ export const toRunnelError = (error: unknown): RunnelError => {
   );
 };
 
+/** The problem document of an error (also the data of a stream's `error` event). */
+export const problemBody = (error: RunnelError): Problem => ({
+  type: problemType(error.code),
+  title: error.title,
+  status: error.status,
+  detail: error.message,
+  code: error.code,
+  ...error.problemFields(),
+});
+
 export const problemResponse = (c: Context, error: RunnelError): Response => {
-  const body: Problem = {
-    type: problemType(error.code),
-    title: error.title,
-    status: error.status,
-    detail: error.message,
-    code: error.code,
-    ...error.problemFields(),
-  };
+  const body = problemBody(error);
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
   const retryAfter = error.retryAfterSeconds;
   if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);

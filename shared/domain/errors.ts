@@ -36,6 +36,10 @@ export const ERRORS = {
   not_found: { status: 404, title: 'Not found', retriable: false },
   method_not_allowed: { status: 405, title: 'Method not allowed', retriable: false },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', retriable: false },
+  /** A route that only streams was asked for something else than `text/event-stream`. */
+  not_acceptable: { status: 406, title: 'Not acceptable', retriable: false },
+  /** A browser token past its expiry: the page needs a new one from its backend. */
+  token_expired: { status: 401, title: 'Token expired', retriable: false },
   tenant_not_found: { status: 404, title: 'Tenant not found', retriable: false },
   key_not_found: { status: 404, title: 'API key not found', retriable: false },
   conflict: { status: 409, title: 'Conflict', retriable: false },
@@ -202,6 +206,9 @@ export const unauthorized = (detail = 'A valid API key is required: Authorizatio
   new RunnelError('unauthorized', detail);
 
 export const forbidden = (detail: string) => new RunnelError('forbidden', detail);
+
+export const tokenExpired = () =>
+  new RunnelError('token_expired', 'The browser token has expired; mint a new one (POST /v1/tokens).');
 
 export const topicNotFound = (topic: string) => new RunnelError('topic_not_found', `Topic '${topic}' does not exist.`);
 

@@ -36,6 +36,8 @@ export const EnvSchema = z
     RUNNEL_CORS_ORIGINS: z.string().optional(),
     RUNNEL_EXACTLY_ONCE_LEASE_MS: count('ms'),
     RUNNEL_EXACTLY_ONCE_SETTLE_MS: count('ms'),
+    /** How long one Server-Sent Event stream lasts before it ends cleanly (clients reconnect); at least 60 s. */
+    RUNNEL_STREAM_MAX_MS: count('ms').refine((ms) => ms === undefined || ms >= 60_000, 'must be at least 60000 (60 s)'),
 
     // The maintenance job (the maintenance function and local mode).
     RUNNEL_COMPACTION_TARGET_BYTES: count('bytes'),
@@ -108,6 +110,8 @@ export interface AppConfig {
   corsOrigins: string[];
   /** Exactly-once lease timing (docs/exactly-once.md); shorter values make crash tests quick. */
   exactlyOnceTiming: ExactlyOnceTiming;
+  /** How long one event stream lasts; unset keeps DEFAULT_STREAM_TIMING's. */
+  streamMaxDurationMs: number | undefined;
 }
 
 const appConfigOf = (env: Env): AppConfig => ({
@@ -116,6 +120,7 @@ const appConfigOf = (env: Env): AppConfig => ({
     leaseMs: env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs,
     settleMs: env.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs,
   },
+  streamMaxDurationMs: env.RUNNEL_STREAM_MAX_MS,
 });
 
 /** The maintenance job's tunables; unset ones keep the job's defaults. */
@@ -155,6 +160,25 @@ export const apiFunctionConfig = (raw: Record<string, string | undefined>): ApiF
     ...appConfigOf(env),
     operatorSecretArn: env.RUNNEL_OPERATOR_SECRET_ARN,
     operatorKeyHash: env.RUNNEL_OPERATOR_KEY_HASH,
+  };
+};
+
+/**
+ * The stream function's configuration (streams only: no operator key). The stack sets
+ * RUNNEL_STREAM_MAX_MS below the function's timeout, so a stream ends cleanly and
+ * EventSource reconnects with Last-Event-ID.
+ */
+export interface StreamFunctionConfig extends FunctionConfig {
+  streamMaxDurationMs: number | undefined;
+}
+
+export const streamFunctionConfig = (raw: Record<string, string | undefined>): StreamFunctionConfig => {
+  const env = parseEnv(raw);
+  return {
+    storage: storageOf(env),
+    s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
+    telemetry: telemetryOf(env),
+    streamMaxDurationMs: env.RUNNEL_STREAM_MAX_MS,
   };
 };
 

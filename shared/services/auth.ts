@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { API_KEY_CACHE_MS, API_KEY_LAST_USE_INTERVAL_MS } from '#shared/constants';
 import { hashApiKey, hashesEqual, keyIdOf } from '#shared/domain/api-keys';
-import { unauthorized } from '#shared/domain/errors';
+import { isBrowserToken, tokenKeyId, verifyToken } from '#shared/domain/browser-tokens';
+import { tokenExpired, unauthorized } from '#shared/domain/errors';
 import type { Permission } from '#shared/domain/permissions';
 import { effectiveQuotas, type Quotas } from '#shared/domain/quotas';
 import type { ApiKey, MetadataStore, Tenant } from '#shared/ports/metadata-store';
@@ -14,6 +15,8 @@ export interface TenantPrincipal {
   permissions: Permission[];
   /** The tenant's quotas in force (as of the cached tenant item). */
   quotas: Quotas;
+  /** Set when the caller presented a browser token (read-only) minted by key `keyId`. */
+  token?: { expiresAt: number };
 }
 
 export interface OperatorPrincipal {
@@ -105,14 +108,21 @@ export class Authenticator {
     return value;
   }
 
+  /** Resolves an API key, or a browser token minted by one (see `browser-tokens.ts`). */
   async tenant(token: string): Promise<TenantPrincipal> {
+    if (isBrowserToken(token)) return this.browserToken(token);
     const keyId = keyIdOf(token);
     const key = await this.apiKey(keyId);
     if (!key || !hashesEqual(hashApiKey(token), key.secretHash)) throw unauthorized('Unknown API key.');
+    const principal = await this.principalOf(key);
+    await this.recordUse(key);
+    return principal;
+  }
+
+  private async principalOf(key: ApiKey): Promise<TenantPrincipal> {
     const tenant = await this.tenantItem(key.tenantId);
     // A deleted tenant's keys are unknown keys: its data cannot be reached any more.
     if (!tenant || tenant.deletedAt !== undefined) throw unauthorized('Unknown API key.');
-    await this.recordUse(key);
     return {
       kind: 'tenant',
       tenantId: key.tenantId,
@@ -126,15 +136,35 @@ export class Authenticator {
    * Confirms, from storage rather than the cache, that the principal's key and tenant are
    * still live. A long poll that waited calls it before answering with records, so a key
    * revoked (on any instance) while the request waited gets nothing more. Two reads, made
-   * only by requests that waited.
+   * only by requests that waited. A browser token must also still be within its lifetime.
    */
   async confirm(principal: TenantPrincipal): Promise<void> {
+    if (principal.token && principal.token.expiresAt <= this.clock()) throw tokenExpired();
     this.evict(principal.keyId);
     this.evictTenant(principal.tenantId);
     const [key, tenant] = await Promise.all([this.apiKey(principal.keyId), this.tenantItem(principal.tenantId)]);
     if (!key || key.tenantId !== principal.tenantId || !tenant || tenant.deletedAt !== undefined) {
       throw unauthorized('The API key was revoked while the request waited.');
     }
+  }
+
+  /**
+   * A token is checked against its minting key's item: a revoked key (or deleted tenant)
+   * takes its tokens with it. The signature is checked before the expiry, so a forged
+   * token never learns anything but "unknown".
+   */
+  private async browserToken(token: string): Promise<TenantPrincipal> {
+    const keyId = tokenKeyId(token);
+    const key = keyId ? await this.apiKey(keyId) : undefined;
+    const claims = key ? verifyToken(token, key.secretHash) : undefined;
+    if (!key || !claims) throw unauthorized('Unknown browser token.');
+    if (claims.expiresAt <= this.clock()) throw tokenExpired();
+    const principal = await this.principalOf(key);
+    // Read-only whatever the payload says: only `consume` survives.
+    const permissions = claims.permissions
+      .map((p) => ({ resource: p.resource, actions: p.actions.filter((a) => a === 'consume') }))
+      .filter((p) => p.actions.length > 0);
+    return { ...principal, permissions, token: { expiresAt: claims.expiresAt } };
   }
 
   /** At most one write per key per interval per instance; a failure never fails the request. */

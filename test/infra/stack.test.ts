@@ -5,6 +5,7 @@ import { tableDefinitions } from '#shared/adapters/dynamodb/tables';
 import { CORS_POLICY } from '#shared/app/cors-policy';
 import { RETENTION_CLASSES } from '#shared/domain/retention';
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/http-api';
+import { STREAM_END_MARGIN, STREAM_FUNCTION_TIMEOUT } from '../../infra/constructs/stream-endpoint';
 import { resourceNamed, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthRunnel } from './synth';
 
 /** Actions AWS offers no resource-level permissions for, so "*" is the only possible resource. */
@@ -409,7 +410,8 @@ describe('observability', () => {
       [full, 90],
     ] as const) {
       const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
-      expect(groups).toHaveLength(3);
+      // The API, stream and maintenance functions' logs, and the API access log.
+      expect(groups).toHaveLength(4);
       for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(days);
     }
   });
@@ -440,5 +442,71 @@ describe('cdk-nag AwsSolutions', () => {
     ];
     expect(acknowledged(byDefault)).toEqual(expected);
     expect(acknowledged(full)).toEqual([...expected, 'AwsSolutions::AwsSolutions-IAM5[Resource::*]'].sort());
+  });
+});
+
+describe('the streaming front door (Server-Sent Events)', () => {
+  it('is a Function URL in response-streaming mode on the stream function, authenticated by the app', () => {
+    const t = byDefault.template;
+    const fnId = logicalId(t, 'AWS::Lambda::Function', 'StreamFunction');
+    t.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      InvokeMode: 'RESPONSE_STREAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
+    // Auth NONE needs a public invoke permission for the URL, and nothing broader.
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      FunctionUrlAuthType: 'NONE',
+    });
+    expect(t.findOutputs('StreamUrl')).toHaveProperty('StreamUrl');
+  });
+
+  it('ends every stream a minute before the function times out, and reserves its concurrency', () => {
+    const [, fn] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'StreamFunction');
+    const timeoutMs = fn.Properties.Timeout * 1000;
+    const maxMs = Number(fn.Properties.Environment.Variables.RUNNEL_STREAM_MAX_MS);
+    expect(timeoutMs).toBe(STREAM_FUNCTION_TIMEOUT.toMilliseconds());
+    expect(maxMs).toBe(timeoutMs - STREAM_END_MARGIN.toMilliseconds());
+    // The contract: a server may end a healthy stream after at least 60 s.
+    expect(maxMs).toBeGreaterThanOrEqual(60_000);
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(100);
+    expect(fn.Properties.Environment.Variables.RUNNEL_OPERATOR_SECRET_ARN).toBeUndefined();
+  });
+
+  it('may read the log and bucket but not write them, and never read the operator secret', () => {
+    const t = byDefault.template;
+    const statements = statementsOf(t, 'StreamFunction');
+    const logTable = logicalId(t, 'AWS::DynamoDB::Table', 'StorageLogTable');
+    const onLog = statements.filter((s) => asArray(s.Resource).some((r: any) => r['Fn::GetAtt']?.[0] === logTable));
+    expect(actionsOf(onLog)).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    expect(actionsOf(statements)).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+      ].sort(),
+    );
+  });
+
+  it('has no CORS unless origins are configured; then GET from those origins, with Last-Event-ID', () => {
+    const [, byDefaultUrl] = resourceNamed(byDefault.template, 'AWS::Lambda::Url', 'StreamFunction');
+    expect(byDefaultUrl.Properties.Cors).toBeUndefined();
+    const [, url] = resourceNamed(full.template, 'AWS::Lambda::Url', 'StreamFunction');
+    expect(url.Properties.Cors).toMatchObject({
+      AllowOrigins: FULL_CONTEXT.corsOrigins.split(','),
+      AllowMethods: ['GET'],
+      AllowHeaders: ['Authorization', 'Last-Event-ID'],
+    });
+    // Keys and tokens never travel in cookies.
+    expect(url.Properties.Cors.AllowCredentials).toBeUndefined();
   });
 });

@@ -14,13 +14,23 @@ const contentLength = (headers: Headers): number | undefined => {
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 };
 
-/** The API answers with whole bodies (JSON, problem details), never streams: measuring one reads a copy in memory. */
-const bodySize = async (res: Response): Promise<number> =>
-  res.body ? (await res.clone().arrayBuffer()).byteLength : 0;
+/** An event stream never ends on its own: reading it to size it would hold it (and its memory) forever. */
+const isStream = (res: Response) => (res.headers.get('Content-Type') ?? '').startsWith('text/event-stream');
+
+/**
+ * Whole bodies (JSON, problem details) are measured by reading a copy in memory; an event
+ * stream passes through unread and its size is unknown (logged when it starts).
+ */
+const bodySize = async (res: Response): Promise<number | undefined> => {
+  if (isStream(res)) return undefined;
+  return res.body ? (await res.clone().arrayBuffer()).byteLength : 0;
+};
 
 /**
  * One structured line per request: method, path (no query string), route, status,
- * latency, request id, tenant and topic; never a header, so never the Authorization key.
+ * latency, request id, tenant and topic; never a header, so never the Authorization key,
+ * and never the query string, so never a browser token (`?access_token=`). A stream is
+ * logged when its response starts: its latency is the time to the first byte.
  * With a metrics sink it also publishes request counts, latency and bytes per request.
  * Register it after `requestId()` and before authentication, so refused requests are
  * logged too.

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bearerToken } from '#shared/domain/api-keys';
+import { isBrowserToken } from '#shared/domain/browser-tokens';
 import { forbidden, RunnelError, unauthorized } from '#shared/domain/errors';
 import { type Action, isAllowed, type Resource } from '#shared/domain/permissions';
 import type { Authenticator } from '#shared/services/auth';
@@ -30,15 +31,42 @@ const throttled = async <T>(c: Context<AppEnv>, deps: AuthDeps, authenticate: ()
   }
 };
 
-/** Tenant API: the principal (and so the tenant) comes from the key alone. */
+/** The two routes that answer `Accept: text/event-stream`: a partition and a whole topic. */
+const STREAM_PATH = /^\/v1\/topics\/[^/]+(\/partitions\/[^/]+)?\/records\/?$/;
+
+/** Whether the request asks for a Server-Sent Events stream on a stream route. */
+export const isStreamRequest = (req: { method: string; path: string; header(name: string): string | undefined }) =>
+  req.method === 'GET' && STREAM_PATH.test(req.path) && wantsEventStream(req.header('Accept'));
+
+export const wantsEventStream = (accept: string | undefined) =>
+  /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept ?? '');
+
+/**
+ * Tenant API: the principal (and so the tenant) comes from the key alone. A browser token
+ * may also come as `?access_token=` (EventSource cannot send headers), on stream requests
+ * only; the access log never records a query string. A token is read-only.
+ */
 export const tenantAuth =
   (deps: AuthDeps): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
     const principal = await throttled(c, deps, async () => {
-      const token = bearerToken(c.req.header('Authorization'));
+      let token = bearerToken(c.req.header('Authorization'));
+      const fromQuery = c.req.query('access_token');
+      if (fromQuery !== undefined) {
+        if (!isStreamRequest(c.req)) {
+          throw unauthorized('access_token is accepted on stream requests only (Accept: text/event-stream).');
+        }
+        if (!isBrowserToken(fromQuery)) {
+          throw unauthorized('access_token takes a browser token (POST /v1/tokens), never an API key.');
+        }
+        if (token === undefined) token = fromQuery;
+      }
       if (!token) throw unauthorized();
       return deps.authenticator.tenant(token);
     });
+    if (principal.token && c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      throw forbidden('A browser token is read-only: it is accepted on read routes only.');
+    }
     c.set('principal', principal);
     await next();
   };

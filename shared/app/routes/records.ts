@@ -8,7 +8,7 @@ import type { FetchService } from '#shared/services/fetch';
 import { ProduceService } from '#shared/services/produce';
 import type { QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
-import { authorize } from '../middleware/auth';
+import { authorize, wantsEventStream } from '../middleware/auth';
 import { bodyProblemResponses, newRouter, problem, problemResponses, throttledResponse } from '../router';
 import {
   FetchQuerySchema,
@@ -20,6 +20,7 @@ import {
   TopicParamSchema,
 } from '../schemas';
 import { decodeRecord, encodeRecord } from '../wire';
+import { PARTITION_STREAM_DESCRIPTION, partitionStream, STREAM_SECURITY, type StreamRoutesDeps } from './streams';
 
 export interface RecordRoutesDeps {
   topics: TopicService;
@@ -29,6 +30,8 @@ export interface RecordRoutesDeps {
   limits: Limits;
   quotas: QuotaService;
   authenticator: Authenticator;
+  /** `Accept: text/event-stream` on the fetch route (see `streams.ts`). */
+  stream: StreamRoutesDeps;
 }
 
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
@@ -54,6 +57,7 @@ export const recordRoutes = ({
   limits,
   quotas,
   authenticator,
+  stream,
 }: RecordRoutesDeps) => {
   const app = newRouter();
 
@@ -130,13 +134,17 @@ export const recordRoutes = ({
       method: 'get',
       path: '/topics/{topic}/partitions/{partition}/records',
       operationId: 'fetch',
-      summary: 'Fetch records from a partition',
+      summary: 'Fetch records from a partition, or follow it (Server-Sent Events)',
       tags: ['Records'],
+      security: STREAM_SECURITY,
       request: { params: PartitionParamSchema, query: FetchQuerySchema },
       responses: {
         200: {
-          content: { 'application/json': { schema: FetchResponseSchema } },
-          description: 'Records in offset order',
+          content: {
+            'application/json': { schema: FetchResponseSchema },
+            'text/event-stream': { schema: z.string().openapi({ description: PARTITION_STREAM_DESCRIPTION }) },
+          },
+          description: 'Records in offset order; with `Accept: text/event-stream`, a stream of them',
         },
         416: problem('`offset_out_of_range`, with `logStartOffset` and `highWatermark`'),
         ...problemResponses,
@@ -149,6 +157,9 @@ export const recordRoutes = ({
       const query = c.req.valid('query');
       const topic = await topics.get(principal.tenantId, name);
       topics.checkPartition(topic, partition);
+      if (wantsEventStream(c.req.header('Accept'))) {
+        return (await partitionStream(c, stream, principal, { topic, partition }, query)) as never;
+      }
       quotas.checkFetch(principal);
       const result = await fetcher.fetch(topic, partition, query);
       if (result.waited && result.records.length > 0) await authenticator.confirm(principal);

@@ -1,0 +1,202 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { API_KEY_CACHE_MS, FETCH_DEFAULTS, FETCH_LIMITS, type StreamTiming } from '#shared/constants';
+import { invalidRequest, RunnelError, tokenExpired } from '#shared/domain/errors';
+
+import type { Authenticator, TenantPrincipal } from '#shared/services/auth';
+import type { OffsetSpec } from '#shared/services/fetch';
+import type { QuotaService } from '#shared/services/quotas';
+import {
+  parsePartitionEventId,
+  parseTopicEventId,
+  type RecordEventSource,
+  type RecordStreams,
+  type StreamEvent,
+  type TopicStart,
+} from '#shared/services/record-stream';
+import type { TopicService } from '#shared/services/topics';
+import type { AppEnv } from '../env';
+import { authorize, wantsEventStream } from '../middleware/auth';
+import { newRouter, problem, problemResponses, throttledResponse } from '../router';
+import { EncodingSchema, intQuery, TopicParamSchema } from '../schemas';
+import { SSE_HEADERS, type StreamFaults, sseBody } from '../streaming/sse';
+import { type Encoding, encodeRecord } from '../wire';
+
+export interface StreamRoutesDeps {
+  authenticator: Authenticator;
+  topics: TopicService;
+  streams: RecordStreams;
+  quotas: QuotaService;
+  clock: () => number;
+  timing: StreamTiming;
+  faults?: StreamFaults | undefined;
+  log: (entry: Record<string, unknown>) => void;
+}
+
+const respond = (
+  c: Context<AppEnv>,
+  deps: StreamRoutesDeps,
+  principal: TenantPrincipal,
+  source: RecordEventSource,
+  data: (event: StreamEvent) => unknown,
+) => {
+  // A stream outlives the key cache: every few seconds it confirms from storage that the
+  // key (and tenant) still stand and a browser token has not expired, so revoking a key
+  // ends its open streams too.
+  let confirmedAt = deps.clock();
+  const beforeSend = async (event: StreamEvent) => {
+    if (principal.token && principal.token.expiresAt <= deps.clock()) throw tokenExpired();
+    if (deps.clock() - confirmedAt >= API_KEY_CACHE_MS) {
+      await deps.authenticator.confirm(principal);
+      confirmedAt = deps.clock();
+    }
+    if (event.event === 'records') await deps.quotas.recordFetchedRecords(principal, event.records);
+  };
+  return new Response(
+    sseBody({
+      source,
+      data,
+      timing: deps.timing,
+      clock: deps.clock,
+      faults: deps.faults,
+      beforeSend,
+      onError: (error) => {
+        if (error.status < 500) return;
+        const cause = error.cause ?? error;
+        deps.log({
+          level: 'error',
+          msg: 'stream failed',
+          requestId: c.get('requestId'),
+          path: new URL(c.req.url).pathname,
+          code: error.code,
+          error:
+            cause instanceof Error ? { name: cause.name, message: cause.message, stack: cause.stack } : String(cause),
+        });
+      },
+    }),
+    { status: 200, headers: SSE_HEADERS },
+  );
+};
+
+/** `Last-Event-ID` of a reconnecting EventSource, if any (it wins over `offset`). */
+const lastEventId = (c: Context<AppEnv>) => {
+  const id = c.req.header('Last-Event-ID')?.trim();
+  return id ? id : undefined;
+};
+
+/**
+ * `GET /topics/{topic}/partitions/{p}/records` with `Accept: text/event-stream`: the
+ * records route's stream. The route has checked the key, topic and partition.
+ */
+export const partitionStream = async (
+  c: Context<AppEnv>,
+  deps: StreamRoutesDeps,
+  principal: TenantPrincipal,
+  target: { topic: Awaited<ReturnType<TopicService['get']>>; partition: number },
+  query: { offset: OffsetSpec; maxRecords: number; maxBytes: number; encoding: Encoding },
+) => {
+  const resume = lastEventId(c);
+  const from = resume === undefined ? query.offset : parsePartitionEventId(resume);
+  deps.quotas.checkFetch(principal);
+  const source = await deps.streams.partition(target.topic, target.partition, from, query, deps.clock);
+  return respond(c, deps, principal, source, (event) =>
+    event.event === 'records'
+      ? {
+          records: event.records.map((r) => encodeRecord(r, query.encoding)),
+          nextOffset: event.result.nextOffset,
+          highWatermark: event.result.highWatermark,
+          logStartOffset: event.result.logStartOffset,
+        }
+      : { highWatermark: event.highWatermarks[0]?.highWatermark },
+  );
+};
+
+const TopicStreamQuerySchema = z.object({
+  offset: z
+    .enum(['earliest', 'latest'], { error: 'offset of a topic stream is "earliest" or "latest".' })
+    .optional()
+    .openapi({ description: 'Where every partition starts: "latest" (default) or "earliest".' }),
+  /** Start every partition at its first record at or after this time (ms since epoch). */
+  timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1),
+  maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
+  maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
+  encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
+});
+
+/** Stream routes take an API key, or a browser token in `Authorization` or `?access_token=`. */
+export const STREAM_SECURITY: Record<string, string[]>[] = [{ apiKey: [] }, { accessToken: [] }];
+
+export const PARTITION_STREAM_DESCRIPTION =
+  'With `Accept: text/event-stream`: `records` events (data: the fetch response; id: its `nextOffset`), a ' +
+  '`ping` event at least every 15 s (data: `{"highWatermark"}`; id: the position), and an `error` event ' +
+  '(problem details) that ends the stream. The server also ends a healthy stream after a time limit (at least ' +
+  '60 s). A reconnect with `Last-Event-ID` continues at that offset (it wins over `offset`).';
+
+const TOPIC_STREAM_DESCRIPTION =
+  "Server-Sent Events over every partition: `records` events (data: one partition's records, each carrying " +
+  '`partition`; id: the next offset of every partition, `0:15,1:7,2:0`), a `ping` event at least every 15 s ' +
+  '(data: `{"highWatermarks"}`), and an `error` event (problem details) that ends the stream. A reconnect with ' +
+  '`Last-Event-ID` in that form resumes exactly.';
+
+/** `GET /topics/{topic}/records`: every partition of a topic merged into one stream. */
+export const streamRoutes = (deps: StreamRoutesDeps) => {
+  const app = newRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/topics/{topic}/records',
+      operationId: 'streamTopic',
+      summary: 'Follow every partition of a topic (Server-Sent Events)',
+      tags: ['Records'],
+      security: STREAM_SECURITY,
+      request: { params: TopicParamSchema, query: TopicStreamQuerySchema },
+      responses: {
+        200: {
+          content: { 'text/event-stream': { schema: z.string().openapi({ description: TOPIC_STREAM_DESCRIPTION }) } },
+          description: 'The stream',
+        },
+        406: problem('`not_acceptable`: this route only streams; send `Accept: text/event-stream`'),
+        416: problem('`offset_out_of_range`: a `Last-Event-ID` offset outside a partition’s log'),
+        ...throttledResponse,
+        ...problemResponses,
+      },
+    }),
+    async (c) => {
+      const { topic: name } = c.req.valid('param');
+      const principal = authorize(c, `topic:${name}`, 'consume');
+      if (!wantsEventStream(c.req.header('Accept'))) {
+        throw new RunnelError(
+          'not_acceptable',
+          'This route streams the whole topic: send Accept: text/event-stream (fetch one partition with JSON).',
+        );
+      }
+      const query = c.req.valid('query');
+      if (query.offset !== undefined && query.timestamp >= 0) {
+        throw invalidRequest('Give offset or timestamp, not both.');
+      }
+      const topic = await deps.topics.get(principal.tenantId, name);
+      const id = lastEventId(c);
+      const resume = id === undefined ? undefined : parseTopicEventId(id, topic.partitions);
+      const start: TopicStart =
+        query.timestamp >= 0
+          ? { kind: 'timestamp', timestamp: query.timestamp }
+          : { kind: 'offset', offset: query.offset ?? 'latest' };
+      deps.quotas.checkFetch(principal);
+      const source = await deps.streams.topic(topic, start, resume, query, deps.clock);
+      return respond(c, deps, principal, source, (event) =>
+        event.event === 'records'
+          ? {
+              partition: event.partition,
+              records: event.records.map((r) => ({ partition: event.partition, ...encodeRecord(r, query.encoding) })),
+              nextOffset: event.result.nextOffset,
+              highWatermark: event.result.highWatermark,
+              logStartOffset: event.result.logStartOffset,
+            }
+          : { highWatermarks: event.highWatermarks },
+      ) as never;
+    },
+  );
+
+  return app;
+};
