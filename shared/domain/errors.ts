@@ -38,6 +38,8 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, title: 'Unsupported media type', retriable: false },
   tenant_not_found: { status: 404, title: 'Tenant not found', retriable: false },
   key_not_found: { status: 404, title: 'API key not found', retriable: false },
+  connector_not_found: { status: 404, title: 'Connector not found', retriable: false },
+  connector_exists: { status: 409, title: 'Connector already exists', retriable: false },
   conflict: { status: 409, title: 'Conflict', retriable: false },
   unavailable: { status: 503, title: 'Service unavailable', retriable: true },
   /** Nothing says whether the request took effect: retry only what is idempotent. */
@@ -182,7 +184,9 @@ export type PortErrorCode =
   | 'claim_fenced'
   | 'group_changed'
   | 'member_not_live'
-  | 'stale_generation';
+  | 'stale_generation'
+  | 'connector_name_taken'
+  | 'connector_lease_lost';
 
 /** Base of every error a port (or the append protocol) throws; carries its {@link PortErrorCode}. */
 export class PortError extends Error {
