@@ -85,12 +85,14 @@ export interface ConnectorStore {
   acquire(ref: ConnectorRef, owner: string, now: number, leaseMs: number): Promise<StoredConnector | undefined>;
   /** Saves runtime and status while `owner` holds the lease on this incarnation; {@link ConnectorLeaseLostError} otherwise. */
   saveProgress(connector: StoredConnector, owner: string, progress: ConnectorProgress): Promise<void>;
+  /** Records a transient error in the status (runtime untouched: a plan written ahead must survive). */
+  noteError(connector: StoredConnector, owner: string, lastError: string, at: number): Promise<void>;
   /** Moves a running connector to `failed` or `completed` (no-op if a user paused or changed it meanwhile). */
   finish(
     connector: StoredConnector,
     owner: string,
     state: 'failed' | 'completed',
-    status: ConnectorStatus,
+    error?: { lastError: string; lastErrorAt: number },
   ): Promise<void>;
   /** Frees the lease if `owner` holds it. */
   release(ref: ConnectorRef, owner: string): Promise<void>;

@@ -5,7 +5,6 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ConnectorStatus } from '#shared/domain/connectors/config';
 import {
   type ConnectorChange,
   ConnectorExistsError,
@@ -177,26 +176,42 @@ export class DynamoDbConnectorStore implements ConnectorStore {
     if (!saved) throw new ConnectorLeaseLostError(connector);
   }
 
+  async noteError(connector: StoredConnector, owner: string, lastError: string, at: number): Promise<void> {
+    await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(connector),
+        UpdateExpression: 'SET #status.lastError = :error, #status.lastErrorAt = :at',
+        ConditionExpression: 'connectorId = :id AND leaseOwner = :owner',
+        ExpressionAttributeNames: { '#status': NAMES['#status'] },
+        ExpressionAttributeValues: { ':error': lastError, ':at': at, ':id': connector.connectorId, ':owner': owner },
+      }),
+    );
+  }
+
   async finish(
     connector: StoredConnector,
     owner: string,
     state: 'failed' | 'completed',
-    status: ConnectorStatus,
+    error?: { lastError: string; lastErrorAt: number },
   ): Promise<void> {
     await sendConditional(
       this.client,
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(connector),
-        UpdateExpression: 'SET #state = :state, #status = :status',
+        UpdateExpression: error
+          ? 'SET #state = :state, #status.lastError = :error, #status.lastErrorAt = :at'
+          : 'SET #state = :state',
         ConditionExpression: 'connectorId = :id AND leaseOwner = :owner AND #state = :running',
-        ExpressionAttributeNames: { '#state': NAMES['#state'], '#status': NAMES['#status'] },
+        ExpressionAttributeNames: { '#state': NAMES['#state'], ...(error ? { '#status': NAMES['#status'] } : {}) },
         ExpressionAttributeValues: {
           ':state': state,
-          ':status': status,
           ':id': connector.connectorId,
           ':owner': owner,
           ':running': 'running',
+          ...(error ? { ':error': error.lastError, ':at': error.lastErrorAt } : {}),
         },
       }),
     );
