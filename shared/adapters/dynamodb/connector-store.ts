@@ -26,9 +26,9 @@ import { queryAll } from './query-all';
  *                                             state, status, runtime, lease (leaseOwner, leaseUntil)
  *   CONNECTORS         <tenantId>#<name>      registration: the runtime's list of work, across tenants
  *
- * Registration is written before the connector and removed after it (by the runtime,
- * when it finds the connector gone), so every connector is registered; a crash leaves
- * at most a registration without connector, which the runtime drops.
+ * Registration is written before the connector and removed after it, so every connector
+ * is registered; a crash leaves at most a registration without connector, which the
+ * runtime drops when it finds no connector behind it.
  */
 const REGISTRY_PK = 'CONNECTORS';
 const connectorSk = (name: string) => `CONNECTOR#${name}`;
@@ -122,7 +122,10 @@ export class DynamoDbConnectorStore implements ConnectorStore {
     const result = await this.client.send(
       new DeleteCommand({ TableName: this.tableName, Key: this.key({ tenantId, name }), ReturnValues: 'ALL_OLD' }),
     );
-    return result.Attributes !== undefined;
+    if (!result.Attributes) return false;
+    // A crash before this leaves a registration without connector: the runtime drops it.
+    await this.unregister({ tenantId, name });
+    return true;
   }
 
   async registered(): Promise<ConnectorRef[]> {
