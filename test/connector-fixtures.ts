@@ -37,7 +37,7 @@ export const workerFor = (stack: Stack, options: Partial<ConnectorWorkerOptions>
   );
 
 /** A crash hook that stops the worker (hangs) the first time it reaches `point`, and tells the test. */
-export const crashOnce = (point: CrashPoint) => {
+export const crashOnce = (point: CrashPoint, connector: string) => {
   let crashed = false;
   let signal: () => void = () => {};
   const reached = new Promise<void>((resolve) => {
@@ -45,8 +45,8 @@ export const crashOnce = (point: CrashPoint) => {
   });
   return {
     reached,
-    afterStep: (at: CrashPoint, _connector: StoredConnector) => {
-      if (at !== point || crashed) return;
+    afterStep: (at: CrashPoint, c: StoredConnector) => {
+      if (at !== point || c.name !== connector || crashed) return;
       crashed = true;
       signal();
       return hang();
