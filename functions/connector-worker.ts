@@ -4,17 +4,15 @@ import { awsPorts } from '#shared/adapters/aws';
 import { AssumeRoleSinkObjectStore } from '#shared/adapters/s3/sink-object-store';
 import { createSdkClients } from '#shared/adapters/sdk-clients';
 import { createServices } from '#shared/app/create-app';
-import { connectorTickMsFromEnv, destinationPolicyFromEnv } from '#shared/hosts/connector-config';
-import { maintenanceConfig } from '#shared/hosts/lambda-config';
+import { connectorWorkerFunctionConfig } from '#shared/hosts/config';
 import { systemResolver } from '#shared/services/connectors/http-delivery';
 import { ConnectorWorker, connectorWorkerDeps } from '#shared/services/connectors/worker';
 
 // Built once per execution environment. The schedule starts the handler every minute;
 // each invocation runs passes over the connectors until shortly before its timeout
 // (docs/connectors.md, "Runtime in AWS").
-const { storage, s3ForcePathStyle } = maintenanceConfig(process.env);
-const tickMs = connectorTickMsFromEnv(process.env, 1000);
-const destinations = destinationPolicyFromEnv(process.env, 'strict');
+const config = connectorWorkerFunctionConfig(process.env);
+const { storage, s3ForcePathStyle, connectorTickMs: tickMs, connectorDestinations: destinations } = config;
 const clients = createSdkClients({ s3ForcePathStyle });
 const ports = awsPorts(clients, storage);
 const services = createServices({ ...ports, operatorKeyHash: undefined });

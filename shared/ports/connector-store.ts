@@ -1,4 +1,5 @@
 import type { Connector, ConnectorState, ConnectorStatus } from '#shared/domain/connectors/config';
+import { PortError } from '#shared/domain/errors';
 
 /**
  * What the runtime keeps between steps, per connector; each field belongs to one kind.
@@ -30,18 +31,16 @@ export interface ConnectorRef {
 }
 
 /** A connector with that name exists already. */
-export class ConnectorExistsError extends Error {
+export class ConnectorExistsError extends PortError {
   constructor(readonly connector: string) {
-    super(`Connector ${connector} exists`);
-    this.name = 'ConnectorExistsError';
+    super('connector_name_taken', `Connector ${connector} exists`);
   }
 }
 
 /** The worker's lease ran out and another worker took the connector, or the connector was deleted. */
-export class ConnectorLeaseLostError extends Error {
+export class ConnectorLeaseLostError extends PortError {
   constructor(readonly ref: ConnectorRef) {
-    super(`Lease on connector ${ref.tenantId}/${ref.name} lost`);
-    this.name = 'ConnectorLeaseLostError';
+    super('connector_lease_lost', `Lease on connector ${ref.tenantId}/${ref.name} lost`);
   }
 }
 

@@ -20,10 +20,9 @@ import type { TenantPrincipal } from '#shared/services/auth';
 import { quotaExceeded } from '#shared/services/quotas';
 
 export const connectorNotFound = (name: string) =>
-  new RunnelError('connector_not_found', 404, `Connector '${name}' does not exist.`);
+  new RunnelError('connector_not_found', `Connector '${name}' does not exist.`);
 
-const connectorExists = (name: string) =>
-  new RunnelError('connector_exists', 409, `Connector '${name}' exists already.`);
+const connectorExists = (name: string) => new RunnelError('connector_exists', `Connector '${name}' exists already.`);
 
 /** Where connectors may reach, per deployment (docs/connectors.md, "Configuration"). */
 export interface ConnectorPolicy {
@@ -142,7 +141,8 @@ export class ConnectorService {
       try {
         await checkDestination(String(config.url), this.policy.destinations, this.policy.resolve);
       } catch (error) {
-        if (error instanceof DestinationRefusedError) throw invalidRequest(error.message, { field: 'config.url' });
+        if (error instanceof DestinationRefusedError)
+          throw invalidRequest(error.message, [{ path: 'config.url', message: error.message }]);
         throw error;
       }
       if (typeof config.deadLetterTopic === 'string' && consume.includes(config.deadLetterTopic)) {
@@ -152,12 +152,12 @@ export class ConnectorService {
     if (kind === 's3-sink') {
       const s3 = config as S3SinkConfig;
       if (this.policy.requireRoleArn && !s3.roleArn) {
-        throw invalidRequest('roleArn is required: the service writes to your bucket through a role of yours.', {
-          field: 'config.roleArn',
-        });
+        const message = 'roleArn is required: the service writes to your bucket through a role of yours.';
+        throw invalidRequest(message, [{ path: 'config.roleArn', message }]);
       }
       if (this.policy.reservedBuckets.includes(s3.bucket)) {
-        throw invalidRequest(`Bucket '${s3.bucket}' cannot be used.`, { field: 'config.bucket' });
+        const message = `Bucket '${s3.bucket}' cannot be used.`;
+        throw invalidRequest(message, [{ path: 'config.bucket', message }]);
       }
     }
     for (const topic of [...new Set([...produce, ...consume])]) {

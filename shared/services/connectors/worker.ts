@@ -311,7 +311,7 @@ export class ConnectorWorker {
     } catch (error) {
       // The producer's state expired (a connector paused for more than a day): continue where it expects.
       if (error instanceof RunnelError && error.code === 'out_of_order_sequence') {
-        const expected = Number(error.extensions.expectedSequence);
+        const expected = Number(error.fields.expectedSequence);
         runtime.sequence = expected;
         runtime.pending = { ...pending, sequence: expected };
         await this.deps.store.saveProgress(connector, this.owner, { runtime, status });
