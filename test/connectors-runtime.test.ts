@@ -26,7 +26,7 @@ beforeAll(async () => {
     connectorPolicy: {
       destinations: { allowLoopback: true, requireHttps: false },
       requireRoleArn: false,
-      resolve: fakeDns({ 'rebind.example.com': ['93.184.216.34'] }),
+      resolve: fakeDns({ 'rebind.example.com': ['93.184.216.34'], 'receiver.test': ['127.0.0.1'] }),
       reservedBuckets: ['runnel-segments'],
     },
   });
@@ -323,6 +323,29 @@ describe('http-sink', () => {
     } finally {
       await receiver.close();
       await api.delete('/v1/connectors/hook-fail');
+    }
+  });
+
+  it('connects a host name to the addresses that were checked, not to a second DNS answer', async () => {
+    await api.post('/v1/topics', { name: 'hook-dns-in', partitions: 1 });
+    await produce('hook-dns-in', 3);
+    const receiver = await startReceiver(() => ({ status: 200 }), clock.now);
+    try {
+      const url = receiver.url.replace('127.0.0.1', 'receiver.test');
+      const created = await api.post('/v1/connectors', {
+        name: 'hook-dns',
+        kind: 'http-sink',
+        config: { topics: ['hook-dns-in'], url, batchMaxWaitMs: 0 },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      // receiver.test exists in no DNS: only the injected resolver's checked answer can reach the receiver.
+      const worker = workerFor(stack, { resolve: fakeDns({ 'receiver.test': ['127.0.0.1'] }) });
+      await runUntil(worker, async () => (await groupLag('hook-dns'))?.every((l: number) => l === 0) ?? false);
+      expect(receiver.requests.flatMap((r) => r.records.map((x) => x.value))).toEqual(['v0', 'v1', 'v2']);
+      expect(receiver.requests[0]?.headers.host).toBe(new URL(url).host);
+    } finally {
+      await receiver.close();
+      await api.delete('/v1/connectors/hook-dns');
     }
   });
 

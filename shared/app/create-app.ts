@@ -201,6 +201,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
       { name: 'Records', description: 'Produce and fetch records' },
       { name: 'Consumer groups', description: 'Membership, group fetch, committed offsets and lag' },
       { name: 'Keys', description: "A tenant's API keys and their permissions" },
+      { name: 'Connectors', description: 'Managed sources and sinks: datagen, HTTP and S3 (docs/connectors.md)' },
       { name: 'Tenants', description: 'The operator API: tenants and their quotas (operator key only)' },
     ],
   }));

@@ -7,6 +7,8 @@ import { PortError } from '#shared/domain/errors';
  * (docs/connectors.md, "Crash points").
  */
 export interface ConnectorRuntime {
+  /** datagen: the topic incarnation the producer sequences belong to (a recreated topic starts at 0). */
+  topicId?: string;
   /** datagen: the next producer sequence. */
   sequence?: number;
   /** datagen: the rate is measured from here (set on start and resume). */

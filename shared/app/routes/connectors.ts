@@ -10,7 +10,7 @@ import {
 import { canSee } from '#shared/domain/permissions';
 import { type ConnectorService, connectorView } from '#shared/services/connectors/connectors';
 import { authorize } from '../middleware/auth';
-import { json, newRouter, problemResponses, validationError } from '../router';
+import { bodyProblemResponses, json, newRouter, problem, problemResponses, validationError } from '../router';
 import { NameSchema } from '../schemas';
 
 const ConnectorSchema = z
@@ -79,10 +79,14 @@ export const connectorRoutes = ({ connectors }: { connectors: ConnectorService }
     createRoute({
       method: 'post',
       path: '/connectors',
+      operationId: 'createConnector',
+      summary: 'Create a connector (it starts running)',
+      tags: ['Connectors'],
       request: { body: { content: { 'application/json': { schema: CreateConnectorSchema } }, required: true } },
       responses: {
         201: json(ConnectorSchema, 'Created; it starts running'),
-        409: { description: 'connector_exists' },
+        409: problem('`connector_exists`: the tenant has a connector of that name'),
+        ...bodyProblemResponses,
         ...problemResponses,
       },
     }),
@@ -100,6 +104,9 @@ export const connectorRoutes = ({ connectors }: { connectors: ConnectorService }
     createRoute({
       method: 'get',
       path: '/connectors',
+      operationId: 'listConnectors',
+      summary: 'List the tenant’s connectors',
+      tags: ['Connectors'],
       responses: {
         200: json(z.object({ connectors: z.array(ConnectorSchema) }), 'The tenant’s connectors'),
         ...problemResponses,
@@ -116,6 +123,9 @@ export const connectorRoutes = ({ connectors }: { connectors: ConnectorService }
     createRoute({
       method: 'get',
       path: '/connectors/{name}',
+      operationId: 'getConnector',
+      summary: 'Describe a connector: state, status and configuration (secrets redacted)',
+      tags: ['Connectors'],
       request: { params: ConnectorParamSchema },
       responses: { 200: json(ConnectorSchema, 'The connector'), ...problemResponses },
     }),
@@ -131,11 +141,14 @@ export const connectorRoutes = ({ connectors }: { connectors: ConnectorService }
     createRoute({
       method: 'patch',
       path: '/connectors/{name}',
+      operationId: 'updateConnector',
+      summary: 'Pause, resume or reconfigure a connector',
+      tags: ['Connectors'],
       request: {
         params: ConnectorParamSchema,
         body: { content: { 'application/json': { schema: UpdateConnectorSchema } }, required: true },
       },
-      responses: { 200: json(ConnectorSchema, 'Updated'), ...problemResponses },
+      responses: { 200: json(ConnectorSchema, 'Updated'), ...bodyProblemResponses, ...problemResponses },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -156,6 +169,9 @@ export const connectorRoutes = ({ connectors }: { connectors: ConnectorService }
     createRoute({
       method: 'delete',
       path: '/connectors/{name}',
+      operationId: 'deleteConnector',
+      summary: 'Delete a connector (a sink’s consumer group stays)',
+      tags: ['Connectors'],
       request: { params: ConnectorParamSchema },
       responses: { 204: { description: 'Deleted; it stops within one worker step' }, ...problemResponses },
     }),

@@ -65,18 +65,19 @@ export const nodeHttpPost: HttpPost = (destination, headers, body, timeoutMs) =>
         timeout: timeoutMs,
       },
       (res) => {
-        // Drain the body (the status is the answer) so the socket can be reused.
-        res.resume();
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after']?.toString() }),
-        );
-        res.on('error', (error) => reject(new DeliveryError('the response broke off', { cause: error })));
+        clearTimeout(deadline);
+        // The status is the answer: the body is not read, so a receiver cannot hold the worker by trickling one.
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after']?.toString() });
+        res.destroy();
       },
     );
+    // The whole attempt, not only an idle socket, ends after timeoutMs.
+    const deadline = setTimeout(() => req.destroy(new DeliveryError(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('timeout', () => req.destroy(new DeliveryError(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (error) =>
-      reject(error instanceof DeliveryError ? error : new DeliveryError(`connection failed (${errorCode(error)})`)),
-    );
+    req.on('error', (error) => {
+      clearTimeout(deadline);
+      reject(error instanceof DeliveryError ? error : new DeliveryError(`connection failed (${errorCode(error)})`));
+    });
     req.end(body);
   });
 

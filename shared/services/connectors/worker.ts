@@ -205,7 +205,11 @@ export class ConnectorWorker {
   }
 
   private async visit(ref: ConnectorRef): Promise<boolean> {
-    if (!(await this.tenantLive(ref.tenantId))) return false;
+    if (!(await this.tenantLive(ref.tenantId))) {
+      // A deleted tenant's connectors stop at once; its registrations go once maintenance removed its items.
+      if (!(await this.deps.store.get(ref.tenantId, ref.name))) await this.deps.store.unregister(ref);
+      return false;
+    }
     const connector = await this.deps.store.acquire(ref, this.owner, this.deps.clock(), this.leaseMs);
     if (!connector) {
       this.held.delete(refKey(ref));
@@ -260,10 +264,10 @@ export class ConnectorWorker {
   private async datagenStep(connector: StoredConnector) {
     const config = connector.config as DatagenConfig;
     const topic = await this.topic(connector.tenantId, config.topic);
-    let runtime: ConnectorRuntime & { topicId?: string } = { ...connector.runtime };
+    let runtime: ConnectorRuntime = { ...connector.runtime };
     const status = { ...connector.status };
     // A recreated topic is a new producer scope: its sequences start at 0 again.
-    if ((runtime as { topicId?: string }).topicId !== topic.topicId) runtime = { sequence: 0, topicId: topic.topicId };
+    if (runtime.topicId !== topic.topicId) runtime = { sequence: 0, topicId: topic.topicId };
     const now = this.deps.clock();
     if (!runtime.pending) {
       const left = config.maxRecords === undefined ? Number.POSITIVE_INFINITY : config.maxRecords - status.records;
