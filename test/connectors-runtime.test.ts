@@ -6,7 +6,7 @@ import { STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
 import { partitionForKey } from '#shared/domain/partitioner';
 import type { ConnectorWorker } from '#shared/services/connectors/worker';
 import { crashOnce, fakeDns, manualClock, startReceiver, workerFor } from './connector-fixtures';
-import { type Api, type Stack, startStack } from './harness';
+import { type Api, apiClient, OPERATOR_KEY, type Stack, startStack } from './harness';
 
 /*
  * The connector runtime on the real local stack, driven pass by pass with a manual
@@ -168,6 +168,33 @@ describe('datagen', () => {
       new Set(Array.from({ length: 60 }, (_, i) => i + 1)),
     );
     await api.delete('/v1/connectors/gen-crash');
+  });
+});
+
+describe('quotas', () => {
+  it('counts what a datagen connector produces against the tenant’s storage quota', async () => {
+    const operator = apiClient(stack.app, OPERATOR_KEY);
+    const tenant = await operator.post('/admin/v1/tenants', { name: 'tight', quotas: { maxStorageBytes: 2000 } });
+    expect(tenant.status).toBe(201);
+    const tight = apiClient(stack.app, tenant.body.apiKey);
+    await tight.post('/v1/topics', { name: 'gen-tight', partitions: 1 });
+    await tight.post('/v1/connectors', {
+      name: 'gen-tight',
+      kind: 'datagen',
+      config: { topic: 'gen-tight', template: 'users', recordsPerSecond: 50 },
+    });
+    const worker = workerFor(stack);
+    await worker.runOnce();
+    // Storage is checked before a write (as for a client's produce): the first batch fits, the next does not.
+    clock.advance(1000);
+    await worker.runOnce();
+    clock.advance(1000);
+    await worker.runOnce();
+    const described = (await tight.get('/v1/connectors/gen-tight')).body;
+    expect(described).toMatchObject({ state: 'running', status: { records: 50 } });
+    expect(described.status.lastError).toMatch(/stores its maximum of 2000 bytes/);
+    expect((await tight.get('/v1/topics/gen-tight/partitions/0/records')).body.records).toHaveLength(50);
+    await tight.delete('/v1/connectors/gen-tight');
   });
 });
 

@@ -16,6 +16,7 @@ import {
   type Resolver,
 } from '#shared/domain/connectors/destination';
 import { RunnelError } from '#shared/domain/errors';
+import { effectiveQuotas } from '#shared/domain/quotas';
 import { type ProducedRecord, recordSize, type StoredRecord } from '#shared/domain/records';
 import {
   ConnectorLeaseLostError,
@@ -27,11 +28,13 @@ import {
 import type { GroupStore } from '#shared/ports/group-store';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import { SinkBucketError, type SinkObjectStore } from '#shared/ports/sink-object-store';
+import type { TenantPrincipal } from '#shared/services/auth';
 import { mapWithConcurrency } from '#shared/services/concurrency';
 import { type ExactlyOnceProducer, requestHash } from '#shared/services/exactly-once';
 import type { FetchResult, FetchService } from '#shared/services/fetch';
 import type { GroupService } from '#shared/services/groups';
 import type { ProduceService } from '#shared/services/produce';
+import type { QuotaService } from '#shared/services/quotas';
 import { DeliveryError, type HttpPost, nodeHttpPost } from './http-delivery';
 
 /**
@@ -68,6 +71,8 @@ export interface ConnectorWorkerDeps {
   producer: ProduceService;
   exactlyOnce: ExactlyOnceProducer;
   objects: SinkObjectStore;
+  /** What connectors produce counts against the tenant's produce rate and storage, as a client's produce does. */
+  quotas: QuotaService;
   limits: Limits;
   clock: () => number;
 }
@@ -147,7 +152,7 @@ export class ConnectorWorker {
   private readonly waitingSince = new Map<string, number>();
   /** Where an http-sink's next batch starts looking, so no partition starves the others. */
   private readonly cursor = new Map<string, number>();
-  private readonly tenants = new Map<string, { live: boolean; until: number }>();
+  private readonly tenants = new Map<string, { principal: TenantPrincipal | undefined; until: number }>();
   private readonly held = new Set<string>();
 
   constructor(
@@ -194,18 +199,38 @@ export class ConnectorWorker {
     this.held.clear();
   }
 
-  private async tenantLive(tenantId: string): Promise<boolean> {
+  /** The tenant as a principal (its quotas in force), or undefined when it is deleted; cached briefly. */
+  private async tenant(tenantId: string): Promise<TenantPrincipal | undefined> {
     const now = this.deps.clock();
     const cached = this.tenants.get(tenantId);
-    if (cached && cached.until > now) return cached.live;
+    if (cached && cached.until > now) return cached.principal;
     const tenant = await this.deps.metadata.getTenant(tenantId);
-    const live = tenant !== undefined && tenant.deletedAt === undefined;
-    this.tenants.set(tenantId, { live, until: now + TENANT_CACHE_MS });
-    return live;
+    const principal: TenantPrincipal | undefined =
+      tenant && tenant.deletedAt === undefined
+        ? {
+            kind: 'tenant',
+            tenantId,
+            keyId: 'connector-worker',
+            permissions: [],
+            quotas: effectiveQuotas(tenant.quotas),
+          }
+        : undefined;
+    this.tenants.set(tenantId, { principal, until: now + TENANT_CACHE_MS });
+    return principal;
+  }
+
+  /** Counts a connector's produce against its tenant's quotas (throttled or quota_exceeded: tried again later). */
+  private async admit(connector: StoredConnector, records: readonly ProducedRecord[]) {
+    const principal = await this.tenant(connector.tenantId);
+    if (!principal) throw new ConnectorLeaseLostError(connector);
+    await this.deps.quotas.admitProduce(
+      principal,
+      records.reduce((n, r) => n + recordSize(r), 0),
+    );
   }
 
   private async visit(ref: ConnectorRef): Promise<boolean> {
-    if (!(await this.tenantLive(ref.tenantId))) {
+    if (!(await this.tenant(ref.tenantId))) {
       // A deleted tenant's connectors stop at once; its registrations go once maintenance removed its items.
       if (!(await this.deps.store.get(ref.tenantId, ref.name))) await this.deps.store.unregister(ref);
       return false;
@@ -302,6 +327,7 @@ export class ConnectorWorker {
       timestamp: undefined,
       partition: undefined,
     }));
+    await this.admit(connector, records);
     const producerId = `connect-${connector.connectorId}`;
     const hash = requestHash('POST', `connector:${connector.connectorId}`, pending);
     try {
@@ -487,6 +513,7 @@ export class ConnectorWorker {
       timestamp: r.timestamp,
       partition: undefined,
     }));
+    await this.admit(connector, records);
     await this.deps.producer.produce(deadLetters, records, { limits: this.deps.limits });
     await this.commit(connector, [...next.values()]);
     this.waitingSince.delete(key);
@@ -620,6 +647,7 @@ export const connectorWorkerDeps = (
     fetcher: FetchService;
     producer: ProduceService;
     exactlyOnce: ExactlyOnceProducer;
+    quotas: QuotaService;
     limits: Limits;
     clock: () => number;
   },
@@ -633,6 +661,7 @@ export const connectorWorkerDeps = (
   producer: services.producer,
   exactlyOnce: services.exactlyOnce,
   objects,
+  quotas: services.quotas,
   limits: services.limits,
   clock: services.clock,
 });
