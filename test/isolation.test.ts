@@ -91,7 +91,7 @@ const ROUTES: Record<string, RouteCase> = {
     need: { resource: 'group', action: 'consume' },
     query: (ids) => `topic=${ids.topic}`,
   },
-  // Connectors (API.md).
+  // Connectors (docs/connectors.md).
   'POST /v1/connectors': {
     scope: 'tenant',
     need: { resource: 'connector', action: 'manage' },
