@@ -5,6 +5,7 @@ import {
   MemoryMetadataStore,
   MemorySegmentStore,
   MemoryUsageStore,
+  unusedConnectorStore,
   unusedGroupStore,
   unusedIdempotencyStore,
 } from './memory-ports';
@@ -49,6 +50,7 @@ export const measureHandlerCpu = async (options: {
     segments: new MemorySegmentStore(),
     usage: new MemoryUsageStore(),
     groups: unusedGroupStore,
+    connectors: unusedConnectorStore,
     idempotency: unusedIdempotencyStore,
     operatorKeyHash: hashApiKey(BENCH_OPERATOR_KEY),
     log: () => {},

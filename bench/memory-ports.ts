@@ -1,3 +1,4 @@
+import type { ConnectorStore } from '#shared/ports/connector-store';
 import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
@@ -224,6 +225,15 @@ export const unusedGroupStore = new Proxy(
     },
   },
 ) as GroupStore;
+
+export const unusedConnectorStore = new Proxy(
+  {},
+  {
+    get: () => () => {
+      throw new Error('connectors are not used by this measurement');
+    },
+  },
+) as ConnectorStore;
 
 /** Idempotent produce is not part of the CPU measurement: any call is a bench error. */
 export const unusedIdempotencyStore = new Proxy(

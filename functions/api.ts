@@ -33,6 +33,8 @@ const app = createApp({
   operatorKeyHash: await readOperatorKeyHash(),
   corsOrigins: config.corsOrigins,
   exactlyOnce: { timing: config.exactlyOnceTiming },
+  // In AWS: public https destinations only, s3-sinks through the tenant's role.
+  connectorPolicy: { destinations: config.connectorDestinations, reservedBuckets: [config.storage.bucket] },
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
   log: telemetry.log,
   metrics: telemetry.metrics,

@@ -16,7 +16,7 @@ export interface NagAcknowledgment {
 const rule = (id: string) => `AwsSolutions::AwsSolutions-${id}`;
 
 export const nagAcknowledgments = (stack: RunnelStack): NagAcknowledgment[] => {
-  const functions = [stack.apiFunction, stack.streams.function, stack.maintenanceFunction];
+  const functions = [stack.apiFunction, stack.streams.function, stack.maintenanceFunction, stack.connectors.function];
   const list: NagAcknowledgment[] = [
     {
       construct: stack.storage.bucket,
@@ -70,6 +70,17 @@ export const nagAcknowledgments = (stack: RunnelStack): NagAcknowledgment[] => {
       });
     }
   }
+  const workerPolicy = stack.connectors.function.role?.node.tryFindChild('DefaultPolicy');
+  if (!workerPolicy) throw new Error('the connector worker has no role policy');
+  list.push({
+    construct: workerPolicy,
+    rule: rule('IAM5[Resource::arn:aws:iam::*:role/*]'),
+    reason:
+      "s3-sinks write to buckets in the tenants' own accounts through roles the tenants create, so their ARNs are " +
+      'not known at deploy time. The statement allows sts:AssumeRole only, on roles only, only with an external id ' +
+      "(the worker always sends the tenant's id, which the tenant's trust policy requires) and a runnel-connector- " +
+      'session name; no other function may assume any role.',
+  });
   return list;
 };
 

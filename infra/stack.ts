@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { DeployConfig } from './config';
 import { bindBucket, bindSecretValue, bindTable } from './constructs/access';
+import { RunnelConnectorWorker } from './constructs/connector-worker';
 import { RunnelHttpApi } from './constructs/http-api';
 import { RunnelMonitoring } from './constructs/monitoring';
 import { RunnelFunction } from './constructs/runnel-function';
@@ -32,6 +33,7 @@ export class RunnelStack extends Stack {
   readonly http: RunnelHttpApi;
   readonly streams: RunnelStreamEndpoint;
   readonly monitoring: RunnelMonitoring;
+  readonly connectors: RunnelConnectorWorker;
   readonly operatorSecret: secretsmanager.Secret;
   readonly tracing: boolean;
 
@@ -119,6 +121,16 @@ export class RunnelStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
+    this.connectors = new RunnelConnectorWorker(this, 'Connectors', {
+      projectRoot: PROJECT_ROOT,
+      tables: { metadata: metadataTable, log: logTable },
+      bucket,
+      environment: storageEnvironment,
+      alarmTopic: this.monitoring.alarmTopic,
+      tracing: config.tracing,
+      logRetention: config.logRetentionDays,
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The Runnel API endpoint' });
     new CfnOutput(this, 'StreamUrl', {
       value: this.streams.url,
@@ -137,6 +149,10 @@ export class RunnelStack extends Stack {
     new CfnOutput(this, 'MetadataTableName', { value: metadataTable.tableName });
     new CfnOutput(this, 'LogTableName', { value: logTable.tableName });
     new CfnOutput(this, 'SegmentBucketName', { value: bucket.bucketName });
+    new CfnOutput(this, 'ConnectorWorkerRoleArn', {
+      value: this.connectors.function.role?.roleArn ?? '',
+      description: "Trust this role (with the tenant id as sts:ExternalId) in an s3-sink's roleArn",
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: `runnel-${config.stageName}` });
 

@@ -6,10 +6,13 @@ import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { awsPorts } from '#shared/adapters/aws';
+import { LocalSinkObjectStore } from '#shared/adapters/s3/sink-object-store';
 import { createApp, createServices } from '#shared/app/create-app';
 import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { generateApiKey, hashApiKey, keyIdOf } from '#shared/domain/api-keys';
 import { ConfigError, type LocalConfig, localConfig } from '#shared/hosts/config';
+import { systemResolver } from '#shared/services/connectors/http-delivery';
+import { ConnectorWorker, connectorWorkerDeps } from '#shared/services/connectors/worker';
 import { MaintenanceJob } from '#shared/services/maintenance';
 import { answerClientErrors, HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './client-errors';
 import { startEmulators } from './emulators';
@@ -71,6 +74,12 @@ const deps = {
   exactlyOnce: { timing: config.exactlyOnceTiming },
   ...(config.streamMaxDurationMs === undefined ? {} : { streams: { maxDurationMs: config.streamMaxDurationMs } }),
   clientAddress: (c: Context) => getConnInfo(c).remote.address,
+  // Local mode: http-sinks may reach this machine, s3-sinks write into the local S3 emulator.
+  connectorPolicy: {
+    destinations: config.connectorDestinations,
+    requireRoleArn: false,
+    reservedBuckets: [emulators.storage.bucket],
+  },
 };
 const services = createServices(deps);
 const app = createApp(deps, services);
@@ -92,6 +101,32 @@ const maintenanceTimer =
         });
       }, config.maintenanceIntervalMs)
     : undefined;
+
+// The connector runtime, as the scheduled worker runs it in AWS. Its lease owner id is
+// fixed, so after a crash the restarted server takes its connectors back at once.
+const connectorWorker = new ConnectorWorker(
+  connectorWorkerDeps(deps, services, new LocalSinkObjectStore(emulators.s3, [emulators.storage.bucket])),
+  {
+    owner: 'local',
+    destinations: config.connectorDestinations,
+    resolve: systemResolver,
+    log: (entry) => console.error(JSON.stringify(entry)),
+  },
+);
+let connectorsStopped = false;
+let connectorRun: Promise<unknown> = Promise.resolve();
+let connectorTimer: NodeJS.Timeout | undefined;
+const connectorPass = () => {
+  connectorRun = connectorWorker
+    .runOnce()
+    .catch((error: unknown) => {
+      console.error(JSON.stringify({ level: 'error', msg: 'connector pass failed', error: String(error) }));
+    })
+    .finally(() => {
+      if (!connectorsStopped) connectorTimer = setTimeout(connectorPass, config.connectorTickMs);
+    });
+};
+if (config.connectorTickMs > 0) connectorTimer = setTimeout(connectorPass, config.connectorTickMs);
 
 const server = serve(
   {
@@ -124,8 +159,12 @@ const stop = async (signal: string) => {
   stopping = true;
   console.log(`${signal}: shutting down`);
   clearInterval(maintenanceTimer);
+  connectorsStopped = true;
+  clearTimeout(connectorTimer);
   await new Promise<void>((done) => server.close(() => done()));
   await maintenanceRun;
+  await connectorRun;
+  await connectorWorker.stop();
   await emulators.close();
   lock.release();
   process.exit(0);

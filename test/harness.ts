@@ -7,6 +7,7 @@ import { awsPorts } from '#shared/adapters/aws';
 import { SdkCallCounter } from '#shared/adapters/sdk-call-counter';
 import { type AppDeps, createApp, createServices } from '#shared/app/create-app';
 import { hashApiKey } from '#shared/domain/api-keys';
+import { LOCAL_DESTINATIONS } from '#shared/domain/connectors/destination';
 import type { Quotas } from '#shared/domain/quotas';
 import { type IndexEntry, type LogIndex, type PartitionRef, scanEntries } from '#shared/ports/log-index';
 
@@ -88,6 +89,8 @@ export interface StackOptions {
   attach?: (clients: { dynamodb: Emulators['dynamodb']; s3: Emulators['s3'] }) => void;
   /** @default OPERATOR_KEY */
   operatorKey?: string;
+  /** Where connectors may reach. @default local mode's: loopback allowed, no role needed */
+  connectorPolicy?: AppDeps['connectorPolicy'];
   /** The tenant created at start. @default 'tenant-a' with the default quotas */
   tenant?: { name: string; quotas?: Partial<Quotas> };
   /** Any other app dependency (client address, throttles…), applied last. */
@@ -110,6 +113,11 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.exactlyOnce ? { exactlyOnce: options.exactlyOnce } : {}),
+    connectorPolicy: options.connectorPolicy ?? {
+      destinations: LOCAL_DESTINATIONS,
+      requireRoleArn: false,
+      reservedBuckets: [emulators.storage.bucket],
+    },
     ...options.deps,
   };
   const services = createServices(deps);

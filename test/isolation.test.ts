@@ -15,9 +15,10 @@ interface Ids {
   keyId: string;
   memberId: string;
   tenantId: string;
+  connector: string;
 }
 
-type Need = { resource: 'topic' | 'group' | 'tenant'; action: Action | 'any' } | 'filtered' | 'none';
+type Need = { resource: 'topic' | 'group' | 'connector' | 'tenant'; action: Action | 'any' } | 'filtered' | 'none';
 
 interface RouteCase {
   scope: 'public' | 'tenant' | 'operator';
@@ -103,6 +104,20 @@ const ROUTES: Record<string, RouteCase> = {
     need: { resource: 'group', action: 'consume' },
     query: (ids) => `topic=${ids.topic}`,
   },
+  // Connectors (docs/connectors.md).
+  'POST /v1/connectors': {
+    scope: 'tenant',
+    need: { resource: 'connector', action: 'manage' },
+    body: (ids) => ({ name: ids.connector, kind: 'datagen', config: { topic: ids.topic, template: 'orders' } }),
+  },
+  'GET /v1/connectors': { scope: 'tenant', need: 'filtered' },
+  'GET /v1/connectors/:name': { scope: 'tenant', need: { resource: 'connector', action: 'any' } },
+  'PATCH /v1/connectors/:name': {
+    scope: 'tenant',
+    need: { resource: 'connector', action: 'manage' },
+    body: () => ({ state: 'paused' }),
+  },
+  'DELETE /v1/connectors/:name': { scope: 'tenant', need: { resource: 'connector', action: 'manage' } },
   // Operator API.
   'POST /admin/v1/tenants': { scope: 'operator', body: () => ({ name: 'intruder' }) },
   'GET /admin/v1/tenants': { scope: 'operator' },
@@ -134,6 +149,7 @@ const fill = (path: string, ids: Ids) =>
     .replace(':keyId', ids.keyId)
     .replace(':memberId', ids.memberId)
     .replace(':partition', '0')
+    .replace(':name', ids.connector)
     .replace(':id', ids.tenantId);
 
 const call = (api: Api, route: AppRoute, ids: Ids, headers: Record<string, string> = {}, extraQuery = '') => {
@@ -157,9 +173,10 @@ const MISSING: Ids = {
   keyId: 'zzzzzzzzzzzzzzzz',
   memberId: 'no-such-member-zz',
   tenantId: '00000000-0000-4000-8000-000000000000',
+  connector: 'no-such-connector-zz',
 };
 /** Strings only tenant A's data contains; none may ever show up in B's answers. */
-const A_MARKERS = ['a-secret-topic', 'a-secret-value'];
+const A_MARKERS = ['a-secret-topic', 'a-secret-value', 'a-secret-header-value'];
 
 const has = (stack: Stack, key: string) => appRoutes(stack).some((r) => r.key === key);
 
@@ -183,7 +200,26 @@ beforeAll(async () => {
   const key = await a.post('/v1/keys', { name: 'a-reader', permissions: [{ resource: '*', actions: ['consume'] }] });
   expect(key.status).toBe(201);
   A_MARKERS.push(key.body.keyId, stack.tenantId);
-  aIds = { topic: 'a-orders', group: 'a-group', keyId: key.body.keyId, memberId: 'a-member', tenantId: stack.tenantId };
+  aIds = {
+    topic: 'a-orders',
+    group: 'a-group',
+    keyId: key.body.keyId,
+    memberId: 'a-member',
+    tenantId: stack.tenantId,
+    connector: 'a-hook',
+  };
+  if (has(stack, 'POST /v1/connectors')) {
+    const hook = await a.post('/v1/connectors', {
+      name: 'a-hook',
+      kind: 'http-sink',
+      config: {
+        topics: ['a-orders'],
+        url: 'http://127.0.0.1:9/a',
+        headers: { Authorization: 'a-secret-header-value' },
+      },
+    });
+    expect(hook.status).toBe(201);
+  }
   if (has(stack, 'POST /v1/groups/:group/members')) {
     const joined = await a.post('/v1/groups/a-group/members', { topics: ['a-orders'] });
     expect(joined.status).toBe(200);
@@ -352,9 +388,10 @@ describe('scoped keys', () => {
     const otherResource = await keyFor([
       { resource: 'topic:zz-other-*', actions: [...ACTIONS] },
       { resource: 'group:zz-other-*', actions: [...ACTIONS] },
+      { resource: 'connector:zz-other-*', actions: [...ACTIONS] },
     ]);
     const wrongAction: Record<string, Record<Action, Api>> = {};
-    for (const resource of ['topic', 'group', 'tenant'] as const) {
+    for (const resource of ['topic', 'group', 'connector', 'tenant'] as const) {
       wrongAction[resource] = {} as Record<Action, Api>;
       for (const action of ACTIONS) {
         const others = ACTIONS.filter((x) => x !== action);
@@ -373,7 +410,7 @@ describe('scoped keys', () => {
         attempts++;
         const res = await call(otherResource, route, ids);
         const text = JSON.stringify(res.body);
-        if (res.status === 200 && (text.includes('a-orders') || text.includes('a-group'))) {
+        if (res.status === 200 && (text.includes('a-orders') || text.includes('a-group') || text.includes('a-hook'))) {
           violations.push(`${route.key}: lists what the key may not see`);
         }
         continue;

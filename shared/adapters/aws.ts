@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ConnectorStore } from '#shared/ports/connector-store';
 import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
@@ -8,6 +9,7 @@ import type { MaintenanceStore } from '#shared/ports/maintenance-store';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
+import { DynamoDbConnectorStore } from './dynamodb/connector-store';
 import { DynamoDbGroupStore } from './dynamodb/group-store';
 import { DynamoDbIdempotencyStore } from './dynamodb/idempotency-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
@@ -31,6 +33,7 @@ export interface Ports {
   idempotency: IdempotencyStore;
   usage: UsageStore;
   groups: GroupStore;
+  connectors: ConnectorStore;
 }
 
 /**
@@ -51,5 +54,6 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     idempotency: new DynamoDbIdempotencyStore(doc, config.tables.metadata),
     usage: new DynamoDbUsageStore(doc, config.tables.metadata),
     groups: new DynamoDbGroupStore(doc, config.tables.metadata),
+    connectors: new DynamoDbConnectorStore(doc, config.tables.metadata),
   };
 };

@@ -1,8 +1,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, DEFAULT_STREAM_TIMING, FETCH_LIMITS, type Limits, type StreamTiming } from '#shared/constants';
+import { STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
 import { RunnelError } from '#shared/domain/errors';
 import type { MetricsSink } from '#shared/observability/telemetry';
+import type { ConnectorStore } from '#shared/ports/connector-store';
 import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
 import type { LogIndex } from '#shared/ports/log-index';
@@ -12,6 +14,8 @@ import type { UsageStore } from '#shared/ports/usage-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from '#shared/services/auth-throttle';
+import { type ConnectorPolicy, ConnectorService } from '#shared/services/connectors/connectors';
+import { systemResolver } from '#shared/services/connectors/http-delivery';
 import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
 import { GroupService } from '#shared/services/groups';
@@ -36,6 +40,7 @@ import { streamsOnly } from './middleware/streams-only';
 import { utf8JsonBody } from './middleware/utf8-body';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
+import { connectorRoutes } from './routes/connectors';
 import { groupRoutes } from './routes/groups';
 import { keyRoutes } from './routes/keys';
 import { recordRoutes } from './routes/records';
@@ -56,6 +61,9 @@ export interface AppDeps {
   /** Per-tenant rate windows and stored bytes (quotas). */
   usage: UsageStore;
   groups: GroupStore;
+  connectors: ConnectorStore;
+  /** Where connectors may reach. @default strict (AWS): public https destinations, s3-sinks through a role */
+  connectorPolicy?: Partial<ConnectorPolicy>;
   /** SHA-256 (hex) of the operator key; without it the operator API refuses every call. */
   operatorKeyHash: string | undefined;
   /** @default Date.now */
@@ -118,6 +126,13 @@ export const createServices = (deps: AppDeps) => {
     streams: new RecordStreams(fetcher),
     tokens: new TokenService(deps.metadata, clock),
     groups: new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock }),
+    connectors: new ConnectorService(deps.connectors, deps.metadata, clock, {
+      destinations: STRICT_DESTINATIONS,
+      resolve: systemResolver,
+      requireRoleArn: true,
+      reservedBuckets: [],
+      ...deps.connectorPolicy,
+    }),
   };
 };
 
@@ -184,6 +199,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.route('/v1', keyRoutes(services));
   app.route('/v1', tokenRoutes(services));
   app.route('/v1', groupRoutes(services));
+  app.route('/v1', connectorRoutes(services));
 
   app.use('/admin/v1/*', operatorAuth(auth), utf8JsonBody());
   app.route('/admin/v1', adminRoutes(services));
@@ -209,6 +225,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
       { name: 'Records', description: 'Produce, fetch and follow records (Server-Sent Events)' },
       { name: 'Consumer groups', description: 'Membership, group fetch, committed offsets and lag' },
       { name: 'Keys', description: "A tenant's API keys and their permissions, and read-only browser tokens" },
+      { name: 'Connectors', description: 'Managed sources and sinks: datagen, HTTP and S3 (docs/connectors.md)' },
       { name: 'Tenants', description: 'The operator API: tenants and their quotas (operator key only)' },
     ],
   }));

@@ -26,6 +26,7 @@ const quotaFields = {
   maxStorageBytes: count(Number.MAX_SAFE_INTEGER),
   produceBytesPerSec: rate,
   fetchBytesPerSec: rate,
+  maxConnectors: count(10_000),
 };
 type QuotaFields = typeof quotaFields;
 
@@ -63,7 +64,7 @@ export const PermissionSchema = z
       .string()
       .regex(
         RESOURCE_PATTERN,
-        'resource is "*", "topic:<pattern>" or "group:<pattern>" (patterns use [a-zA-Z0-9._-] and *).',
+        'resource is "*", "topic:<pattern>", "group:<pattern>" or "connector:<pattern>" (patterns use [a-zA-Z0-9._-] and *).',
       ),
     actions: z
       .array(z.enum(ACTIONS))

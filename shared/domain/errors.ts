@@ -42,6 +42,8 @@ export const ERRORS = {
   token_expired: { status: 401, title: 'Token expired', retriable: false },
   tenant_not_found: { status: 404, title: 'Tenant not found', retriable: false },
   key_not_found: { status: 404, title: 'API key not found', retriable: false },
+  connector_not_found: { status: 404, title: 'Connector not found', retriable: false },
+  connector_exists: { status: 409, title: 'Connector already exists', retriable: false },
   conflict: { status: 409, title: 'Conflict', retriable: false },
   unavailable: { status: 503, title: 'Service unavailable', retriable: true },
   /** Nothing says whether the request took effect: retry only what is idempotent. */
@@ -186,7 +188,9 @@ export type PortErrorCode =
   | 'claim_fenced'
   | 'group_changed'
   | 'member_not_live'
-  | 'stale_generation';
+  | 'stale_generation'
+  | 'connector_name_taken'
+  | 'connector_lease_lost';
 
 /** Base of every error a port (or the append protocol) throws; carries its {@link PortErrorCode}. */
 export class PortError extends Error {

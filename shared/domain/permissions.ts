@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 
 /**
  * Key permissions: actions on resource patterns. A resource is `topic:<name>`,
- * `group:<name>`, or `*` (everything, including the tenant's keys). Patterns may use
+ * `group:<name>`, `connector:<name>`, or `*` (everything, including the tenant's keys). Patterns may use
  * `*` as a wildcard for any run of characters (`topic:orders-*`).
  */
 export const ACTIONS = ['produce', 'consume', 'manage'] as const;
@@ -31,8 +31,8 @@ const toRegExp = (pattern: string): RegExp => {
   return re;
 };
 
-/** A resource the request acts on: `topic:orders`, `group:billing`, or `tenant` (keys). */
-export type Resource = `topic:${string}` | `group:${string}` | 'tenant';
+/** A resource the request acts on: `topic:orders`, `group:billing`, `connector:orders-gen`, or `tenant` (keys). */
+export type Resource = `topic:${string}` | `group:${string}` | `connector:${string}` | 'tenant';
 
 export const isAllowed = (permissions: readonly Permission[], resource: Resource, action: Action): boolean =>
   permissions.some(
@@ -46,10 +46,10 @@ export const canSee = (permissions: readonly Permission[], resource: Resource): 
   ACTIONS.some((action) => isAllowed(permissions, resource, action));
 
 /**
- * A resource pattern a key may be granted: `*`, or `topic:`/`group:` followed by 1-249
+ * A resource pattern a key may be granted: `*`, or `topic:`/`group:`/`connector:` followed by 1-249
  * characters of Kafka's name alphabet and `*` wildcards (`topic:orders-*`, `group:*`).
  */
-export const RESOURCE_PATTERN = /^(\*|(topic|group):[a-zA-Z0-9._*-]{1,249})$/;
+export const RESOURCE_PATTERN = /^(\*|(topic|group|connector):[a-zA-Z0-9._*-]{1,249})$/;
 
 /**
  * Whether `granted` matches every resource that `requested` matches. Exact for the

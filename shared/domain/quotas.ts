@@ -18,6 +18,8 @@ export interface Quotas {
   produceBytesPerSec: number;
   /** Record bytes fetched per second over all topics. @default 20 MiB */
   fetchBytesPerSec: number;
+  /** Connectors in the tenant (docs/connectors.md). @default 10 */
+  maxConnectors: number;
 }
 
 export const QUOTA_NAMES = [
@@ -27,6 +29,7 @@ export const QUOTA_NAMES = [
   'maxStorageBytes',
   'produceBytesPerSec',
   'fetchBytesPerSec',
+  'maxConnectors',
 ] as const satisfies readonly (keyof Quotas)[];
 
 export const DEFAULT_QUOTAS: Quotas = {
@@ -36,6 +39,7 @@ export const DEFAULT_QUOTAS: Quotas = {
   maxStorageBytes: 100 * 1024 * MiB,
   produceBytesPerSec: 5 * MiB,
   fetchBytesPerSec: 20 * MiB,
+  maxConnectors: 10,
 };
 
 /** The quotas in force: the tenant's own values over the defaults. */

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { apiFunctionConfig, ConfigError, localConfig, maintenanceFunctionConfig, parseEnv } from './config';
+import { LOCAL_DESTINATIONS, STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
+import {
+  apiFunctionConfig,
+  ConfigError,
+  connectorWorkerFunctionConfig,
+  localConfig,
+  maintenanceFunctionConfig,
+  parseEnv,
+} from './config';
 
 const storage = { RUNNEL_METADATA_TABLE: 'm', RUNNEL_LOG_TABLE: 'l', RUNNEL_SEGMENT_BUCKET: 'b' };
 
@@ -51,5 +59,20 @@ describe('host configuration from the environment', () => {
       port: 0,
       maintenanceIntervalMs: 0,
     });
+  });
+
+  it('keeps connectors to public https destinations in AWS unless told otherwise, and allows loopback locally', () => {
+    expect(connectorWorkerFunctionConfig(storage)).toMatchObject({
+      connectorDestinations: STRICT_DESTINATIONS,
+      connectorTickMs: 1000,
+    });
+    expect(apiFunctionConfig(storage).connectorDestinations).toEqual(STRICT_DESTINATIONS);
+    expect(localConfig({})).toMatchObject({ connectorDestinations: LOCAL_DESTINATIONS, connectorTickMs: 250 });
+    expect(localConfig({ RUNNEL_CONNECTOR_DESTINATIONS: 'strict', RUNNEL_CONNECTOR_TICK_MS: '0' })).toMatchObject({
+      connectorDestinations: STRICT_DESTINATIONS,
+      connectorTickMs: 0,
+    });
+    expect(() => localConfig({ RUNNEL_CONNECTOR_DESTINATIONS: 'open' })).toThrow(/RUNNEL_CONNECTOR_DESTINATIONS/);
+    expect(() => localConfig({ RUNNEL_CONNECTOR_TICK_MS: '-5' })).toThrow(/RUNNEL_CONNECTOR_TICK_MS/);
   });
 });

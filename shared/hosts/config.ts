@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { StorageConfig } from '#shared/adapters/aws';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
 import { DEFAULT_EXACTLY_ONCE_TIMING, type ExactlyOnceTiming } from '#shared/constants';
+import { type DestinationPolicy, LOCAL_DESTINATIONS, STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
 import type { MaintenanceOptions } from '#shared/services/maintenance';
 
 /**
@@ -43,6 +44,12 @@ export const EnvSchema = z
     RUNNEL_COMPACTION_TARGET_BYTES: count('bytes'),
     RUNNEL_MAINTENANCE_MAX_RUN_MS: count('ms'),
     RUNNEL_ORPHAN_GRACE_MS: count('ms'),
+
+    // Connectors (the API, the connector worker function and local mode).
+    /** Where http-sinks may deliver: `strict` (public https; the default in AWS) or `local` (loopback and http too; `npm start`'s default). */
+    RUNNEL_CONNECTOR_DESTINATIONS: z.enum(['strict', 'local']).optional(),
+    /** Pause between two passes of the connector worker; 0 turns local mode's worker off. */
+    RUNNEL_CONNECTOR_TICK_MS: count('ms (0 = off)'),
 
     // Telemetry (both functions; set by the CDK construct).
     POWERTOOLS_SERVICE_NAME: text,
@@ -112,9 +119,15 @@ export interface AppConfig {
   exactlyOnceTiming: ExactlyOnceTiming;
   /** How long one event stream lasts; unset keeps DEFAULT_STREAM_TIMING's. */
   streamMaxDurationMs: number | undefined;
+  /** Where http-sinks may deliver (docs/connectors.md, "Security"). */
+  connectorDestinations: DestinationPolicy;
 }
 
+const destinationsOf = (env: Env, fallback: 'strict' | 'local'): DestinationPolicy =>
+  (env.RUNNEL_CONNECTOR_DESTINATIONS ?? fallback) === 'local' ? LOCAL_DESTINATIONS : STRICT_DESTINATIONS;
+
 const appConfigOf = (env: Env): AppConfig => ({
+  connectorDestinations: destinationsOf(env, 'strict'),
   corsOrigins: parseCorsOrigins(env.RUNNEL_CORS_ORIGINS),
   exactlyOnceTiming: {
     leaseMs: env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs,
@@ -197,6 +210,26 @@ export const maintenanceFunctionConfig = (raw: Record<string, string | undefined
   };
 };
 
+/** The connector worker function's configuration. */
+export interface ConnectorWorkerFunctionConfig extends FunctionConfig {
+  connectorDestinations: DestinationPolicy;
+  /** @default 1000 */
+  connectorTickMs: number;
+}
+
+export const connectorWorkerFunctionConfig = (
+  raw: Record<string, string | undefined>,
+): ConnectorWorkerFunctionConfig => {
+  const env = parseEnv(raw);
+  return {
+    storage: storageOf(env),
+    s3ForcePathStyle: env.RUNNEL_S3_FORCE_PATH_STYLE === 'true',
+    telemetry: telemetryOf(env),
+    connectorDestinations: destinationsOf(env, 'strict'),
+    connectorTickMs: env.RUNNEL_CONNECTOR_TICK_MS ?? 1000,
+  };
+};
+
 /** `npm start`'s configuration: where to listen and keep data, the chosen keys, the app and the job. */
 export interface LocalConfig extends AppConfig {
   port: number;
@@ -207,6 +240,8 @@ export interface LocalConfig extends AppConfig {
   devApiKey: string | undefined;
   maintenanceIntervalMs: number;
   maintenance: Partial<MaintenanceOptions>;
+  /** Pause between connector worker passes; 0 = no connectors run. */
+  connectorTickMs: number;
 }
 
 export const localConfig = (raw: Record<string, string | undefined>): LocalConfig => {
@@ -220,5 +255,7 @@ export const localConfig = (raw: Record<string, string | undefined>): LocalConfi
     devApiKey: env.RUNNEL_DEV_API_KEY,
     maintenanceIntervalMs: env.RUNNEL_MAINTENANCE_INTERVAL_MS ?? 60_000,
     maintenance: maintenanceOptionsOf(env),
+    connectorDestinations: destinationsOf(env, 'local'),
+    connectorTickMs: env.RUNNEL_CONNECTOR_TICK_MS ?? 250,
   };
 };

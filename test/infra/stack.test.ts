@@ -351,7 +351,7 @@ describe('observability', () => {
   it('every alarm exists and notifies the alarm topic', () => {
     const t = byDefault.template;
     const topicId = logicalId(t, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
-    const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm');
+    const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Monitoring'));
     expect(alarms).toHaveLength(ALARMS.length);
     for (const name of ALARMS) {
       const [, alarm] = resourceNamed(t, 'AWS::CloudWatch::Alarm', `Monitoring${name}`);
@@ -410,8 +410,8 @@ describe('observability', () => {
       [full, 90],
     ] as const) {
       const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
-      // The API, stream and maintenance functions' logs, and the API access log.
-      expect(groups).toHaveLength(4);
+      // The API, stream, maintenance and connector functions' logs, and the API access log.
+      expect(groups).toHaveLength(5);
       for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(days);
     }
   });
@@ -436,6 +436,7 @@ describe('cdk-nag AwsSolutions', () => {
     const expected = [
       'AwsSolutions::AwsSolutions-APIG4',
       `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/*]',
       'AwsSolutions::AwsSolutions-L1',
       'AwsSolutions::AwsSolutions-S1',
       'AwsSolutions::AwsSolutions-SMG4',
@@ -508,5 +509,74 @@ describe('the streaming front door (Server-Sent Events)', () => {
     });
     // Keys and tokens never travel in cookies.
     expect(url.Properties.Cors.AllowCredentials).toBeUndefined();
+  });
+});
+
+describe('connector worker', () => {
+  const CONNECTOR_ALARMS = ['ConnectorWorkerErrors', 'ConnectorWorkerNotRunning', 'ConnectorWorkerThrottles'];
+
+  it('runs every minute, at most two runs at once, on Node.js 22 arm64 with strict destinations', () => {
+    const t = byDefault.template;
+    const [workerId, fn] = resourceNamed(t, 'AWS::Lambda::Function', 'ConnectorsFunction');
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 2,
+      Timeout: 90,
+      Environment: { Variables: { RUNNEL_CONNECTOR_DESTINATIONS: 'strict' } },
+    });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [workerId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } }),
+      ],
+    });
+  });
+
+  it('alone may assume roles: only roles, only with an external id and its own session name', () => {
+    const t = byDefault.template;
+    const statements = statementsOf(t, 'ConnectorsFunction');
+    const assume = statements.filter((s) => asArray(s.Action).includes('sts:AssumeRole'));
+    expect(assume).toHaveLength(1);
+    expect(assume[0]).toMatchObject({
+      Action: 'sts:AssumeRole',
+      Resource: 'arn:aws:iam::*:role/*',
+      Condition: {
+        Null: { 'sts:ExternalId': 'false' },
+        StringLike: { 'sts:RoleSessionName': 'runnel-connector-*' },
+      },
+    });
+    expect(actionsOf(statements).filter((a) => !a.startsWith('dynamodb:') && !a.startsWith('logs:'))).toEqual([
+      's3:GetObject',
+      's3:PutObject',
+      'sts:AssumeRole',
+    ]);
+    for (const [, policy] of resourcesOf(t, 'AWS::IAM::Policy')) {
+      const others = (policy.Properties.PolicyDocument.Statement as any[]).filter(
+        (s) => asArray<string>(s.Action).some((a) => a.startsWith('sts:')) && s.Sid !== 'AssumeTenantSinkRoles',
+      );
+      expect(others).toEqual([]);
+    }
+    expect(actionsOf(statementsOf(t, 'ApiFunction')).filter((a) => a.startsWith('sts:'))).toEqual([]);
+  });
+
+  it('has alarms on errors, missed runs and throttles, each documented in docs/connectors.md', () => {
+    const t = byDefault.template;
+    const topicId = logicalId(t, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
+    const workerId = logicalId(t, 'AWS::Lambda::Function', 'ConnectorsFunction');
+    const doc = readFileSync(new URL('../../docs/connectors.md', import.meta.url), 'utf8');
+    for (const name of CONNECTOR_ALARMS) {
+      const [, alarm] = resourceNamed(t, 'AWS::CloudWatch::Alarm', `Connectors${name}`);
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: workerId } }]);
+      expect(alarm.Properties.AlarmDescription).toContain(`docs/connectors.md#${name.toLowerCase()}`);
+      expect(doc).toContain(`\n#### ${name.toLowerCase()}\n`);
+    }
+  });
+
+  it('outputs the role tenants trust for their s3-sinks', () => {
+    const [, fn] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ConnectorsFunction');
+    const { ConnectorWorkerRoleArn } = byDefault.template.toJSON().Outputs;
+    expect(ConnectorWorkerRoleArn.Value).toEqual({ 'Fn::GetAtt': [fn.Properties.Role['Fn::GetAtt'][0], 'Arn'] });
   });
 });
