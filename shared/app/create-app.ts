@@ -98,7 +98,7 @@ export const createServices = (deps: AppDeps) => {
     tenants: new TenantService(deps.metadata, clock, authenticator),
     keys: new KeyService(deps.metadata, authenticator, clock),
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
-    topics: new TopicService(deps.metadata, log, reader, clock),
+    topics: new TopicService(deps.metadata, log, clock),
     producer,
     exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher,
