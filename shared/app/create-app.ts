@@ -24,6 +24,7 @@ import { QuotaService } from '#shared/services/quotas';
 import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
 import { TopicService } from '#shared/services/topics';
+import { WaiterQuota } from '#shared/services/waiter-quota';
 import type { AppEnv } from './env';
 import { accessLog } from './middleware/access-log';
 import { type ClientAddress, operatorAuth, tenantAuth } from './middleware/auth';
@@ -68,6 +69,8 @@ export interface AppDeps {
   clientAddress?: ClientAddress;
   /** Failed-authentication throttle per client address. @default FailedAuthLimiter's defaults */
   failedAuth?: FailedAuthLimiterOptions;
+  /** Long polls and streams of one tenant waiting at once per instance. @default DEFAULT_WAITERS_PER_TENANT */
+  waitersPerTenant?: number;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -82,7 +85,8 @@ export const createServices = (deps: AppDeps) => {
     : deps.segments;
   const log = new PartitionLog({ index: deps.index, clock, notifier });
   const reader = new PartitionReader({ index: deps.index, segments, clock });
-  const longPoll = new LongPoll({ log, notifier, clock });
+  const waiterQuota = new WaiterQuota(deps.waitersPerTenant);
+  const longPoll = new LongPoll({ log, notifier, clock, quota: waiterQuota });
   const fetcher = new FetchService({ log, reader, longPoll, clock });
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
@@ -91,6 +95,8 @@ export const createServices = (deps: AppDeps) => {
     clock,
     limits,
     notifier,
+    waiterQuota,
+    longPoll,
     log,
     reader,
     authenticator,
