@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchCompaction } from './compaction';
 import { benchGroups } from './groups';
+import { benchNoisyNeighbour } from './noisy-neighbour';
 import { headlineFigures, renderCharts, renderReport } from './report';
 import { FULL_CONFIG, runBench } from './run';
 
@@ -45,3 +46,5 @@ console.log('## consumer groups');
 await benchGroups();
 console.log('## compaction');
 await benchCompaction();
+console.log('## noisy neighbours');
+await benchNoisyNeighbour();
