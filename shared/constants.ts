@@ -105,6 +105,12 @@ export const GROUP_LIMITS = {
    * unavailable (retriable). Each loss means another change landed.
    */
   maxRebalanceAttempts: 100,
+  /**
+   * Bytes of a group's state (members, their topics and assignments), as JSON: the state
+   * is one DynamoDB item, whose limit is 400 KB; this leaves room for the item's own
+   * overhead. A join that would pass it is refused (403 quota_exceeded), never a 500.
+   */
+  maxGroupStateBytes: 350 * 1024,
 } as const;
 
 /** Browser tokens (POST /v1/tokens): lifetime bounds and default, in seconds. */

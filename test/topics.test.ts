@@ -28,9 +28,9 @@ describe('topics', () => {
     const described = await api.get('/v1/topics/orders');
     expect(described.status).toBe(200);
     expect(described.body.partitionStates).toEqual([
-      { partition: 0, logStartOffset: 0, highWatermark: 0, retainedBytes: 0, segments: 0 },
-      { partition: 1, logStartOffset: 0, highWatermark: 0, retainedBytes: 0, segments: 0 },
-      { partition: 2, logStartOffset: 0, highWatermark: 0, retainedBytes: 0, segments: 0 },
+      { partition: 0, logStartOffset: 0, highWatermark: 0, retainedBytes: 0, segments: 0, statsComplete: true },
+      { partition: 1, logStartOffset: 0, highWatermark: 0, retainedBytes: 0, segments: 0, statsComplete: true },
+      { partition: 2, logStartOffset: 0, highWatermark: 0, retainedBytes: 0, segments: 0, statsComplete: true },
     ]);
 
     const grown = await api.patch('/v1/topics/orders', { partitions: 5, retentionMs: -1 });

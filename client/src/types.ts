@@ -84,6 +84,8 @@ export interface PartitionState {
   retainedBytes?: number;
   /** Stored batches (when the server reports them). */
   segments?: number;
+  /** False when `retainedBytes` and `segments` count only the first 100 stored batches of a long partition. */
+  statsComplete?: boolean;
 }
 
 /** A topic with its partitions' bounds. */

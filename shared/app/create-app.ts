@@ -30,6 +30,7 @@ import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
 import { TokenService } from '#shared/services/tokens';
 import { TopicService } from '#shared/services/topics';
+import { WaiterQuota } from '#shared/services/waiter-quota';
 import type { AppEnv } from './env';
 import { accessLog } from './middleware/access-log';
 import { type ClientAddress, operatorAuth, tenantAuth } from './middleware/auth';
@@ -89,6 +90,8 @@ export interface AppDeps {
    * else is answered 404 and belongs to the main API. @default false
    */
   streamsOnly?: boolean;
+  /** Long polls and streams of one tenant waiting at once per instance. @default DEFAULT_WAITERS_PER_TENANT */
+  waitersPerTenant?: number;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -103,7 +106,8 @@ export const createServices = (deps: AppDeps) => {
     : deps.segments;
   const log = new PartitionLog({ index: deps.index, clock, notifier });
   const reader = new PartitionReader({ index: deps.index, segments, clock });
-  const longPoll = new LongPoll({ log, notifier, clock });
+  const waiterQuota = new WaiterQuota(deps.waitersPerTenant);
+  const longPoll = new LongPoll({ log, notifier, clock, quota: waiterQuota });
   const fetcher = new FetchService({ log, reader, longPoll, clock });
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
@@ -112,6 +116,8 @@ export const createServices = (deps: AppDeps) => {
     clock,
     limits,
     notifier,
+    waiterQuota,
+    longPoll,
     log,
     reader,
     authenticator,
@@ -119,7 +125,7 @@ export const createServices = (deps: AppDeps) => {
     tenants: new TenantService(deps.metadata, clock, authenticator),
     keys: new KeyService(deps.metadata, authenticator, clock),
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
-    topics: new TopicService(deps.metadata, log, reader, clock),
+    topics: new TopicService(deps.metadata, log, clock),
     producer,
     exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher,

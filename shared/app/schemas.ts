@@ -38,6 +38,10 @@ export const PartitionStateSchema = z.object({
     description:
       'Stored batches holding records within retention: an inline batch, a range of a produce object, or a compacted segment each count one.',
   }),
+  statsComplete: z.boolean().openapi({
+    description:
+      'False when the partition holds more than 100 stored batches: a describe reads at most that many per partition, so `segments` and `retainedBytes` then count the first 100 (the offsets stay exact).',
+  }),
 });
 
 export const CreateTopicSchema = z

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GROUP_LIMITS } from '#shared/constants';
-import { type RunnelError, topicNotFound, unavailable } from '#shared/domain/errors';
+import { RunnelError, topicNotFound, unavailable } from '#shared/domain/errors';
 import { fenced, groupNotFound, rebalanceInProgress } from '#shared/domain/groups/errors';
 import {
   type AutoOffsetReset,
@@ -93,6 +93,12 @@ export class GroupMembership {
     return { generation: state.generation, assignments: assignmentView(member.assignments) };
   }
 
+  /** The topics a member subscribed to; empty when the group or the member is not there. */
+  async memberTopics(tenantId: string, group: string, memberId: string): Promise<string[]> {
+    const state = await this.store.get(tenantId, group);
+    return state?.members[memberId]?.topics ?? [];
+  }
+
   /** Leaves the group (rebalancing the others at once). Leaving twice is not an error. */
   async leave(tenantId: string, group: string, memberId: string): Promise<void> {
     const state = await this.store.get(tenantId, group);
@@ -154,6 +160,7 @@ export class GroupMembership {
         now,
       });
       if (!result) return base;
+      assertGroupFits(result.next, options.join !== undefined);
       try {
         if (state) await this.store.update(tenantId, state, result.next, result.expired);
         else await this.store.create(tenantId, result.next);
@@ -206,3 +213,19 @@ export class GroupMembership {
     );
   }
 }
+
+/**
+ * A group's state is one storage item: a change that would make it larger than
+ * GROUP_LIMITS.maxGroupStateBytes is refused with a problem naming the limit. Only growth
+ * is refused (a join); a leave or an expiry always goes through.
+ */
+const assertGroupFits = (next: GroupState, growing: boolean): void => {
+  if (!growing) return;
+  const bytes = Buffer.byteLength(JSON.stringify(next));
+  if (bytes <= GROUP_LIMITS.maxGroupStateBytes) return;
+  throw new RunnelError(
+    'quota_exceeded',
+    `Group '${next.group}' would hold ${bytes} bytes of members, topics and assignments; a group holds at most ${GROUP_LIMITS.maxGroupStateBytes}. Subscribe fewer or shorter-named topics, or use another group.`,
+    { quota: 'maxGroupStateBytes', limit: GROUP_LIMITS.maxGroupStateBytes },
+  );
+};

@@ -67,6 +67,7 @@ export class GroupService {
   join: GroupMembership['join'] = (...args) => this.membership.join(...args);
   heartbeat: GroupMembership['heartbeat'] = (...args) => this.membership.heartbeat(...args);
   leave: GroupMembership['leave'] = (...args) => this.membership.leave(...args);
+  memberTopics: GroupMembership['memberTopics'] = (...args) => this.membership.memberTopics(...args);
   commit: GroupOffsets['commit'] = (...args) => this.offsetStore.commit(...args);
   offsets: GroupOffsets['offsets'] = (...args) => this.offsetStore.offsets(...args);
   describe: GroupOffsets['describe'] = (...args) => this.offsetStore.describe(...args);

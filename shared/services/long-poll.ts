@@ -1,14 +1,11 @@
 import type { PartitionRef } from '#shared/ports/log-index';
 import { partitionKey } from '#shared/ports/log-index';
 import type { AppendNotifier } from './append-notifier';
-import { mapWithConcurrency } from './concurrency';
 import type { PartitionLog } from './partition-log';
+import type { WaiterQuota } from './waiter-quota';
 
-/** How often a long poll re-reads the partition tails when no in-process wake-up comes. */
+/** How often a watched partition's tail is re-read when no in-process wake-up comes. */
 export const LONG_POLL_INTERVAL_MS = 100;
-
-/** High watermark reads in flight at once for one wait. */
-const READ_CONCURRENCY = 16;
 
 export interface PartitionPosition {
   ref: PartitionRef;
@@ -16,34 +13,111 @@ export interface PartitionPosition {
   from: number;
 }
 
+interface Waiter {
+  from: number;
+  /** Called with true when the partition has a record at or after `from`, or with the read's error. */
+  done: (result: true | Error) => void;
+}
+
+/** One partition's watch: its waiters and the one loop that re-reads its tail for all of them. */
+interface Watch {
+  ref: PartitionRef;
+  waiters: Set<Waiter>;
+}
+
 /**
- * The one long-poll waiter, shared by a partition fetch and a member's group fetch: wakes
- * on an append in this process (the notifier) or, at the latest every
- * LONG_POLL_INTERVAL_MS, re-reads the partitions' high watermarks (an append served by
- * another function instance sends no wake-up).
+ * The one long-poll waiter, shared by a partition fetch and a member's group fetch. Every
+ * waiting request registers with the watch of each partition it waits on; a watch is one
+ * loop per partition per process, whatever the number of its waiters: it wakes on an
+ * append in this process (the notifier) or, at the latest every LONG_POLL_INTERVAL_MS,
+ * re-reads the partition's high watermark once (an append served by another function
+ * instance sends no wake-up) and answers every waiter it satisfies. A wait ends at its
+ * deadline on its own timer, never later because a read was slow. A tenant's waits are
+ * bounded by the WaiterQuota (429 beyond it).
  */
 export class LongPoll {
   private readonly log: PartitionLog;
   private readonly notifier: AppendNotifier;
-  private readonly clock: () => number;
+  private readonly quota: WaiterQuota | undefined;
+  private readonly watches = new Map<string, Watch>();
 
-  constructor(deps: { log: PartitionLog; notifier: AppendNotifier; clock: () => number }) {
+  constructor(deps: { log: PartitionLog; notifier: AppendNotifier; clock: () => number; quota?: WaiterQuota }) {
     this.log = deps.log;
     this.notifier = deps.notifier;
-    this.clock = deps.clock;
+    this.quota = deps.quota;
   }
 
-  /** Waits until one of `positions` has a record at or after its `from`, or `ms` passed: true when one has. */
+  /** Partitions watched in this process now (tests, metrics). */
+  watched(): number {
+    return this.watches.size;
+  }
+
+  /**
+   * Waits until one of `positions` has a record at or after its `from`, or `ms` passed:
+   * true when one has. Throws 429 when the tenant has too many waits open already.
+   */
   async waitForRecords(positions: readonly PartitionPosition[], ms: number): Promise<boolean> {
-    if (positions.length === 0) return false;
-    const deadline = this.clock() + ms;
-    for (;;) {
-      const left = deadline - this.clock();
-      if (left <= 0) return false;
-      const wait = Math.min(LONG_POLL_INTERVAL_MS, left);
-      await Promise.race(positions.map((p) => this.notifier.wait(partitionKey(p.ref), wait)));
-      const heads = await mapWithConcurrency(positions, READ_CONCURRENCY, (p) => this.log.highWatermark(p.ref));
-      if (heads.some((head, i) => head > (positions[i]?.from ?? 0))) return true;
+    const first = positions[0];
+    if (!first || ms <= 0) return false;
+    const leave = this.quota?.enter(first.ref.tenantId);
+    const registered: [Watch, Waiter][] = [];
+    try {
+      return await new Promise<boolean>((resolve, reject) => {
+        const timer = setTimeout(() => resolve(false), ms);
+        const done = (result: true | Error) => {
+          clearTimeout(timer);
+          if (result === true) resolve(true);
+          else reject(result);
+        };
+        for (const p of positions) {
+          const waiter: Waiter = { from: p.from, done };
+          registered.push([this.watch(p.ref), waiter]);
+        }
+        for (const [watch, waiter] of registered) watch.waiters.add(waiter);
+      });
+    } finally {
+      for (const [watch, waiter] of registered) watch.waiters.delete(waiter);
+      leave?.();
+    }
+  }
+
+  private watch(ref: PartitionRef): Watch {
+    const key = partitionKey(ref);
+    let watch = this.watches.get(key);
+    if (!watch) {
+      const created: Watch = { ref, waiters: new Set() };
+      this.watches.set(key, created);
+      void this.loop(key, created);
+      watch = created;
+    }
+    return watch;
+  }
+
+  /** Runs while the watch has waiters: wait for a wake-up or the interval, read the tail once, answer who it satisfies. */
+  private async loop(key: string, watch: Watch): Promise<void> {
+    try {
+      // The first waiters register right after the watch is created: let them.
+      await Promise.resolve();
+      while (watch.waiters.size > 0) {
+        await this.notifier.wait(key, LONG_POLL_INTERVAL_MS);
+        if (watch.waiters.size === 0) break;
+        let head: number;
+        try {
+          head = await this.log.highWatermark(watch.ref);
+        } catch (error) {
+          for (const waiter of watch.waiters) waiter.done(error instanceof Error ? error : new Error(String(error)));
+          watch.waiters.clear();
+          break;
+        }
+        for (const waiter of [...watch.waiters]) {
+          if (head > waiter.from) {
+            watch.waiters.delete(waiter);
+            waiter.done(true);
+          }
+        }
+      }
+    } finally {
+      if (this.watches.get(key) === watch) this.watches.delete(key);
     }
   }
 }

@@ -23,6 +23,22 @@ export interface PartitionBounds {
   highWatermark: number;
 }
 
+/** Index entries a partition's state is computed from: one Query, whatever the partition holds. */
+export const STATE_PAGE_ENTRIES = 100;
+
+/** A partition's bounds and what it holds within retention, from at most two index reads. */
+export interface PartitionSummary extends PartitionBounds {
+  /** Index entries (stored batches) holding at least one record within retention. */
+  segments: number;
+  /** Record bytes (key + value + headers) of those entries; an entry partly past retention counts whole. */
+  retainedBytes: number;
+  /**
+   * False when the partition holds more than {@link STATE_PAGE_ENTRIES} index entries:
+   * `segments` and `retainedBytes` then count the first page of them only (the bounds stay exact).
+   */
+  statsComplete: boolean;
+}
+
 /** The append ran out of attempts because other writers kept winning. */
 export class AppendContentionError extends PortError {
   constructor(readonly attempts: number) {
@@ -155,6 +171,41 @@ export class PartitionLog {
       if (offset !== undefined) return { logStartOffset: Math.max(offset, from), highWatermark };
     }
     return { logStartOffset: highWatermark, highWatermark };
+  }
+
+  /**
+   * Bounds and retained size of the partition for a describe, at a cost that does not grow
+   * with the partition: the first {@link STATE_PAGE_ENTRIES} index entries (one Query) and,
+   * only when there are more, the last entry (one 1-item Query). Compaction keeps a
+   * partition's index short, so the first page is normally all of it and the figures are
+   * exact; beyond it they count that page (`statsComplete: false`). Only when every entry
+   * of the page is past retention (maintenance has not trimmed them yet) does the log start
+   * offset take a further scan, as {@link bounds} does.
+   */
+  async summary(partition: PartitionRef, retentionMs: number): Promise<PartitionSummary> {
+    const page = await this.index.entriesFrom(partition, 0, STATE_PAGE_ENTRIES);
+    const last = page.more ? await this.index.last(partition) : page.entries.at(-1);
+    const highWatermark = last ? entryEnd(last) : 0;
+    const cutoff = retentionCutoff(retentionMs, this.clock());
+    let segments = 0;
+    let retainedBytes = 0;
+    let covered = 0;
+    let logStartOffset: number | undefined;
+    for (const entry of page.entries) {
+      // Entries a compaction already folded (it deletes them right after) count once, in the compacted entry.
+      if (entryEnd(entry) <= covered) continue;
+      const retained = firstRetainedOffset(entry, cutoff);
+      if (retained !== undefined) {
+        logStartOffset ??= Math.max(retained, covered);
+        segments += 1;
+        retainedBytes += entry.sizeBytes;
+      }
+      covered = entryEnd(entry);
+    }
+    if (logStartOffset === undefined) {
+      logStartOffset = page.more ? (await this.bounds(partition, retentionMs)).logStartOffset : highWatermark;
+    }
+    return { logStartOffset, highWatermark, segments, retainedBytes, statsComplete: !page.more };
   }
 
   /** The entry covering `offset`, or the last one before it. */

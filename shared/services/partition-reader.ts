@@ -2,7 +2,7 @@ import { recordSize, type StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
 import { decodeBatches } from '#shared/domain/segment-codec';
 import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryBatches, entryEnd, lastAppendTime, scanEntries } from '#shared/ports/log-index';
+import { entryBatches, entryEnd, scanEntries } from '#shared/ports/log-index';
 import { SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
 import { mapWithConcurrency } from './concurrency';
 
@@ -176,29 +176,6 @@ export class PartitionReader {
       if (hit) return hit.offset;
     }
     return undefined;
-  }
-
-  /**
-   * What a partition holds within retention: `segments` is the number of index entries
-   * holding at least one retained record (an inline batch, a range of a produce object
-   * or a compacted segment), `retainedBytes` the record bytes (key + value + headers) of
-   * those entries; an entry partly past retention counts whole until it expires entirely.
-   * Reads the whole index of the partition, which compaction keeps short.
-   */
-  async stats(partition: PartitionRef, retentionMs: number): Promise<{ segments: number; retainedBytes: number }> {
-    const cutoff = retentionCutoff(retentionMs, this.clock());
-    let segments = 0;
-    let retainedBytes = 0;
-    let covered = 0;
-    for await (const entry of scanEntries(this.index, partition, 0, READ_PAGE_ENTRIES)) {
-      // Entries a compaction already folded (it deletes them right after) count once, in the compacted entry.
-      if (entryEnd(entry) <= covered) continue;
-      covered = entryEnd(entry);
-      if (entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff) continue;
-      segments += 1;
-      retainedBytes += entry.sizeBytes;
-    }
-    return { segments, retainedBytes };
   }
 
   /** Fetches batch bytes (adjacent ranges of one object in a single GET) and decodes them. */

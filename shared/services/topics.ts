@@ -4,19 +4,23 @@ import { invalidRequest, partitionNotFound, RunnelError, topicNotFound } from '#
 import type { PartitionRef } from '#shared/ports/log-index';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
-import { mapWithConcurrency } from './concurrency';
-import type { PartitionBounds, PartitionLog } from './partition-log';
-import type { PartitionReader } from './partition-reader';
+import { KeyedSemaphore, mapWithConcurrency } from './concurrency';
+import type { PartitionLog, PartitionSummary } from './partition-log';
 
-export interface PartitionState extends PartitionBounds {
+export interface PartitionState extends PartitionSummary {
   partition: number;
-  /** See PartitionReader.stats. */
-  retainedBytes: number;
-  segments: number;
 }
 
 /** Partition states are read with bounded concurrency: a 1,000-partition describe must not open 2,000 sockets at once. */
-const DESCRIBE_CONCURRENCY = 32;
+const DESCRIBE_CONCURRENCY = 16;
+
+/**
+ * Partition-state reads in flight at once for all of one tenant's describes on one
+ * function instance: ten concurrent describes of a 1,000-partition topic queue behind
+ * each other instead of holding hundreds of storage calls that other tenants' produces
+ * would wait behind.
+ */
+export const DESCRIBE_READS_PER_TENANT = 16;
 
 export const partitionRef = (topic: Topic, partition: number): PartitionRef => ({
   tenantId: topic.tenantId,
@@ -28,8 +32,8 @@ export class TopicService {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly log: PartitionLog,
-    private readonly reader: PartitionReader,
     private readonly clock: () => number,
+    private readonly describeReads = new KeyedSemaphore(DESCRIBE_READS_PER_TENANT),
   ) {}
 
   async create(
@@ -83,15 +87,18 @@ export class TopicService {
     return partitionRef(topic, partition);
   }
 
+  /**
+   * Every partition's bounds and retained size: one or two index reads per partition
+   * (PartitionLog.summary), however many entries it holds, through the tenant's share of
+   * describe reads on this instance.
+   */
   async partitionStates(topic: Topic): Promise<PartitionState[]> {
     const partitions = Array.from({ length: topic.partitions }, (_, i) => i);
     return mapWithConcurrency(partitions, DESCRIBE_CONCURRENCY, async (partition) => {
-      const ref = partitionRef(topic, partition);
-      const [bounds, stats] = await Promise.all([
-        this.log.bounds(ref, topic.retentionMs),
-        this.reader.stats(ref, topic.retentionMs),
-      ]);
-      return { partition, ...bounds, ...stats };
+      const summary = await this.describeReads.run(topic.tenantId, () =>
+        this.log.summary(partitionRef(topic, partition), topic.retentionMs),
+      );
+      return { partition, ...summary };
     });
   }
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
-import { canSee } from '#shared/domain/permissions';
+import { canSee, permissionsCover } from '#shared/domain/permissions';
 import type { Authenticator } from '#shared/services/auth';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
@@ -98,6 +98,24 @@ const conflict = {
   ),
 } as const;
 
+/**
+ * A heartbeat or leave speaks for a member, so the key must be allowed to consume every
+ * topic the member subscribed to (as it had to be to join): a key with `group:*` but no
+ * access to a topic cannot keep alive or remove a member reading it. A key that consumes
+ * every topic needs no extra read.
+ */
+const authorizeMember = async (
+  c: Parameters<typeof authorize>[0],
+  groups: GroupService,
+  tenantId: string,
+  group: string,
+  memberId: string,
+) => {
+  const { permissions } = c.get('principal');
+  if (permissionsCover(permissions, [{ resource: 'topic:*', actions: ['consume'] }])) return;
+  for (const topic of await groups.memberTopics(tenantId, group, memberId)) authorize(c, `topic:${topic}`, 'consume');
+};
+
 export const groupRoutes = ({
   groups,
   quotas,
@@ -154,6 +172,7 @@ export const groupRoutes = ({
     async (c) => {
       const { group, memberId } = c.req.valid('param');
       const { tenantId } = authorize(c, `group:${group}`, 'consume');
+      await authorizeMember(c, groups, tenantId, group, memberId);
       return c.json(await groups.heartbeat(tenantId, group, memberId), 200);
     },
   );
@@ -176,6 +195,7 @@ export const groupRoutes = ({
     async (c) => {
       const { group, memberId } = c.req.valid('param');
       const { tenantId } = authorize(c, `group:${group}`, 'consume');
+      await authorizeMember(c, groups, tenantId, group, memberId);
       await groups.leave(tenantId, group, memberId);
       return c.body(null, 204);
     },
@@ -248,8 +268,17 @@ export const groupRoutes = ({
       const principal = c.get('principal');
       if (!canSee(principal.permissions, `group:${group}`)) authorize(c, `group:${group}`, 'consume');
       const described = await groups.describe(principal.tenantId, group);
-      const partitions = described.partitions.filter((p) => canSee(principal.permissions, `topic:${p.topic}`));
-      return c.json({ ...described, partitions }, 200);
+      // Members, their topics and their assignments only on topics the key may see.
+      const visible = (topic: string) => canSee(principal.permissions, `topic:${topic}`);
+      const partitions = described.partitions.filter((p) => visible(p.topic));
+      const members = described.members
+        .map((m) => ({
+          ...m,
+          topics: m.topics.filter(visible),
+          assignments: m.assignments.filter((a) => visible(a.topic)),
+        }))
+        .filter((m) => m.topics.length > 0);
+      return c.json({ ...described, members, partitions }, 200);
     },
   );
 
