@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KiB } from '#shared/constants';
+import { USAGE_SHARDS } from '#shared/ports/usage-store';
 import { NATS_INSTALL_HINT } from './nats';
 import { renderCharts, renderReport } from './report';
 import { type BenchConfig, type BenchResults, runBench } from './run';
@@ -16,6 +17,7 @@ const SMOKE_CONFIG: BenchConfig = {
     { writers: 1, appendsPerWriter: 3 },
     { writers: 4, appendsPerWriter: 3 },
   ],
+  admissionRounds: 2,
   cpuRequests: 10,
   logLengths: [
     { records: 10, recordsPerEntry: 1 },
@@ -60,10 +62,10 @@ describe('npm run bench (smoke)', () => {
     expect(large1?.perRequest['S3.PutObject']).toBe(1);
     expect(large10?.perRequest['S3.PutObject']).toBe(1);
     expect(large10?.perRequest['DynamoDB.PutItem']).toBe(10);
-    // One partition, strictly in sequence: topic lookup, quota admission (an UpdateItem, when
-    // the quota accounting is present), S3 PUT, tail read, conditional write.
-    const admission = large1?.perRequest['DynamoDB.UpdateItem'] ?? 0;
-    expect(large1?.roundTrips).toBe(4 + admission);
+    // One partition, strictly in sequence: topic lookup, S3 PUT, tail read, conditional write
+    // (the usage write alongside it: no round trip of its own).
+    expect(large1?.perRequest['DynamoDB.UpdateItem']).toBe(1);
+    expect(large1?.roundTrips).toBe(4);
     expect(small1?.writeUnits).toBeGreaterThanOrEqual(1);
 
     const [inline, segments] = results.fetchCalls;
@@ -76,6 +78,14 @@ describe('npm run bench (smoke)', () => {
     expect(one?.writeAttemptsPerAppend).toBe(1);
     expect(four?.writeAttemptsPerAppend).toBeGreaterThanOrEqual(1);
     expect(four?.refused).toBe(0);
+  });
+
+  it('spreads a tenant’s writes: no item takes every produce, the modelled ceiling is ≥ 20,000 requests/s', () => {
+    const a = results.admissions;
+    expect(a.requests).toBe(2 * USAGE_SHARDS);
+    // The clock stands still: every usage shard took exactly one write per USAGE_SHARDS requests.
+    expect(a.hottestItemWritesPerRequest).toBe(1 / USAGE_SHARDS);
+    expect(a.ceilingPerSecond).toBeGreaterThanOrEqual(20_000);
   });
 
   it('keeps fetch calls flat as the log grows', () => {

@@ -15,7 +15,15 @@ export interface RecordedCall {
   writeUnits: number;
   /** S3 object bytes sent (PUT) or received (GET). */
   bytes: number;
+  /** The DynamoDB item a single-item call addressed (`table pk sk`), if any. */
+  item?: string;
 }
+
+/** `table pk sk` of a document-client key or item (plain values, or marshalled `{ S: … }`). */
+const itemName = (table: unknown, key: Record<string, any>) => {
+  const plain = (v: any) => (v && typeof v === 'object' ? (v.S ?? v.N ?? JSON.stringify(v)) : String(v));
+  return `${String(table)} ${plain(key.pk)} ${plain(key.sk)}`;
+};
 
 const CAPACITY_OPERATIONS = new Set(['GetItem', 'PutItem', 'Query', 'Scan', 'UpdateItem', 'DeleteItem']);
 
@@ -40,6 +48,8 @@ export class CallRecorder {
         if (service === 'DynamoDB' && CAPACITY_OPERATIONS.has(name)) input.ReturnConsumedCapacity = 'TOTAL';
         const start = performance.now();
         const call: RecordedCall = { operation, start, end: start, ok: false, readUnits: 0, writeUnits: 0, bytes: 0 };
+        if (service === 'DynamoDB' && input.Key) call.item = itemName(input.TableName, input.Key);
+        else if (service === 'DynamoDB' && input.Item) call.item = itemName(input.TableName, input.Item);
         open.set(context, call);
         try {
           const result = await next(args);

@@ -13,7 +13,7 @@ import type {
 } from '#shared/ports/metadata-store';
 import { StaleWriteError, TopicExistsError } from '#shared/ports/metadata-store';
 import { type ObjectPage, SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
-import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
+import type { UsageStore, UsageTotals } from '#shared/ports/usage-store';
 
 /*
  * In-memory implementations of the ports, for one measurement only: the handler's CPU
@@ -203,17 +203,15 @@ export class MemoryMetadataStore implements MetadataStore {
 }
 
 /**
- * Admits every produce and reports no fetched bytes: the quota arithmetic still runs in the
- * service, but this measurement never throttles itself.
+ * Reports no usage and keeps none: the quota arithmetic still runs in the service, but
+ * this measurement never throttles itself.
  */
 export class MemoryUsageStore implements UsageStore {
-  async admitProduce(): Promise<ProduceAdmission> {
-    return { admitted: true };
+  async read(): Promise<UsageTotals> {
+    return { produceBytes: 0, fetchBytes: 0, storedBytes: 0 };
   }
 
-  async addFetched() {
-    return 0;
-  }
+  async add() {}
 }
 
 /** Consumer groups are not part of the CPU measurement: any call is a bench error. */

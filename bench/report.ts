@@ -1,4 +1,6 @@
 import { KiB, MiB } from '#shared/constants';
+import { USAGE_SHARDS } from '#shared/ports/usage-store';
+import { USAGE_REFRESH_MS } from '#shared/services/quotas';
 import { cdfPoints, lineChart } from './charts';
 import type { CostBreakdown } from './cost-model';
 import { LATENCY_DISTRIBUTIONS, type LatencyModel, S3_STREAM_BYTES_PER_MS } from './latency-model';
@@ -94,6 +96,10 @@ export const headlineFigures = (r: BenchResults) => {
       `${ms(model.endToEnd.p50)} / ${ms(model.endToEnd.p99)}, ${model.roundTrips.endToEnd} sequential AWS round trips (fetch alone: ${model.roundTrips.fetch})`,
     ]);
   }
+  lines.push([
+    'Produce requests per second per tenant (modelled ceiling from measured writes)',
+    `${num(r.admissions.ceilingPerSecond)}: the most written item (${r.admissions.hottestItem}) takes ${r.admissions.hottestItemWritesPerRequest.toFixed(4)} writes per produce, at 1,000 writes/s per item (goal ≥ 20,000)`,
+  ]);
   if (c1)
     lines.push([
       'Local throughput, concurrency 1 (measured)',
@@ -271,7 +277,7 @@ export const renderReport = (r: BenchResults): string => {
         targetsProduce(p),
       ]),
     ),
-    "A produce does, in sequence: the topic lookup (GetItem); the tenant's produce-rate admission (an UpdateItem on its usage item, before anything is written); an S3 PUT when the batches exceed the inline limit; then per partition touched one strongly consistent read of the partition tail (Query, Limit 1) and one conditional PutItem. Partitions are appended in parallel, so round trips do not grow with partitions. The targets count the appends; the admission write is one more DynamoDB write per request, whatever the partitions.",
+    "A produce does, in sequence: the topic lookup (GetItem); the tenant's produce-rate admission, decided on the instance (a read of the usage shards alongside the topic lookup when this instance's knowledge is older than 200 ms, no write before the append); an S3 PUT when the batches exceed the inline limit; then per partition touched one strongly consistent read of the partition tail (Query, Limit 1) and one conditional PutItem. Partitions are appended in parallel, so round trips do not grow with partitions. The targets count the appends; the usage write (an UpdateItem on one of the tenant's usage shards, sent with the append, two when it starts the shard's second) is one more DynamoDB write per request, whatever the partitions.",
     table(
       ['fetch of written data', 'segments', 'calls per fetch', 'read units', 'S3 bytes', 'round trips', 'target'],
       r.fetchCalls.map((f) => {
@@ -291,7 +297,7 @@ export const renderReport = (r: BenchResults): string => {
   );
   push(
     '### Hot partition: concurrent writers on one partition (measured)',
-    "Each writer appends one 100-byte record (inline) to the same partition, back to back: through the HTTP API (topic lookup, quota admission, append), and through the produce service alone (the append protocol with nothing before it). The append is a compare-and-set: read the tail, write the next base offset with `attribute_not_exists(sk)`, on conflict re-read and retry. Failed conditional writes consume write capacity too. Through the API the writers first queue on the tenant's usage item (one UpdateItem per produce, on one item per tenant), which spaces them out before they reach the partition; that item is itself a hot key (DynamoDB allows about 1,000 writes per second on one item).",
+    "Each writer appends one 100-byte record (inline) to the same partition, back to back: through the HTTP API (topic lookup, quota admission, append), and through the produce service alone (the append protocol with nothing before it). The append is a compare-and-set: read the tail, write the next base offset with `attribute_not_exists(sk)`, on conflict re-read and retry. Failed conditional writes consume write capacity too. Through the API each produce also writes one of the tenant's usage shards, in parallel with its append.",
     table(
       [
         'path',
@@ -319,6 +325,12 @@ export const renderReport = (r: BenchResults): string => {
   );
 
   // CPU.
+  const adm = r.admissions;
+  push(
+    '### Tenant admissions: the hottest item of a tenant (measured writes, modelled ceiling)',
+    `${num(adm.requests)} small produce requests of one tenant after a warm-up round, every write counted by item (\`table pk sk\`): ${num(adm.itemsWritten)} items written; the most written one (${adm.hottestItem}) took ${adm.hottestItemWritesPerRequest.toFixed(4)} writes per request, so one tenant reaches DynamoDB's limit of about 1,000 writes per second on one item at **${num(adm.ceilingPerSecond)} produce requests per second** (the partition appends write a new item each). Admission is decided on the function instance, against what it last read of the tenant's ${USAGE_SHARDS} usage shards per direction (re-read, alongside the topic lookup, when older than ${USAGE_REFRESH_MS} ms) plus what it counted itself since; each admitted request then adds its bytes to the next shard in round robin, in parallel with its append. A refused request writes nothing.`,
+    `Quota accuracy: one instance alone is exact (it admits while the window's total is under the rate, so it overshoots by less than one request). Across N instances an instance does not see the others' bytes of the last ${USAGE_REFRESH_MS} ms, nor those of the current second before its first re-read in it: a tenant's produce (or fetch) bytes in one second stay below rate + (N − 1) × (what one instance admits in ${USAGE_REFRESH_MS} ms, at most the rate) + N requests; in the worst case, N instances that each receive the tenant's first burst of a second, N × the rate. Sustained load converges to the rate within ${USAGE_REFRESH_MS} ms of each second's start. The storage count is read the same way (it may pass maxStorageBytes by what N instances admit in ${USAGE_REFRESH_MS} ms). \`bench/tenancy-rate.ts\` measures it with several instances.`,
+  );
   push(
     '## Handler CPU time per record, I/O excluded (measured)',
     `Method: the real app (routing, key check, zod validation, JSON parse, wire decoding, batch encoding with CRC-32, decoding, response JSON) over in-memory implementations of the three ports (bench/memory-ports.ts, used by nothing but this measurement), called with \`app.request\` as the Lambda adapter calls it. \`process.cpuUsage()\` (user + system) around three rounds of ${r.cpu.requests / 3} requests after a warm-up, so JIT and GC are included; the least round counts, since other processes on a shared machine only add to it. The AWS SDK's own CPU (signing, serialising) is not included.`,

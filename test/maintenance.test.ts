@@ -1,4 +1,3 @@
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsPorts } from '#shared/adapters/aws';
 import { DAY, HOUR, MINUTE } from '#shared/constants';
@@ -6,6 +5,7 @@ import { encodeBatch } from '#shared/domain/segment-codec';
 import type { IndexEntry, PartitionRef } from '#shared/ports/log-index';
 import { MaintenanceJob, type MaintenanceOptions } from '#shared/services/maintenance';
 import { apiClient, OPERATOR_KEY, partitionRef, type Stack, startStack } from './harness';
+import { usageShards } from './tenant-state';
 
 let stack: Stack;
 // Ahead of the real clock, so objects S3 stamps with the real time look as old as the test needs.
@@ -231,16 +231,9 @@ describe('maintenance job', () => {
     await metered.post('/v1/topics', { name: 'short', partitions: 1, retentionMs: MINUTE });
     for (let i = 0; i < 3; i++)
       await metered.post('/v1/topics/short/records', { records: [{ value: 'x'.repeat(100) }] });
-    const doc = DynamoDBDocumentClient.from(stack.emulators.dynamodb);
+    // The storage count is the sum over the tenant's produce usage shards.
     const stored = async () =>
-      (
-        await doc.send(
-          new GetCommand({
-            TableName: stack.emulators.storage.tables.metadata,
-            Key: { pk: `TENANT#${tenantId}`, sk: 'USAGE#produce' },
-          }),
-        )
-      ).Item?.storedBytes;
+      (await usageShards(stack.emulators, tenantId, 'produce')).reduce((n, i) => n + Number(i.storedBytes ?? 0), 0);
     expect(await stored()).toBe(300);
     now += HOUR;
     await job().run();

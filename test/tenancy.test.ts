@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, createServices } from '#shared/app/create-app';
 import { DEFAULT_QUOTAS } from '#shared/domain/quotas';
+import { USAGE_SHARDS } from '#shared/ports/usage-store';
+import { USAGE_REFRESH_MS } from '#shared/services/quotas';
 import { type Api, apiClient, expectProblem, OPERATOR_KEY, type Stack, startStack } from './harness';
-import { storedItems } from './tenant-state';
+import { storedItems, usageShards } from './tenant-state';
 
 /** A clock the test moves by hand: rate windows and key caches become deterministic. */
 let now = Date.UTC(2026, 0, 1, 12, 0, 0, 250);
@@ -310,7 +312,7 @@ describe('rate quotas', () => {
     expect((await t.api.get('/v1/topics/f/partitions/0/records')).status).toBe(200);
   });
 
-  it('costs one DynamoDB write per produce, one per non-empty fetch, none per empty fetch', async () => {
+  it('spreads produce usage over the shards: one write per produce in the steady state, no item takes them all', async () => {
     const t = await newTenant('counted-co');
     await t.api.post('/v1/topics', { name: 'c', partitions: 1 });
     await t.api.post('/v1/topics/c/records', { records: [{ value: 'warm' }] });
@@ -319,11 +321,27 @@ describe('rate quotas', () => {
       expect((await t.api.post('/v1/topics/c/records', { records: [{ value: 'x' }] })).status).toBe(200);
       return stack.calls.snapshot();
     };
-    // Same second: steady state. The produce path itself uses no UpdateItem.
-    expect((await produce())['DynamoDB.UpdateItem']).toBe(1);
+    // Same second. A shard's first write of the second starts its window (a second
+    // conditional write); once every shard has its window, each produce costs one write
+    // and no read (this instance's knowledge is fresh: the clock stands still).
+    const writes: number[] = [];
+    for (let i = 0; i < 2 * USAGE_SHARDS; i++) {
+      const calls = await produce();
+      expect(calls['DynamoDB.Query']).toBe(1); // the append's tail read; no usage read
+      writes.push(calls['DynamoDB.UpdateItem'] ?? 0);
+    }
+    expect(writes.every((n) => n === 1 || n === 2)).toBe(true);
+    expect(writes.slice(USAGE_SHARDS)).toEqual(Array(USAGE_SHARDS).fill(1));
+    const shards = await usageShards(stack.emulators, t.id, 'produce');
+    expect(shards).toHaveLength(USAGE_SHARDS);
+    // 1 + 2 × 32 produces of 4 + 1 bytes: each shard got 2 of them, one got the warm-up too.
+    expect(Math.max(...shards.map((i) => Number(i.storedBytes)))).toBe(2 + 4);
+    expect(shards.reduce((n, i) => n + Number(i.storedBytes), 0)).toBe(4 + 2 * USAGE_SHARDS);
     now += 1000;
-    // First produce of a new second: the window is started by a second conditional write.
-    expect((await produce())['DynamoDB.UpdateItem']).toBe(2);
+    // A new second: one read of the shards (alongside the topic lookup), then 1 or 2 writes.
+    const next = await produce();
+    expect(next['DynamoDB.Query']).toBe(2);
+    expect(next['DynamoDB.UpdateItem']).toBeLessThanOrEqual(2);
     stack.calls.reset();
     await t.api.get('/v1/topics/c/partitions/0/records');
     expect(stack.calls.get('DynamoDB.UpdateItem')).toBeLessThanOrEqual(2);
@@ -331,6 +349,24 @@ describe('rate quotas', () => {
     stack.calls.reset();
     await t.api.get('/v1/topics/c/partitions/0/records?offset=latest');
     expect(stack.calls.get('DynamoDB.UpdateItem')).toBe(0);
+  });
+
+  it('shares usage between instances: another instance refuses once it has read the shards', async () => {
+    const t = await newTenant('shared-co', { produceBytesPerSec: 1024 });
+    await t.api.post('/v1/topics', { name: 'r', partitions: 1 });
+    now = Math.floor(now / 1000) * 1000 + 1000 + 100;
+    const other = apiClient(otherInstance(), t.key);
+    // The other instance reads the shards now (fresh for USAGE_REFRESH_MS): nothing used yet.
+    expect((await other.post('/v1/topics/r/records', { records: [{ value: 'v'.repeat(100) }] })).status).toBe(200);
+    for (let i = 0; i < 10; i++)
+      expect((await t.api.post('/v1/topics/r/records', { records: [{ value: 'v'.repeat(100) }] })).status).toBe(200);
+    // 1,100 bytes are counted, but the other instance's knowledge is still fresh: it admits
+    // (the accuracy rule: an instance does not see others' bytes for up to USAGE_REFRESH_MS).
+    expect((await other.post('/v1/topics/r/records', { records: [{ value: 'v'.repeat(100) }] })).status).toBe(200);
+    now += USAGE_REFRESH_MS;
+    // Stale: it re-reads the shards alongside the topic lookup and refuses; the first instance knew already.
+    expectProblem(await other.post('/v1/topics/r/records', { records: [{ value: 'v' }] }), 429, 'throttled');
+    expectProblem(await t.api.post('/v1/topics/r/records', { records: [{ value: 'v' }] }), 429, 'throttled');
   });
 });
 

@@ -1,5 +1,6 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Emulators } from '#local/emulators';
 
 /** Every stored item and object, as JSON text, straight from the emulators with the SDK. */
@@ -27,3 +28,20 @@ export const storedItems = async (emulators: Emulators): Promise<string[]> => {
 /** A tenant's whole stored state: every item or object that mentions its id, sorted. */
 export const tenantSnapshot = async (emulators: Emulators, tenantId: string): Promise<string[]> =>
   (await storedItems(emulators)).filter((line) => line.includes(tenantId)).sort();
+
+/** A tenant's usage shards of one direction (`USAGE#produce#…`), read straight from the metadata table. */
+export const usageShards = async (
+  emulators: Emulators,
+  tenantId: string,
+  direction: 'produce' | 'fetch',
+): Promise<Record<string, any>[]> => {
+  const page = await DynamoDBDocumentClient.from(emulators.dynamodb).send(
+    new QueryCommand({
+      TableName: emulators.storage.tables.metadata,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :usage)',
+      ExpressionAttributeValues: { ':pk': `TENANT#${tenantId}`, ':usage': `USAGE#${direction}#` },
+      ConsistentRead: true,
+    }),
+  );
+  return page.Items ?? [];
+};

@@ -1,22 +1,30 @@
 /**
- * Per-tenant usage shared by every function instance: bytes produced and fetched in the
- * current one-second window, and an approximate count of bytes stored.
+ * Per-tenant usage shared by every function instance: bytes produced and fetched per
+ * one-second window, and an approximate count of bytes stored. Spread over
+ * {@link USAGE_SHARDS} items per direction so that no single item is written by every
+ * request of a tenant.
  */
-export type ProduceAdmission = { admitted: true } | { admitted: false; reason: 'rate' | 'storage' };
+export type UsageDirection = 'produce' | 'fetch';
+
+/** Usage items per tenant and direction; each takes 1/USAGE_SHARDS of the tenant's writes. */
+export const USAGE_SHARDS = 32;
+
+export interface UsageTotals {
+  /** Bytes produced in window `window`, summed over the shards. */
+  produceBytes: number;
+  /** Bytes fetched in window `window`, summed over the shards. */
+  fetchBytes: number;
+  /** Bytes stored (approximate: produced minus what the maintenance job removed). */
+  storedBytes: number;
+}
 
 export interface UsageStore {
+  /** Sums every shard of the tenant (one read): the window's produced and fetched bytes, and stored bytes. */
+  read(tenantId: string, window: number): Promise<UsageTotals>;
   /**
-   * Counts `bytes` into the tenant's produce window `window` (epoch second) and stored
-   * bytes, only if the window's total so far is below `bytesPerWindow` and the stored
-   * bytes below `maxStoredBytes`. A refused request counts nothing.
+   * Counts `bytes` into shard `shard` of `direction` for window `window` (epoch second);
+   * produced bytes also count as stored. A shard whose window is newer keeps it (a
+   * lagging clock counts into the newer window).
    */
-  admitProduce(
-    tenantId: string,
-    window: number,
-    bytes: number,
-    bytesPerWindow: number,
-    maxStoredBytes: number,
-  ): Promise<ProduceAdmission>;
-  /** Counts fetched bytes into window `window`; returns the window's total after it. */
-  addFetched(tenantId: string, window: number, bytes: number): Promise<number>;
+  add(tenantId: string, direction: UsageDirection, shard: number, window: number, bytes: number): Promise<void>;
 }

@@ -1,10 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import { API_KEY_CACHE_MS, DEFAULT_RETENTION_MS, SECOND } from '#shared/constants';
+import { DEFAULT_RETENTION_MS, SECOND } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
 import { type Quotas, retentionAllowed } from '#shared/domain/quotas';
 import { type ProducedRecord, recordSize } from '#shared/domain/records';
 import type { MetadataStore } from '#shared/ports/metadata-store';
-import type { UsageStore } from '#shared/ports/usage-store';
+import { USAGE_SHARDS, type UsageDirection, type UsageStore, type UsageTotals } from '#shared/ports/usage-store';
 import type { TenantPrincipal } from './auth';
 
 export const quotaExceeded = (detail: string, quota: keyof Quotas, limit: number) =>
@@ -31,22 +31,81 @@ const checkRetention = (retentionMs: number | undefined, quotas: Quotas) => {
   }
 };
 
-/** Tenants whose rate state one instance keeps; the least recently seen go first. */
+/** Tenants whose usage state one instance keeps; the least recently seen go first. */
 const MAX_TENANTS_REMEMBERED = 10_000;
+
+/** How old this instance's knowledge of a tenant's usage may get before a request re-reads it. */
+export const USAGE_REFRESH_MS = 200;
+
+/** Bytes of one direction counted by this instance in one window. */
+interface WindowCount {
+  window: number;
+  bytes: number;
+}
+
+/** This instance's own counts that the last read of the shards may not include. */
+interface LocalCounts {
+  produce: WindowCount;
+  fetch: WindowCount;
+  storedBytes: number;
+}
+
+interface UsageWrite {
+  direction: UsageDirection;
+  window: number;
+  bytes: number;
+}
+
+/** What one instance knows of a tenant's usage. */
+interface TenantUsage {
+  /** When the last read of the shards was sent. */
+  readAt: number;
+  reading: Promise<void> | undefined;
+  /** The totals of the last read that completed, for window `window`. */
+  learnt: (UsageTotals & { window: number }) | undefined;
+  /** Counted since the last completed read was sent, plus what was in flight then. */
+  local: LocalCounts;
+  /** The same counts for the read in flight, which will replace `local` when it completes. */
+  next: LocalCounts | undefined;
+  /** Usage writes sent and not yet answered. */
+  inFlight: Set<UsageWrite>;
+  /** The shard this instance writes next (round robin from a random start). */
+  shard: number;
+}
+
+const countsOf = (writes: Iterable<UsageWrite>): LocalCounts => {
+  const counts: LocalCounts = { produce: { window: 0, bytes: 0 }, fetch: { window: 0, bytes: 0 }, storedBytes: 0 };
+  for (const w of writes) count(counts, w);
+  return counts;
+};
+
+const count = (counts: LocalCounts, write: UsageWrite) => {
+  const c = counts[write.direction];
+  if (write.window > c.window) {
+    c.window = write.window;
+    c.bytes = 0;
+  }
+  if (write.window === c.window) c.bytes += write.bytes;
+  if (write.direction === 'produce') counts.storedBytes += write.bytes;
+};
+
+/** A produce's usage write, sent alongside the append; `written` never rejects. */
+export interface ProduceAdmission {
+  written: Promise<void>;
+}
 
 /**
  * Count quotas (topics, partitions, retention, storage) and byte rates (produce, fetch)
- * of a tenant. Rates use one-second windows shared by every instance through the usage
- * store, plus what this instance already knows: once it has seen the tenant's window
- * full, further requests in that window are refused without a DynamoDB call.
+ * of a tenant. Rates use one-second windows. Each instance admits on its own, against
+ * what it last read of the tenant's usage shards (at most {@link USAGE_REFRESH_MS} old
+ * when a request arrives; the read runs alongside the topic lookup) plus what it counted
+ * itself since. The usage write of an admitted request goes to one of the shards, in
+ * parallel with the request's own work: no request waits on a write that is not its
+ * append, and no item takes every request of a tenant. See docs/performance.md for the
+ * accuracy this gives across instances.
  */
 export class QuotaService {
-  /** Windows (epoch seconds) this instance has seen full, per tenant. */
-  private readonly produceFull = new LRUCache<string, number>({ max: MAX_TENANTS_REMEMBERED });
-  /** Until when this instance takes the tenant's storage as full. */
-  private readonly storageFullUntil = new LRUCache<string, number>({ max: MAX_TENANTS_REMEMBERED });
-  /** The last fetch window total this instance learnt, per tenant. */
-  private readonly fetched = new LRUCache<string, { window: number; bytes: number }>({ max: MAX_TENANTS_REMEMBERED });
+  private readonly tenants = new LRUCache<string, TenantUsage>({ max: MAX_TENANTS_REMEMBERED });
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -58,6 +117,81 @@ export class QuotaService {
     const now = this.clock();
     const window = Math.floor(now / SECOND);
     return { window, retryAfterMs: (window + 1) * SECOND - now };
+  }
+
+  private state(tenantId: string): TenantUsage {
+    let state = this.tenants.get(tenantId);
+    if (!state) {
+      state = {
+        readAt: Number.NEGATIVE_INFINITY,
+        reading: undefined,
+        learnt: undefined,
+        local: countsOf([]),
+        next: undefined,
+        inFlight: new Set(),
+        shard: Math.floor(Math.random() * USAGE_SHARDS),
+      };
+      this.tenants.set(tenantId, state);
+    }
+    return state;
+  }
+
+  private stale(state: TenantUsage): boolean {
+    return state.learnt === undefined || this.clock() - state.readAt >= USAGE_REFRESH_MS;
+  }
+
+  /** Starts a read of the tenant's usage shards unless one is in flight; resolves when it is done. */
+  private read(tenantId: string, state: TenantUsage): Promise<void> {
+    if (state.reading) return state.reading;
+    const { window } = this.window();
+    state.readAt = this.clock();
+    // Writes in flight now may or may not be in what the read sees: count them locally too
+    // (at worst twice, which errs on the side of refusing).
+    state.next = countsOf(state.inFlight);
+    state.reading = this.usage
+      .read(tenantId, window)
+      .then((totals) => {
+        state.learnt = { ...totals, window };
+        state.local = state.next ?? countsOf([]);
+      })
+      .finally(() => {
+        state.next = undefined;
+        state.reading = undefined;
+      });
+    return state.reading;
+  }
+
+  /**
+   * Brings this instance's knowledge of the tenant's usage up to date when it is older than
+   * {@link USAGE_REFRESH_MS} (one read, no write). Run it alongside the topic lookup.
+   */
+  async prepare(principal: TenantPrincipal): Promise<void> {
+    const state = this.state(principal.tenantId);
+    if (this.stale(state)) await this.read(principal.tenantId, state);
+  }
+
+  /** What the tenant used in the current window and stores, as far as this instance knows. */
+  private used(state: TenantUsage, direction: UsageDirection, window: number) {
+    const learnt = state.learnt?.window === window ? state.learnt[`${direction}Bytes`] : 0;
+    const local = state.local[direction].window === window ? state.local[direction].bytes : 0;
+    return { bytes: learnt + local, storedBytes: (state.learnt?.storedBytes ?? 0) + state.local.storedBytes };
+  }
+
+  /** Counts locally and sends the usage write to the next shard; the returned promise never rejects. */
+  private record(tenantId: string, state: TenantUsage, direction: UsageDirection, window: number, bytes: number) {
+    const write: UsageWrite = { direction, window, bytes };
+    count(state.local, write);
+    if (state.next) count(state.next, write);
+    state.inFlight.add(write);
+    const shard = state.shard;
+    state.shard = (shard + 1) % USAGE_SHARDS;
+    return this.usage
+      .add(tenantId, direction, shard, window, bytes)
+      .catch(() => {
+        // The bytes stay counted on this instance; other instances miss them. A lost usage
+        // write must not fail a request whose records are written.
+      })
+      .finally(() => state.inFlight.delete(write));
   }
 
   /*
@@ -110,33 +244,20 @@ export class QuotaService {
   }
 
   /**
-   * Admits a produce of `bytes` record bytes or throws 429/403. Called before anything
-   * of the request is written, so a refused produce writes nothing. Costs one DynamoDB
-   * write in the steady state (two when it opens a new second), none when this instance
-   * already saw the window full.
+   * Admits a produce of `bytes` record bytes or throws 429/403. Decides on this instance
+   * (after {@link prepare} when the knowledge is stale), so a refused produce writes
+   * nothing. An admitted one sends its usage write at once; await `written` alongside the
+   * append.
    */
-  async admitProduce(principal: TenantPrincipal, bytes: number): Promise<void> {
+  async admitProduce(principal: TenantPrincipal, bytes: number): Promise<ProduceAdmission> {
     const { tenantId, quotas } = principal;
+    await this.prepare(principal);
+    const state = this.state(tenantId);
     const { window, retryAfterMs } = this.window();
-    const now = this.clock();
-    if ((this.storageFullUntil.get(tenantId) ?? 0) > now) throw this.storageFull(quotas);
-    if (this.produceFull.get(tenantId) === window) {
-      throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
-    }
-    const admission = await this.usage.admitProduce(
-      tenantId,
-      window,
-      bytes,
-      quotas.produceBytesPerSec,
-      quotas.maxStorageBytes,
-    );
-    if (admission.admitted) return;
-    if (admission.reason === 'storage') {
-      this.storageFullUntil.set(tenantId, now + API_KEY_CACHE_MS);
-      throw this.storageFull(quotas);
-    }
-    this.produceFull.set(tenantId, window);
-    throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
+    const used = this.used(state, 'produce', window);
+    if (used.storedBytes >= quotas.maxStorageBytes) throw this.storageFull(quotas);
+    if (used.bytes >= quotas.produceBytesPerSec) throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
+    return { written: this.record(tenantId, state, 'produce', window, bytes) };
   }
 
   private storageFull(quotas: Quotas) {
@@ -148,24 +269,25 @@ export class QuotaService {
   }
 
   /**
-   * Refuses a fetch when this instance knows the tenant's fetch window is used up. Fetched
-   * bytes are only known after the read, so they are counted afterwards ({@link recordFetch})
-   * and the window may overshoot by one fetch per instance.
+   * Refuses a fetch when this instance knows the tenant's fetch window is used up (stale
+   * knowledge is refreshed in the background; call {@link prepare} first to wait for it).
+   * Fetched bytes are only known after the read, so they are counted afterwards
+   * ({@link recordFetch}) and the window may overshoot by one fetch per instance.
    */
   checkFetch(principal: TenantPrincipal): void {
+    const state = this.state(principal.tenantId);
+    if (this.stale(state)) this.read(principal.tenantId, state).catch(() => {});
     const { window, retryAfterMs } = this.window();
-    const seen = this.fetched.get(principal.tenantId);
-    if (seen && seen.window === window && seen.bytes >= principal.quotas.fetchBytesPerSec) {
+    if (this.used(state, 'fetch', window).bytes >= principal.quotas.fetchBytesPerSec) {
       throw throttled('fetch', principal.quotas.fetchBytesPerSec, retryAfterMs);
     }
   }
 
-  /** Counts fetched bytes (one DynamoDB write; none for an empty fetch). */
+  /** Counts fetched bytes (one DynamoDB write to a usage shard; none for an empty fetch). Never rejects. */
   async recordFetch(principal: TenantPrincipal, bytes: number): Promise<void> {
     if (bytes <= 0) return;
     const { window } = this.window();
-    const total = await this.usage.addFetched(principal.tenantId, window, bytes);
-    this.fetched.set(principal.tenantId, { window, bytes: total });
+    await this.record(principal.tenantId, this.state(principal.tenantId), 'fetch', window, bytes);
   }
 
   /** Counts the bytes of the records a fetch returned ({@link recordFetch}). */

@@ -16,10 +16,11 @@ export const API_KEY_SK = 'APIKEY';
 export const KEY_SK_PREFIX = 'KEY#';
 export const keySk = (keyId: string) => `${KEY_SK_PREFIX}${keyId}`;
 
-/** A tenant's usage item for one direction (usage-store.ts). */
-export const usageKey = (tenantId: string, direction: 'produce' | 'fetch') => ({
+/** Sort key prefix of a tenant's usage shards (usage-store.ts): USAGE#<direction>#<nn>. */
+export const USAGE_SK_PREFIX = 'USAGE#';
+export const usageShardKey = (tenantId: string, direction: 'produce' | 'fetch', shard: number) => ({
   pk: tenantPk(tenantId),
-  sk: `USAGE#${direction}`,
+  sk: `${USAGE_SK_PREFIX}${direction}#${String(shard).padStart(2, '0')}`,
 });
 
 /** Tombstones of deleted topics and tenants, whose data the maintenance job removes. */

@@ -17,7 +17,7 @@ import {
   KEY_SK_PREFIX,
   tenantPk,
   tenantSk,
-  usageKey,
+  USAGE_SK_PREFIX,
 } from './keys';
 import { queryPages } from './query-all';
 
@@ -157,12 +157,24 @@ export class DynamoDbMaintenanceStore implements MaintenanceStore {
   }
 
   async releaseStoredBytes(tenantId: string, bytes: number) {
+    // Only the sum over the produce usage shards (usage-store.ts) counts: subtract from the
+    // first that exists. None is ever created here (a purged tenant must stay purged).
+    const { Items: shards = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :produce)',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':produce': `${USAGE_SK_PREFIX}produce#` },
+        ProjectionExpression: 'pk, sk',
+        Limit: 1,
+      }),
+    );
+    const shard = shards[0];
+    if (!shard) return;
     await sendConditional(
       this.client,
       new UpdateCommand({
         TableName: this.tableName,
-        Key: usageKey(tenantId, 'produce'),
-        // The item of usage-store.ts; never created here (a purged tenant must stay purged).
+        Key: { pk: shard.pk, sk: shard.sk },
         UpdateExpression: 'ADD storedBytes :minus',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':minus': -bytes },

@@ -1,20 +1,21 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ProduceAdmission, UsageStore } from '#shared/ports/usage-store';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { UsageDirection, UsageStore, UsageTotals } from '#shared/ports/usage-store';
 import { sendConditional } from './conditional';
-import { usageKey } from './keys';
+import { tenantPk, USAGE_SK_PREFIX, usageShardKey } from './keys';
+import { queryAll } from './query-all';
 
-/** Rounds through the three steps below before a produce is refused (only under extreme contention on the item). */
-const ADMIT_ROUNDS = 6;
+/** Rounds through the two writes below before giving up (only if the window keeps moving). */
+const ADD_ROUNDS = 4;
 
 /**
- * Usage items in the metadata table, one per tenant and direction, rewritten in place
- * (no item per window, so nothing piles up and nothing needs TTL):
+ * Usage shards in the metadata table, rewritten in place (no item per window, so nothing
+ * piles up and nothing needs TTL):
  *
- *   pk TENANT#<id>   sk USAGE#produce   { window: <epoch s>, bytes, storedBytes }
- *   pk TENANT#<id>   sk USAGE#fetch     { window: <epoch s>, bytes }
+ *   pk TENANT#<id>   sk USAGE#produce#<nn>   { window: <epoch s>, bytes, storedBytes }
+ *   pk TENANT#<id>   sk USAGE#fetch#<nn>     { window: <epoch s>, bytes }
  *
- * `storedBytes` only grows here; the maintenance job subtracts what it removes
- * (`ADD storedBytes :minus`), see docs/security.md.
+ * `storedBytes` only grows here; the maintenance job subtracts what it removes from one
+ * existing shard (`ADD storedBytes :minus`): only the sum over the shards means anything.
  */
 export class DynamoDbUsageStore implements UsageStore {
   constructor(
@@ -22,88 +23,56 @@ export class DynamoDbUsageStore implements UsageStore {
     private readonly tableName: string,
   ) {}
 
-  private async conditional(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>) {
-    return sendConditional(this.client, new UpdateCommand({ ...input, TableName: this.tableName }));
+  async read(tenantId: string, window: number): Promise<UsageTotals> {
+    const items = await queryAll(this.client, this.tableName, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :usage)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':usage': USAGE_SK_PREFIX },
+      ConsistentRead: true,
+    });
+    const totals: UsageTotals = { produceBytes: 0, fetchBytes: 0, storedBytes: 0 };
+    for (const item of items) {
+      totals.storedBytes += Number(item.storedBytes ?? 0);
+      if (Number(item.window) !== window) continue;
+      if (String(item.sk).startsWith(`${USAGE_SK_PREFIX}produce#`)) totals.produceBytes += Number(item.bytes ?? 0);
+      else totals.fetchBytes += Number(item.bytes ?? 0);
+    }
+    return totals;
   }
 
   /*
-   * Timeline of one admission (each step one conditional single-item write):
-   *   1. item's window is w or later, under the rate and storage limits -> add
-   *      (steady state: 1 call; a request whose clock or call lags counts into the newer window)
-   *   2. else: the item's window is older than w (or absent)            -> start window w
-   *      (once per second per tenant: 2 calls)
-   *   3. else: read the item to tell rate from storage; if neither is full any more (the
-   *      window moved between the writes), go round again.
-   * A refused request has changed nothing: both writes failed their condition.
+   * One conditional write in the steady state: add to the shard's window when it is `window`
+   * or newer; else start window `window` on it (the shard's first write of the second: 2 calls).
    */
-  async admitProduce(
-    tenantId: string,
-    window: number,
-    bytes: number,
-    bytesPerWindow: number,
-    maxStoredBytes: number,
-  ): Promise<ProduceAdmission> {
-    const Key = usageKey(tenantId, 'produce');
-    const storageOk = '(attribute_not_exists(storedBytes) OR storedBytes < :maxStored)';
-    const w = window;
-    for (let round = 0; round < ADMIT_ROUNDS; round++) {
-      const added = await this.conditional({
-        Key,
-        UpdateExpression: 'SET #bytes = #bytes + :n, storedBytes = if_not_exists(storedBytes, :zero) + :n',
-        ConditionExpression: `#window >= :w AND #bytes < :limit AND ${storageOk}`,
-        ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
-        ExpressionAttributeValues: {
-          ':n': bytes,
-          ':zero': 0,
-          ':w': w,
-          ':limit': bytesPerWindow,
-          ':maxStored': maxStoredBytes,
-        },
-      });
-      if (added) return { admitted: true };
-      const started = await this.conditional({
-        Key,
-        UpdateExpression: 'SET #window = :w, #bytes = :n, storedBytes = if_not_exists(storedBytes, :zero) + :n',
-        ConditionExpression: `(attribute_not_exists(#window) OR #window < :w) AND ${storageOk}`,
-        ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
-        ExpressionAttributeValues: { ':n': bytes, ':zero': 0, ':w': w, ':maxStored': maxStoredBytes },
-      });
-      if (started) return { admitted: true };
-      const item = (await this.client.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true })))
-        .Item;
-      if (typeof item?.storedBytes === 'number' && item.storedBytes >= maxStoredBytes) {
-        return { admitted: false, reason: 'storage' };
-      }
-      if (typeof item?.window === 'number' && item.window >= w && Number(item.bytes) >= bytesPerWindow) {
-        return { admitted: false, reason: 'rate' };
-      }
-      // The window moved between the writes and this read: go round again.
+  async add(tenantId: string, direction: UsageDirection, shard: number, window: number, bytes: number) {
+    const Key = usageShardKey(tenantId, direction, shard);
+    const stored = direction === 'produce' ? ', storedBytes = if_not_exists(storedBytes, :zero) + :n' : '';
+    const values = direction === 'produce' ? { ':n': bytes, ':w': window, ':zero': 0 } : { ':n': bytes, ':w': window };
+    for (let round = 0; round < ADD_ROUNDS; round++) {
+      const added = await sendConditional(
+        this.client,
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: `SET #bytes = #bytes + :n${stored}`,
+          ConditionExpression: '#window >= :w',
+          ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      if (added) return;
+      const started = await sendConditional(
+        this.client,
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key,
+          UpdateExpression: `SET #window = :w, #bytes = :n${stored}`,
+          ConditionExpression: 'attribute_not_exists(#window) OR #window < :w',
+          ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      if (started) return;
+      // Another request started the window between the two writes: add to it.
     }
-    return { admitted: false, reason: 'rate' };
-  }
-
-  async addFetched(tenantId: string, window: number, bytes: number): Promise<number> {
-    const Key = usageKey(tenantId, 'fetch');
-    for (let round = 0; round < ADMIT_ROUNDS; round++) {
-      const added = await this.conditional({
-        Key,
-        UpdateExpression: 'SET #bytes = #bytes + :n',
-        ConditionExpression: '#window >= :w',
-        ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
-        ExpressionAttributeValues: { ':n': bytes, ':w': window },
-        ReturnValues: 'UPDATED_NEW',
-      });
-      if (added) return Number(added.Attributes?.bytes ?? bytes);
-      const started = await this.conditional({
-        Key,
-        UpdateExpression: 'SET #window = :w, #bytes = :n',
-        ConditionExpression: 'attribute_not_exists(#window) OR #window < :w',
-        ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
-        ExpressionAttributeValues: { ':n': bytes, ':w': window },
-      });
-      if (started) return bytes;
-      // Another request started window `window` between the two writes: add to it.
-    }
-    return bytes;
   }
 }

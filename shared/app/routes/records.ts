@@ -100,7 +100,8 @@ export const recordRoutes = ({
         throw invalidRequest('Use either an Idempotency-Key or producerId + sequence, not both.');
       }
       const records = body.records.map((r, i) => decodeRecord(r, body.encoding, i));
-      const topic = await topics.get(principal.tenantId, name);
+      // The usage read (when this instance's is stale) runs alongside the topic lookup.
+      const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
       // Everything that can refuse the request runs before the rate quota counts it, and
       // the quota is checked before anything is written: a throttled produce writes nothing.
       ProduceService.checkLimits(records, limits);
@@ -109,7 +110,7 @@ export const recordRoutes = ({
           throw partitionNotFound(topic.name, r.partition, topic.partitions);
         }
       }
-      await quotas.admitProduce(
+      const admission = await quotas.admitProduce(
         principal,
         records.reduce((n, r) => n + recordSize(r), 0),
       );
@@ -119,13 +120,15 @@ export const recordRoutes = ({
       else if (body.producerId !== undefined && body.sequence !== undefined) {
         idempotency = { kind: 'sequence', producerId: body.producerId, sequence: body.sequence };
       }
-      if (!idempotency) {
-        const result = await producer.produce(topic, records, options);
+      // The usage write runs alongside the append; the answer waits for both.
+      try {
+        if (!idempotency) return c.json({ offsets: (await producer.produce(topic, records, options)).offsets }, 200);
+        const hash = requestHash('POST', `/v1/topics/${name}/records`, body);
+        const result = await exactlyOnce.produce(topic, records, idempotency, hash, options);
         return c.json({ offsets: result.offsets }, 200);
+      } finally {
+        await admission.written;
       }
-      const hash = requestHash('POST', `/v1/topics/${name}/records`, body);
-      const result = await exactlyOnce.produce(topic, records, idempotency, hash, options);
-      return c.json({ offsets: result.offsets }, 200);
     },
   );
 
@@ -155,7 +158,7 @@ export const recordRoutes = ({
       const { topic: name, partition } = c.req.valid('param');
       const principal = authorize(c, `topic:${name}`, 'consume');
       const query = c.req.valid('query');
-      const topic = await topics.get(principal.tenantId, name);
+      const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
       topics.checkPartition(topic, partition);
       if (wantsEventStream(c.req.header('Accept'))) {
         return (await partitionStream(c, stream, principal, { topic, partition }, query)) as never;
