@@ -97,10 +97,26 @@ export interface StackOptions {
   deps?: Partial<AppDeps>;
 }
 
+/**
+ * The emulators run in the test's own process: on a loaded machine a call may wait seconds
+ * for the CPU, which is not a storage outage. The clients keep the SDK's retry strategy but
+ * drop its per-attempt timeouts (2 s for DynamoDB in Lambda), so no test fails with 503
+ * because the machine was slow. Injected faults (test/faults) still exercise the retries.
+ */
+const withoutSdkTimeouts = (clients: { dynamodb: Emulators['dynamodb']; s3: Emulators['s3'] }) => {
+  for (const client of [clients.dynamodb, clients.s3]) {
+    const handler = client.config.requestHandler as { updateHttpClientConfig?: (key: string, value: number) => void };
+    if (!handler.updateHttpClientConfig) throw new Error('SDK request handler without updateHttpClientConfig');
+    handler.updateHttpClientConfig('requestTimeout', 0);
+    handler.updateHttpClientConfig('connectionTimeout', 0);
+  }
+};
+
 /** The real app on the real SDK clients against in-process emulators, with one tenant. */
 export const startStack = async (options: StackOptions = {}): Promise<Stack> => {
   const tempDir = options.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'runnel-test-'));
   const emulators = await startEmulators(options.dataDir ? { dataDir: options.dataDir } : { s3Dir: tempDir as string });
+  withoutSdkTimeouts(emulators);
   options.attach?.(emulators);
   const calls = new SdkCallCounter();
   calls.attach(emulators.dynamodb, 'DynamoDB');
