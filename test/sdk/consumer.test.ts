@@ -83,6 +83,61 @@ describe('SDK consumer', () => {
     expect((await admin.groups.describe('g-slow')).members).toEqual([]);
   });
 
+  it('a commit answered rebalance_in_progress carries on with the new assignment, without re-joining', async () => {
+    await admin.topics.create({ name: 'rip', partitions: 2 });
+    await admin.produce('rip', [
+      { partition: 0, value: 'a' },
+      { partition: 1, value: 'b' },
+    ]);
+    const commits: { status: number; code?: string }[] = [];
+    const observing: FetchLike = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init.method === 'POST' && input.endsWith('/groups/g-rip/offsets')) {
+        const body = res.status === 204 ? undefined : ((await res.clone().json()) as { code: string });
+        commits.push({ status: res.status, ...(body ? { code: body.code } : {}) });
+      }
+      return res;
+    };
+    // No heartbeat during the test: only the commit can tell this member about the rebalance.
+    const a = new Runnel({ url: h.url, apiKey: h.stack.apiKey, fetch: observing }).consumer({
+      groupId: 'g-rip',
+      topics: ['rip'],
+      sessionTimeoutMs: 300_000,
+      heartbeatIntervalMs: 299_000,
+      autoOffsetReset: 'earliest',
+      autoCommit: false,
+    });
+    const batches = a[Symbol.asyncIterator]();
+    const first = await batches.next();
+    expect(first.done).toBe(false);
+    const batch = first.value as { partition: number; records: { offset: number }[] };
+    const memberId = a.memberId;
+    expect(a.assignment()).toEqual([{ topic: 'rip', partitions: [0, 1] }]);
+    // Another member joins by hand: a new generation moves one partition to it.
+    const b = await admin.request<{ memberId: string; generation: number; assignments: { partitions: number[] }[] }>(
+      'POST',
+      '/v1/groups/g-rip/members',
+      { body: { topics: ['rip'], sessionTimeoutMs: 300_000 } },
+    );
+    const next = (batch.records.at(-1)?.offset ?? 0) + 1;
+    await a.commit([{ topic: 'rip', partition: batch.partition, offset: next }]);
+    expect(commits[0]).toEqual({ status: 409, code: 'rebalance_in_progress' });
+    expect(a.memberId).toBe(memberId); // no re-join
+    expect(a.generation).toBe(b.generation);
+    const moved = b.assignments.flatMap((x: { partitions: number[] }) => x.partitions);
+    const kept = [0, 1].filter((p) => !moved.includes(p));
+    expect(a.assignment()).toEqual([{ topic: 'rip', partitions: kept }]);
+    const group = await admin.groups.describe('g-rip');
+    expect(group.members.map((m) => m.memberId).sort()).toEqual([memberId, b.memberId].sort());
+    const committed = (await admin.groups.offsets('g-rip')).find((o) => o.partition === batch.partition);
+    // Still ours: committed with the new generation. Moved: not ours to commit any more.
+    if (kept.includes(batch.partition)) {
+      expect(commits[1]).toEqual({ status: 204 });
+      expect(committed?.offset).toBe(next);
+    } else expect(committed).toBeUndefined();
+    await a.close();
+  });
+
   it('3 members join, leave and die while a producer writes: at least once, commits never go back, clean leaves duplicate nothing', async () => {
     const TOPIC = 'grp';
     const PARTITIONS = 6;

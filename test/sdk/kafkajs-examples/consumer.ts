@@ -38,6 +38,7 @@ export const run = async (config: { url: string; apiKey: string; topic: string; 
         timestamp: message.timestamp,
         headers: Object.keys(message.headers).reduce(
           (headers, key) => ({
+            // biome-ignore lint/performance/noAccumulatingSpread: kafkajs's example as written
             ...headers,
             [key]: String(message.headers[key]?.toString()),
           }),
