@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryDelayMs } from '#shared/domain/connectors/delivery';
 import { STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
@@ -168,6 +169,27 @@ describe('datagen', () => {
       new Set(Array.from({ length: 60 }, (_, i) => i + 1)),
     );
     await api.delete('/v1/connectors/gen-crash');
+  });
+});
+
+describe('registrations', () => {
+  it('drops a registration left without its connector by a crash, but not one whose create is under way', async () => {
+    const doc = DynamoDBDocumentClient.from(stack.emulators.dynamodb);
+    const TableName = stack.emulators.storage.tables.metadata;
+    const register = (name: string, registeredAt: number) =>
+      doc.send(
+        new PutCommand({
+          TableName,
+          Item: { pk: 'CONNECTORS', sk: `${stack.tenantId}#${name}`, tenantId: stack.tenantId, name, registeredAt },
+        }),
+      );
+    await register('orphan', clock.now() - 120_000);
+    await register('being-created', clock.now());
+    await workerFor(stack).runOnce();
+    const names = (await stack.deps.connectors.registered()).map((r) => r.name);
+    expect(names).not.toContain('orphan');
+    expect(names).toContain('being-created');
+    await stack.deps.connectors.unregister({ tenantId: stack.tenantId, name: 'being-created' });
   });
 });
 

@@ -30,6 +30,8 @@ export interface StoredConnector extends Connector {
 export interface ConnectorRef {
   tenantId: string;
   name: string;
+  /** When the registration was written (the connector's createdAt); absent on refs built by hand. */
+  registeredAt?: number;
 }
 
 /** A connector with that name exists already. */

@@ -54,7 +54,10 @@ export class DynamoDbConnectorStore implements ConnectorStore {
   async create(connector: StoredConnector): Promise<void> {
     const ref = { tenantId: connector.tenantId, name: connector.name };
     await this.client.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: REGISTRY_PK, sk: registrySk(ref), ...ref } }),
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: REGISTRY_PK, sk: registrySk(ref), ...ref, registeredAt: connector.createdAt },
+      }),
     );
     const created = await sendConditional(
       this.client,
@@ -133,7 +136,11 @@ export class DynamoDbConnectorStore implements ConnectorStore {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': REGISTRY_PK },
     });
-    return items.map((item) => ({ tenantId: String(item.tenantId), name: String(item.name) }));
+    return items.map((item) => ({
+      tenantId: String(item.tenantId),
+      name: String(item.name),
+      ...(typeof item.registeredAt === 'number' ? { registeredAt: item.registeredAt } : {}),
+    }));
   }
 
   async unregister(ref: ConnectorRef): Promise<void> {

@@ -119,6 +119,11 @@ const DATAGEN_MAX_CATCH_UP_MS = 10_000;
 const HTTP_BATCH_MAX_BYTES = 4 * 1024 * 1024;
 /** Bytes read per fetch while filling an s3 object. */
 const S3_FETCH_BYTES = 4 * 1024 * 1024;
+/**
+ * A registration is written just before its connector: one younger than this without a
+ * connector may be a create in progress, and is left alone.
+ */
+const REGISTRATION_GRACE_MS = 60_000;
 /** How long a tenant's liveness is trusted before it is read again. */
 const TENANT_CACHE_MS = 10_000;
 
@@ -229,17 +234,23 @@ export class ConnectorWorker {
     );
   }
 
+  /** Drops a registration whose connector is gone (not one whose connector is still being created). */
+  private async dropIfOrphaned(ref: ConnectorRef) {
+    if ((ref.registeredAt ?? 0) > this.deps.clock() - REGISTRATION_GRACE_MS) return;
+    if (!(await this.deps.store.get(ref.tenantId, ref.name))) await this.deps.store.unregister(ref);
+  }
+
   private async visit(ref: ConnectorRef): Promise<boolean> {
     if (!(await this.tenant(ref.tenantId))) {
       // A deleted tenant's connectors stop at once; its registrations go once maintenance removed its items.
-      if (!(await this.deps.store.get(ref.tenantId, ref.name))) await this.deps.store.unregister(ref);
+      await this.dropIfOrphaned(ref);
       return false;
     }
     const connector = await this.deps.store.acquire(ref, this.owner, this.deps.clock(), this.leaseMs);
     if (!connector) {
       this.held.delete(refKey(ref));
-      // Held by another worker, or gone: a registration without connector is dropped.
-      if (!(await this.deps.store.get(ref.tenantId, ref.name))) await this.deps.store.unregister(ref);
+      // Held by another worker, or gone.
+      await this.dropIfOrphaned(ref);
       return false;
     }
     this.held.add(refKey(ref));
