@@ -158,8 +158,8 @@ export const streamRoutes = (deps: StreamRoutesDeps) => {
         },
         406: problem('`not_acceptable`: this route only streams; send `Accept: text/event-stream`'),
         416: problem('`offset_out_of_range`: a `Last-Event-ID` offset outside a partition’s log'),
-        ...throttledResponse,
         ...problemResponses,
+        ...throttledResponse,
       },
     }),
     async (c) => {
