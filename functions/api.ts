@@ -38,6 +38,8 @@ const app = createApp({
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
   log: telemetry.log,
   metrics: telemetry.metrics,
+  // API Gateway buffers responses: streams are the stream function's (StreamUrl).
+  streamsElsewhere: true,
   // API Gateway's sourceIp: the address it saw, not a header the caller can set.
   clientAddress: (c) =>
     (c.env as { requestContext?: unknown } | undefined)?.requestContext ? getConnInfo(c).remote.address : undefined,

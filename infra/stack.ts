@@ -114,6 +114,7 @@ export class RunnelStack extends Stack {
       stageName: config.stageName,
       http: this.http,
       apiFunction: this.apiFunction,
+      streamFunction: this.streams.function,
       maintenanceFunction: this.maintenanceFunction,
       tables: { metadata: metadataTable, log: logTable },
       bucket,

@@ -16,7 +16,11 @@ let s3Dir: string;
 let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 const saved = { ...process.env };
 
-const event = (method: string, path: string, options: { body?: unknown; key?: string; query?: string } = {}) =>
+const event = (
+  method: string,
+  path: string,
+  options: { body?: unknown; key?: string; query?: string; accept?: string } = {},
+) =>
   ({
     version: '2.0',
     routeKey: '$default',
@@ -26,6 +30,7 @@ const event = (method: string, path: string, options: { body?: unknown; key?: st
       host: 'abc123.execute-api.eu-west-1.amazonaws.com',
       'content-type': 'application/json',
       ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+      ...(options.accept ? { accept: options.accept } : {}),
     },
     requestContext: {
       accountId: '123456789012',
@@ -106,6 +111,13 @@ describe('functions/api handler (API Gateway HTTP API, payload 2.0)', () => {
     expect(res.status).toBe(401);
     expect(res.headers?.['content-type']).toContain('application/problem+json');
     expect(res.body.code).toBe('unauthorized');
+  });
+
+  it('refuses event streams at once: API Gateway buffers responses, streams have their own endpoint', async () => {
+    const res = await invoke('GET', '/v1/topics/l/partitions/0/records', { accept: 'text/event-stream' });
+    expect(res.status).toBe(406);
+    expect(res.body.code).toBe('not_acceptable');
+    expect(res.body.detail).toContain('StreamUrl');
   });
 });
 

@@ -84,7 +84,7 @@ export const produceAll = async (api: Api, topic: string, partitions: number, to
   const ends = new Array<number>(partitions).fill(0);
   const values = new Map<string, { partition: number; offset: number }>();
   for (let sent = 0; sent < total; ) {
-    const n = Math.min(total - sent, 1 + Math.floor(random() * 80));
+    const n = Math.min(total - sent, 1 + Math.floor(random() * 160));
     const records = Array.from({ length: n }, (_, i) => ({
       value: `v-${sent + i}`,
       partition: Math.floor(random() * partitions),

@@ -26,6 +26,8 @@ export interface RunnelMonitoringProps {
   stageName: string;
   http: RunnelHttpApi;
   apiFunction: lambda.Function;
+  /** The stream function (Server-Sent Events behind its Function URL). */
+  streamFunction: lambda.Function;
   maintenanceFunction: lambda.Function;
   tables: { metadata: dynamodb.ITable; log: dynamodb.ITable };
   bucket: s3.IBucket;
@@ -47,7 +49,7 @@ export class RunnelMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: RunnelMonitoringProps) {
     super(scope, id);
-    const { http, apiFunction, maintenanceFunction, tables, bucket } = props;
+    const { http, apiFunction, streamFunction, maintenanceFunction, tables, bucket } = props;
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `Runnel ${props.stageName} alarms`,
@@ -114,6 +116,12 @@ export class RunnelMonitoring extends Construct {
       'Lambda throttled the API function (account or reserved concurrency reached).',
       { threshold: 1, evaluationPeriods: 1 },
       apiFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+    );
+    alarm(
+      'StreamFunctionThrottles',
+      'Lambda refused streams: the stream function reached its reserved concurrency (maxStreams open streams).',
+      { threshold: 1, evaluationPeriods: 1 },
+      streamFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
     );
     alarm(
       'ApiFunctionErrors',

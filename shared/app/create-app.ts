@@ -37,7 +37,7 @@ import { type ClientAddress, operatorAuth, tenantAuth } from './middleware/auth'
 import { browserCors } from './middleware/cors';
 import { requestId } from './middleware/request-id';
 import { securityHeaders } from './middleware/security-headers';
-import { streamsOnly } from './middleware/streams-only';
+import { noStreams, streamsOnly } from './middleware/streams-only';
 import { utf8JsonBody } from './middleware/utf8-body';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
@@ -92,6 +92,8 @@ export interface AppDeps {
   streamsOnly?: boolean;
   /** Long polls and streams of one tenant waiting at once per instance. @default DEFAULT_WAITERS_PER_TENANT */
   waitersPerTenant?: number;
+  /** Refuse stream requests (406): the host buffers responses and streams are served elsewhere. @default false */
+  streamsElsewhere?: boolean;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -191,6 +193,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   if (deps.streamsOnly) app.use(streamsOnly());
+  if (deps.streamsElsewhere) app.use(noStreams());
   // After authentication, so a body is read only for a known caller.
   app.use('/v1/*', tenantAuth(auth), utf8JsonBody());
   const stream = {

@@ -338,6 +338,7 @@ describe('observability', () => {
     'Api5xxRate',
     'ApiThrottled',
     'ApiFunctionThrottles',
+    'StreamFunctionThrottles',
     'ApiFunctionErrors',
     'MetadataTableThrottles',
     'MetadataTableSystemErrors',
@@ -374,6 +375,8 @@ describe('observability', () => {
     const maintenanceId = logicalId(t, 'AWS::Lambda::Function', 'MaintenanceFunction');
     expect(dimensionOf('ApiFunctionErrors')).toEqual([{ Name: 'FunctionName', Value: { Ref: apiId } }]);
     expect(dimensionOf('MaintenanceErrors')).toEqual([{ Name: 'FunctionName', Value: { Ref: maintenanceId } }]);
+    const streamId = logicalId(t, 'AWS::Lambda::Function', 'StreamFunction');
+    expect(dimensionOf('StreamFunctionThrottles')).toEqual([{ Name: 'FunctionName', Value: { Ref: streamId } }]);
     const [, notRunning] = resourceNamed(t, 'AWS::CloudWatch::Alarm', 'MonitoringMaintenanceNotRunning');
     expect(notRunning.Properties).toMatchObject({
       MetricName: 'Invocations',

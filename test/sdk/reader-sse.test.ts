@@ -52,7 +52,7 @@ describe('SDK reader over Server-Sent Events', () => {
     expect(cuts.total()).toBeGreaterThanOrEqual(5);
     expect(requests.stream).toBeGreaterThan(3);
     expect(requests.json).toBe(0);
-  });
+  }, 180_000);
 
   it('starts at latest from the position the first ping gives, and long-polls without a streamUrl', async () => {
     cuts.stop();

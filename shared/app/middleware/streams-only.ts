@@ -25,3 +25,19 @@ export const streamsOnly = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   }
   await next();
 };
+
+/**
+ * The API function behind API Gateway, which buffers whole responses: a stream there
+ * would be held until the gateway gives up. Stream requests are refused at once and sent
+ * to the stream endpoint instead.
+ */
+export const noStreams = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  const path = new URL(c.req.url).pathname;
+  if (isStreamRequest({ method: c.req.method, path, header: (name) => c.req.header(name) })) {
+    throw new RunnelError(
+      'not_acceptable',
+      'This endpoint does not stream (API Gateway buffers responses): open streams on the stream endpoint (StreamUrl).',
+    );
+  }
+  await next();
+};
