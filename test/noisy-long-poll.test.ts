@@ -42,7 +42,7 @@ describe('idle long polls', () => {
     expectProblem(refused, 429, 'throttled');
     expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThanOrEqual(1);
     expect(refused.body).toMatchObject({ quota: 'concurrentWaiters', limit: 3 });
-    // A poll that finds records at once does not wait, so it is not refused.
+    // Another tenant's long polls have their own quota.
     const other = await apiClient(stack.app, OPERATOR_KEY).post('/admin/v1/tenants', { name: 'other' });
     const otherApi = apiClient(stack.app, other.body.apiKey);
     await otherApi.post('/v1/topics', { name: 'idle', partitions: 1 });

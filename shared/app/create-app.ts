@@ -39,6 +39,7 @@ import { requestId } from './middleware/request-id';
 import { securityHeaders } from './middleware/security-headers';
 import { noStreams, streamsOnly } from './middleware/streams-only';
 import { utf8JsonBody } from './middleware/utf8-body';
+import { waitingRequests } from './middleware/waiting-requests';
 import { problemResponse, toRunnelError } from './problem';
 import { adminRoutes } from './routes/admin';
 import { connectorRoutes } from './routes/connectors';
@@ -109,7 +110,7 @@ export const createServices = (deps: AppDeps) => {
   const log = new PartitionLog({ index: deps.index, clock, notifier });
   const reader = new PartitionReader({ index: deps.index, segments, clock });
   const waiterQuota = new WaiterQuota(deps.waitersPerTenant);
-  const longPoll = new LongPoll({ log, notifier, clock, quota: waiterQuota });
+  const longPoll = new LongPoll({ log, notifier, clock });
   const fetcher = new FetchService({ log, reader, longPoll, clock });
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
@@ -195,7 +196,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   if (deps.streamsOnly) app.use(streamsOnly());
   if (deps.streamsElsewhere) app.use(noStreams());
   // After authentication, so a body is read only for a known caller.
-  app.use('/v1/*', tenantAuth(auth), utf8JsonBody());
+  app.use('/v1/*', tenantAuth(auth), utf8JsonBody(), waitingRequests(services.waiterQuota));
   const stream = {
     ...services,
     timing: { ...DEFAULT_STREAM_TIMING, ...deps.streams },

@@ -70,3 +70,14 @@ describe('Authenticator key cache', () => {
     expect(lookups.get(keyId)).toBe(2);
   });
 });
+
+describe('Authenticator lookups', () => {
+  it('shares one storage read among requests that miss the cache together', async () => {
+    const { auth, apiKey, keyId, lookups, advance } = setup();
+    await auth.tenant(apiKey);
+    advance(6_000); // the cached key expired
+    const principals = await Promise.all(Array.from({ length: 50 }, () => auth.tenant(apiKey)));
+    expect(principals.every((p) => p.keyId === keyId)).toBe(true);
+    expect(lookups.get(keyId)).toBe(2);
+  });
+});

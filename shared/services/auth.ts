@@ -82,11 +82,29 @@ export class Authenticator {
     return found !== undefined && found.expiresAt > this.clock();
   }
 
+  /**
+   * Lookups in flight, by key id or tenant id: requests that miss the cache together (a
+   * burst after the entry expired) share one storage read instead of sending one each.
+   */
+  private readonly pending = new Map<string, Promise<unknown>>();
+
+  private once<T>(id: string, load: () => Promise<T>): Promise<T> {
+    const inFlight = this.pending.get(id);
+    if (inFlight) return inFlight as Promise<T>;
+    const loading = load().finally(() => this.pending.delete(id));
+    this.pending.set(id, loading);
+    return loading;
+  }
+
   private async apiKey(keyId: string): Promise<ApiKey | undefined> {
     const known = this.keys.get(keyId);
     if (this.fresh(known)) return known.value;
     const unknown = this.unknownKeys.get(keyId);
     if (this.fresh(unknown)) return undefined;
+    return this.once(`key#${keyId}`, () => this.loadApiKey(keyId));
+  }
+
+  private async loadApiKey(keyId: string): Promise<ApiKey | undefined> {
     const expiresAt = this.clock() + this.cacheMs;
     const value = await this.metadata.getApiKey(keyId);
     if (value) {
@@ -102,10 +120,12 @@ export class Authenticator {
   private async tenantItem(tenantId: string): Promise<Tenant | undefined> {
     const cached = this.tenants.get(tenantId);
     if (this.fresh(cached)) return cached.value;
-    const expiresAt = this.clock() + this.cacheMs;
-    const value = await this.metadata.getTenant(tenantId);
-    this.tenants.set(tenantId, { value, expiresAt });
-    return value;
+    return this.once(`tenant#${tenantId}`, async () => {
+      const expiresAt = this.clock() + this.cacheMs;
+      const value = await this.metadata.getTenant(tenantId);
+      this.tenants.set(tenantId, { value, expiresAt });
+      return value;
+    });
   }
 
   /** Resolves an API key, or a browser token minted by one (see `browser-tokens.ts`). */
@@ -184,10 +204,13 @@ export class Authenticator {
   evict(keyId: string): void {
     this.keys.delete(keyId);
     this.unknownKeys.delete(keyId);
+    // A lookup already in flight may predate the change: the next one reads afresh.
+    this.pending.delete(`key#${keyId}`);
   }
 
   /** Forgets a cached tenant (deleted, or quotas changed) at once on this instance. */
   evictTenant(tenantId: string): void {
     this.tenants.delete(tenantId);
+    this.pending.delete(`tenant#${tenantId}`);
   }
 }

@@ -2,7 +2,6 @@ import type { PartitionRef } from '#shared/ports/log-index';
 import { partitionKey } from '#shared/ports/log-index';
 import type { AppendNotifier } from './append-notifier';
 import type { PartitionLog } from './partition-log';
-import type { WaiterQuota } from './waiter-quota';
 
 /** How often a watched partition's tail is re-read when no in-process wake-up comes. */
 export const LONG_POLL_INTERVAL_MS = 100;
@@ -32,19 +31,17 @@ interface Watch {
  * append in this process (the notifier) or, at the latest every LONG_POLL_INTERVAL_MS,
  * re-reads the partition's high watermark once (an append served by another function
  * instance sends no wake-up) and answers every waiter it satisfies. A wait ends at its
- * deadline on its own timer, never later because a read was slow. A tenant's waits are
- * bounded by the WaiterQuota (429 beyond it).
+ * deadline on its own timer, never later because a read was slow. A tenant's waiting
+ * requests are bounded by the WaiterQuota (app/middleware/waiting-requests.ts).
  */
 export class LongPoll {
   private readonly log: PartitionLog;
   private readonly notifier: AppendNotifier;
-  private readonly quota: WaiterQuota | undefined;
   private readonly watches = new Map<string, Watch>();
 
-  constructor(deps: { log: PartitionLog; notifier: AppendNotifier; clock: () => number; quota?: WaiterQuota }) {
+  constructor(deps: { log: PartitionLog; notifier: AppendNotifier; clock: () => number }) {
     this.log = deps.log;
     this.notifier = deps.notifier;
-    this.quota = deps.quota;
   }
 
   /** Partitions watched in this process now (tests, metrics). */
@@ -54,12 +51,11 @@ export class LongPoll {
 
   /**
    * Waits until one of `positions` has a record at or after its `from`, or `ms` passed:
-   * true when one has. Throws 429 when the tenant has too many waits open already.
+   * true when one has.
    */
   async waitForRecords(positions: readonly PartitionPosition[], ms: number): Promise<boolean> {
     const first = positions[0];
     if (!first || ms <= 0) return false;
-    const leave = this.quota?.enter(first.ref.tenantId);
     const registered: [Watch, Waiter][] = [];
     try {
       return await new Promise<boolean>((resolve, reject) => {
@@ -77,7 +73,6 @@ export class LongPoll {
       });
     } finally {
       for (const [watch, waiter] of registered) watch.waiters.delete(waiter);
-      leave?.();
     }
   }
 

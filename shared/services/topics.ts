@@ -11,16 +11,16 @@ export interface PartitionState extends PartitionSummary {
   partition: number;
 }
 
-/** Partition states are read with bounded concurrency: a 1,000-partition describe must not open 2,000 sockets at once. */
-const DESCRIBE_CONCURRENCY = 16;
-
 /**
  * Partition-state reads in flight at once for all of one tenant's describes on one
  * function instance: ten concurrent describes of a 1,000-partition topic queue behind
  * each other instead of holding hundreds of storage calls that other tenants' produces
  * would wait behind.
  */
-export const DESCRIBE_READS_PER_TENANT = 16;
+export const DESCRIBE_READS_PER_TENANT = 4;
+
+/** Partitions one describe reads at once (the tenant's share above bounds them again). */
+const DESCRIBE_CONCURRENCY = DESCRIBE_READS_PER_TENANT;
 
 export const partitionRef = (topic: Topic, partition: number): PartitionRef => ({
   tenantId: topic.tenantId,

@@ -8,7 +8,8 @@ const RETRY_AFTER_MS = 1000;
 
 /**
  * Bounds the requests of one tenant that hold a connection open waiting for records: long
- * polls (fetch and group fetch with `waitMs`) and streams count together. `enter` either
+ * polls (fetch and group fetch with `waitMs`, counted for the whole request by
+ * app/middleware/waiting-requests.ts) and streams count together. `enter` either
  * admits the waiter and returns its release (call it exactly once, when the wait ends,
  * whatever the outcome) or throws 429 `throttled` with `Retry-After`, naming the quota.
  * Per process: locally that is the whole server; in Lambda see docs/security.md.
