@@ -61,7 +61,9 @@ Examples:
   $ runnel connector create demo --kind datagen --set topic=orders --set template=orders --set recordsPerSecond=10
   $ runnel connector create hook --kind http-sink --config @hook.json
   $ runnel connector list
+  $ runnel connector describe demo
   $ runnel connector pause demo
+  $ runnel connector resume demo
   $ runnel connector delete demo`,
     );
 

@@ -241,6 +241,7 @@ const consumeAsGroup = async (
     // Runs before the new partitions are fetched: where each starts is known, and so is
     // whether it is already at the end.
     onAssigned: async (added) => {
+      ctx.out.note(`% group ${groupId}: assigned ${describeAssignment(added)}`);
       if (options.exit) {
         const [described, committed] = await Promise.all([
           runnel.topics.describe(topic),
@@ -263,6 +264,7 @@ const consumeAsGroup = async (
       queueMicrotask(checkCaughtUp);
     },
     onRevoked: (revoked) => {
+      ctx.out.note(`% group ${groupId}: revoked ${describeAssignment(revoked)}`);
       const gone = new Set(flatten(revoked));
       assignment = assignment.filter((tp) => !gone.has(tp));
     },
@@ -302,6 +304,10 @@ const consumeAsGroup = async (
   }
   if (stop.stopped) await closing;
 };
+
+/** `orders[0,2]` — as kcat reports a rebalance on stderr. */
+const describeAssignment = (assignments: Assignment[]) =>
+  assignments.map((a) => `${a.topic}[${a.partitions.join(',')}]`).join(' ') || '(nothing)';
 
 /** Thrown from the batch handler to end run() without marking the rest of the batch processed. */
 class StoppedBeforeBatch extends Error {

@@ -14,8 +14,12 @@ export const registerDev = (program: Command) => {
     .addHelpText(
       'after',
       `
-Then, in another terminal, the CLI finds the local dev key by itself:
-  $ runnel topic create orders -p 3
+The CLI finds the local dev key by itself (in .runnel/local-keys.json).
+
+Examples:
+  $ runnel dev
+  $ runnel dev --port 9090 --data-dir /tmp/runnel
+  $ runnel topic create orders -p 3            # in another terminal
   $ seq 1 10 | runnel produce orders
   $ runnel consume orders -o beginning -e`,
     )

@@ -112,6 +112,7 @@ export const registerGroup = (program: Command) => {
       `
 Examples:
   $ runnel group list
+  $ runnel group describe billing
   $ runnel group lag billing
   $ runnel group reset billing --topic orders --to-earliest            # dry run: shows old -> new
   $ runnel group reset billing --topic orders --to-earliest --execute
@@ -209,7 +210,12 @@ Examples:
       'after',
       `
 The group must have no live members (stop its consumers first), as with kafka-consumer-groups.
-Offsets outside a partition's log are moved to its nearest end.`,
+Offsets outside a partition's log are moved to its nearest end.
+
+Examples:
+  $ runnel group reset billing --topic orders --to-earliest                # dry run: old -> new per partition
+  $ runnel group reset billing --topic orders --shift-by -100 --execute
+  $ runnel group reset billing --topic orders --to-datetime 2026-11-30T09:00:00Z --execute`,
     )
     .action(async (name: string, options: ResetOptions, command: Command) => {
       const target = resetTarget(options);

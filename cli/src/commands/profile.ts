@@ -15,6 +15,7 @@ Examples:
   $ runnel profile add prod --url https://api.example.com --api-key "$PROD_KEY"
   $ runnel profile use prod
   $ runnel profile list
+  $ runnel profile delete prod
   $ runnel --profile local topic list`,
     );
 
