@@ -19,8 +19,6 @@ export interface Connection {
   url: string;
   apiKey?: string;
   operatorKey?: string;
-  /** Where each value came from, for `runnel profile current` and error hints. */
-  source: { url: string; apiKey: string };
 }
 
 /** The checkout this CLI runs from, when it runs from one (`cli/dist/runnel.js` → the repository root). */
@@ -77,17 +75,22 @@ export const resolveConnection = (options: GlobalOptions, env: NodeJS.ProcessEnv
   const local = () => localKeys(env);
   const apiKey = options.apiKey ?? env.RUNNEL_API_KEY ?? profile?.apiKey;
   const operatorKey = options.operatorKey ?? env.RUNNEL_OPERATOR_KEY ?? profile?.operatorKey;
-  const source = {
-    url: options.url ? 'flag' : env.RUNNEL_URL ? 'env' : profile?.url ? 'profile' : 'default',
-    apiKey: options.apiKey ? 'flag' : env.RUNNEL_API_KEY ? 'env' : profile?.apiKey ? 'profile' : 'local',
-  };
-  const fallback = apiKey === undefined || operatorKey === undefined ? local() : {};
+  // The local server's keys are only ever sent to a local server.
+  const fallback = (apiKey === undefined || operatorKey === undefined) && isLoopback(url) ? local() : {};
   const resolvedKey = apiKey ?? fallback.devApiKey;
   const resolvedOperator = operatorKey ?? fallback.operatorKey;
   return {
     url,
     ...(resolvedKey ? { apiKey: resolvedKey } : {}),
     ...(resolvedOperator ? { operatorKey: resolvedOperator } : {}),
-    source,
   };
+};
+
+const isLoopback = (url: string): boolean => {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
 };

@@ -8,13 +8,10 @@ export class RecordWriter {
   private readonly listeners: (() => void)[] = [];
 
   constructor(private readonly stream: NodeJS.WritableStream) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') {
-        this.closed = true;
-        for (const listener of this.listeners) listener();
-        return;
-      }
-      throw error;
+    stream.on('error', () => {
+      // EPIPE (the reader left) or a failing disk: either way nothing more can be written.
+      this.closed = true;
+      for (const listener of this.listeners) listener();
     });
   }
 
