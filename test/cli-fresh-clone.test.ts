@@ -12,7 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..');
 const clone = mkdtempSync(join(tmpdir(), 'runnel-clone-'));
 
-afterAll(() => rmSync(clone, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
+// Removing a full node_modules takes a while on a busy machine.
+afterAll(() => rmSync(clone, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }), 300_000);
 
 describe('a fresh clone', () => {
   it('runs npx runnel --help after npm ci', { timeout: 600_000 }, () => {

@@ -7,6 +7,7 @@ import { type OffsetSpec, parseOffsetSpec, startOffset } from '../offset-spec';
 import { ProgressLine } from '../progress';
 import { compileFormat, concat, type FormattableRecord } from '../record-format';
 import { RecordWriter } from '../record-writer';
+import { formatBytes } from './produce';
 
 type OutputEncoding = 'utf8' | 'base64' | 'binary';
 
@@ -18,6 +19,7 @@ interface ConsumeOptions {
   format: string;
   group?: string;
   encoding: OutputEncoding;
+  summary?: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -79,6 +81,7 @@ export const registerConsume = (program: Command) => {
     .option('-c, --count <n>', 'exit after printing n records', positiveInt)
     .option('-e, --exit', 'exit once caught up with the high watermark (in group mode too)')
     .option('-f, --format <format>', 'kcat format: %t %p %o %T %k %K %s (value) %v %S %h, \\n \\t \\xNN', '%s\\n')
+    .option('--summary', 'print records, bytes, requests and time on stderr at the end')
     .option('-G, --group <group>', 'consume as a member of this group, committing what was printed', resourceName)
     .addOption(
       new Option('-E, --encoding <encoding>', 'keys and values as utf8 text, as base64 text, or as raw binary bytes')
@@ -108,6 +111,7 @@ Examples:
       const writer = new RecordWriter(ctx.out.stdout);
       const progress = new ProgressLine(ctx.out, 'consumed');
       const stop = new Stop();
+      const started = performance.now();
       let printed = 0;
       let bytes = 0;
       /** Prints records in order; returns how many were printed (fewer when -c is reached). */
@@ -142,6 +146,12 @@ Examples:
         process.off('SIGTERM', interrupt);
         progress.done();
         await writer.end();
+      }
+      if (options.summary) {
+        const seconds = (performance.now() - started) / 1000;
+        ctx.out.note(
+          `${printed} record${printed === 1 ? '' : 's'} consumed from ${topic} (${formatBytes(bytes)} printed in ${ctx.requests()} request${ctx.requests() === 1 ? '' : 's'}, ${seconds.toFixed(2)} s)`,
+        );
       }
     });
 };
