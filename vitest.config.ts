@@ -8,6 +8,7 @@ export default defineConfig({
       'bench/**/*.test.ts',
       'local/**/*.test.ts',
       'functions/**/*.test.ts',
+      'cli/**/*.test.ts',
     ],
     // Integration suites start their own emulators on ephemeral ports; two workers fit 2 cores.
     pool: 'forks',
