@@ -69,6 +69,8 @@ export class RunnelStack extends Stack {
       environment: { ...storageEnvironment, RUNNEL_OPERATOR_SECRET_ARN: this.operatorSecret.secretArn },
       tracing: config.tracing,
       logRetention: config.logRetentionDays,
+      // The web console's build, served by this function at /console (docs/console.md).
+      bundleDirs: { console: `${PROJECT_ROOT}/console/dist` },
     });
     bindTable({ grantee: this.apiFunction, table: metadataTable });
     bindTable({ grantee: this.apiFunction, table: logTable });
@@ -137,6 +139,7 @@ export class RunnelStack extends Stack {
       value: this.streams.url,
       description: 'Server-Sent Event streams (GET .../records with Accept: text/event-stream)',
     });
+    new CfnOutput(this, 'ConsoleUrl', { value: `${this.http.url}console`, description: 'The web console' });
     if (this.http.domainName) {
       new CfnOutput(this, 'DomainTarget', {
         value: this.http.domainName.regionalDomainName,
