@@ -1,7 +1,10 @@
+import { Runnel, RunnelError } from '@runnel/client';
+
 /**
- * The console's one door to the Runnel HTTP API. Every screen calls these functions, never
- * `fetch` directly, so the transport can move to the `@runnel/client` SDK in one place.
- * The key travels only in the Authorization header: never in a URL, never logged.
+ * The console's one door to the Runnel HTTP API, through the `@runnel/client` SDK (the
+ * live tail reads the Server-Sent Events stream with `fetch` itself). Every screen calls
+ * these methods. The key travels only in the Authorization header: never in a URL,
+ * never logged.
  */
 
 export interface Problem {
@@ -83,7 +86,7 @@ export interface GroupDetail {
 }
 export interface Permission {
   resource: string;
-  actions: string[];
+  actions: ('produce' | 'consume' | 'manage')[];
 }
 export interface ApiKey {
   keyId: string;
@@ -124,76 +127,57 @@ const problemOf = async (response: Response): Promise<Problem> => {
   };
 };
 
+/** The SDK's error as the problem the console shows (title, detail, code). */
+const fromSdk = (error: unknown): unknown => {
+  if (!(error instanceof RunnelError)) return error;
+  if (error.status === 0) {
+    return new ApiError({ title: 'Network error', status: 0, detail: error.detail, code: error.code });
+  }
+  return new ApiError({ title: error.title, status: error.status, detail: error.detail, code: error.code });
+};
+
 /** A client for one key. Create one per session; it holds the key in memory only. */
 export class Api {
+  private readonly client: Runnel;
+
   /**
-   * @param baseUrl the API's origin ('' for the page's own)
-   * @param streamUrl where Server-Sent Event streams are served, when elsewhere (in AWS, a streaming Function URL)
+   * @param baseUrl the API's origin (the page's own by default)
+   * @param streamUrl where Server-Sent Event streams are served, when elsewhere
    */
   constructor(
     private readonly apiKey: string,
-    private readonly baseUrl = '',
+    baseUrl = location.origin,
     private readonly streamUrl = baseUrl,
-  ) {}
+  ) {
+    this.client = new Runnel({ url: baseUrl, apiKey });
+  }
 
-  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    let response: Response;
+  private async call<T>(action: (client: Runnel) => Promise<T>): Promise<T> {
     try {
-      response = await fetch(this.baseUrl + path, {
-        method,
-        headers: {
-          Authorization: `Bearer ${this.apiKey}`,
-          Accept: 'application/json',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
+      return await action(this.client);
     } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new ApiError({ title: 'Network error', status: 0, detail: 'The Runnel API could not be reached.' });
+      throw fromSdk(error);
     }
-    if (!response.ok) throw new ApiError(await problemOf(response));
-    if (response.status === 204) return undefined as T;
-    return (await response.json()) as T;
   }
 
   // Topics
-  listTopics = () => this.request<{ topics: Topic[] }>('GET', '/v1/topics').then((r) => r.topics);
-  getTopic = (name: string) => this.request<TopicDetail>('GET', `/v1/topics/${enc(name)}`);
+  listTopics = () => this.call((c) => c.topics.list());
+  getTopic = (name: string) => this.call((c) => c.topics.describe(name) as Promise<TopicDetail>);
   createTopic = (body: { name: string; partitions: number; retentionMs?: number }) =>
-    this.request<Topic>('POST', '/v1/topics', body);
+    this.call((c) => c.topics.create(body));
   updateTopic = (name: string, body: { partitions?: number; retentionMs?: number }) =>
-    this.request<Topic>('PATCH', `/v1/topics/${enc(name)}`, body);
-  deleteTopic = (name: string) => this.request<void>('DELETE', `/v1/topics/${enc(name)}`);
+    this.call((c) => c.topics.update(name, body));
+  deleteTopic = (name: string) => this.call((c) => c.topics.delete(name));
 
   // Records
   produce = (
     topic: string,
     records: { key: string | null; value: string | null; headers: Header[]; partition?: number }[],
-  ) =>
-    this.request<{ offsets: ProducedOffset[] }>('POST', `/v1/topics/${enc(topic)}/records`, {
-      records,
-      encoding: 'utf8',
-    });
-  fetchRecords = (
-    topic: string,
-    partition: number,
-    offset: number | 'earliest' | 'latest',
-    maxRecords: number,
-    signal?: AbortSignal,
-  ) =>
-    this.request<FetchResponse>(
-      'GET',
-      `/v1/topics/${enc(topic)}/partitions/${partition}/records?offset=${offset}&maxRecords=${maxRecords}&encoding=base64`,
-      undefined,
-      signal,
-    );
+  ) => this.call(async (c) => ({ offsets: await c.produce(topic, records) }));
+  fetchRecords = (topic: string, partition: number, offset: number | 'earliest' | 'latest', maxRecords: number) =>
+    this.call((c) => c.fetch(topic, partition, { offset, maxRecords, encoding: 'base64' }) as Promise<FetchResponse>);
   offsetForTime = (topic: string, partition: number, timestamp: number) =>
-    this.request<{ offset: number }>(
-      'GET',
-      `/v1/topics/${enc(topic)}/partitions/${partition}/offsets?timestamp=${timestamp}`,
-    ).then((r) => r.offset);
+    this.call((c) => c.offsetForTimestamp(topic, partition, timestamp));
 
   /**
    * Follows every partition of a topic live by Server-Sent Events, read with `fetch` so the
@@ -251,29 +235,27 @@ export class Api {
   }
 
   // Consumer groups
-  listGroups = () => this.request<{ groups: GroupSummary[] }>('GET', '/v1/groups').then((r) => r.groups);
-  getGroup = (group: string) => this.request<GroupDetail>('GET', `/v1/groups/${enc(group)}`);
+  listGroups = () => this.call((c) => c.groups.list() as Promise<GroupSummary[]>);
+  getGroup = (group: string) => this.call((c) => c.groups.describe(group) as Promise<GroupDetail>);
   commitOffsets = (group: string, offsets: { topic: string; partition: number; offset: number }[]) =>
-    this.request<void>('POST', `/v1/groups/${enc(group)}/offsets`, { offsets });
-  deleteGroup = (group: string) => this.request<void>('DELETE', `/v1/groups/${enc(group)}`);
+    this.call((c) => c.groups.commit(group, offsets));
+  deleteGroup = (group: string) => this.call((c) => c.groups.delete(group));
 
   // Keys
-  listKeys = () => this.request<{ keys: ApiKey[] }>('GET', '/v1/keys').then((r) => r.keys);
-  createKey = (body: { name: string; permissions: Permission[] }) =>
-    this.request<ApiKey & { apiKey: string }>('POST', '/v1/keys', body);
-  revokeKey = (keyId: string) => this.request<void>('DELETE', `/v1/keys/${enc(keyId)}`);
+  listKeys = () => this.call((c) => c.keys.list() as Promise<unknown> as Promise<ApiKey[]>);
+  createKey = (body: { name: string; permissions: Permission[] }) => this.call((c) => c.keys.create(body));
+  revokeKey = (keyId: string) => this.call((c) => c.keys.revoke(keyId));
 
   // Connectors
-  listConnectors = () => this.request<{ connectors: Connector[] }>('GET', '/v1/connectors').then((r) => r.connectors);
-  createConnector = (body: { name: string; kind: string; config: unknown }) =>
-    this.request<Connector>('POST', '/v1/connectors', body);
+  listConnectors = () => this.call((c) => c.connectors.list() as Promise<unknown> as Promise<Connector[]>);
+  createConnector = (body: { name: string; kind: string; config: Record<string, unknown> }) =>
+    this.call((c) => c.connectors.create(body));
   setConnectorState = (name: string, state: 'running' | 'paused') =>
-    this.request<Connector>('PATCH', `/v1/connectors/${enc(name)}`, { state });
-  deleteConnector = (name: string) => this.request<void>('DELETE', `/v1/connectors/${enc(name)}`);
+    this.call((c) => c.connectors.update(name, { state }));
+  deleteConnector = (name: string) => this.call((c) => c.connectors.delete(name));
 
   // Tenants (operator key)
-  listTenants = () => this.request<{ tenants: Tenant[] }>('GET', '/admin/v1/tenants').then((r) => r.tenants);
-  createTenant = (name: string) =>
-    this.request<{ tenantId: string; apiKey: string }>('POST', '/admin/v1/tenants', { name });
-  deleteTenant = (id: string) => this.request<void>('DELETE', `/admin/v1/tenants/${enc(id)}`);
+  listTenants = () => this.call((c) => c.tenants.list() as Promise<unknown> as Promise<Tenant[]>);
+  createTenant = (name: string) => this.call((c) => c.tenants.create({ name }));
+  deleteTenant = (id: string) => this.call((c) => c.tenants.delete(id));
 }

@@ -8,9 +8,9 @@ const STORAGE_KEY = 'runnel.session';
 
 /** The stream endpoint, when the server says it is not this origin (`<meta name="runnel-stream-url">`). */
 const streamUrl = () =>
-  document.querySelector<HTMLMetaElement>('meta[name="runnel-stream-url"]')?.content.replace(/\/$/, '') ?? '';
+  document.querySelector<HTMLMetaElement>('meta[name="runnel-stream-url"]')?.content.replace(/\/$/, '');
 
-const client = (apiKey: string) => new Api(apiKey, '', streamUrl());
+const client = (apiKey: string) => new Api(apiKey, location.origin, streamUrl() || location.origin);
 
 export type Role = 'tenant' | 'operator';
 export interface Session {

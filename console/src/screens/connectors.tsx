@@ -20,9 +20,9 @@ const CreateConnector = ({ api, onCreated }: { api: Api; onCreated: () => void }
       onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          let parsed: unknown;
+          let parsed: Record<string, unknown>;
           try {
-            parsed = JSON.parse(config);
+            parsed = JSON.parse(config) as Record<string, unknown>;
           } catch {
             throw new Error('Config is not valid JSON.');
           }
