@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_CSP } from '#shared/app/console';
@@ -335,6 +336,58 @@ describe('web console', () => {
     await shown(page.getByRole('row').filter({ hasText: 'dev' }));
     await page.getByRole('button', { name: 'Sign out' }).click();
     await shown(page.getByRole('button', { name: 'Sign in' }));
+  });
+
+  it('renders every screen in light and dark mode (RUNNEL_SCREENSHOTS=1 writes docs/console/*.png)', async () => {
+    const hasConnectors = (await h.api('GET', '/v1/connectors')).status === 200;
+    const screens: [name: string, path: string, heading: RegExp][] = [
+      ['sign-in', '/console', /Sign in to Runnel/],
+      ['topics', '/console/topics', /^Topics$/],
+      ['messages', '/console/topics/orders/messages', /Topic orders/],
+      ['produce', '/console/topics/orders/produce', /Topic orders/],
+      ['settings', '/console/topics/orders/settings', /Topic orders/],
+      ['groups', '/console/groups', /Consumer groups/],
+      ['group', '/console/groups/billing', /Consumer group billing/],
+      ['keys', '/console/keys', /API keys/],
+      ...(hasConnectors ? [['connectors', '/console/connectors', /Connectors/] as [string, string, RegExp]] : []),
+      ['tenants', '/console/tenants', /Tenants/],
+    ];
+    for (const scheme of ['light', 'dark'] as const) {
+      const shots = await h.browser.newContext({
+        colorScheme: scheme,
+        locale: 'en-US',
+        viewport: { width: 1280, height: 800 },
+      });
+      shots.setDefaultTimeout(15_000);
+      const tab = await shots.newPage();
+      tab.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      for (const [name, path, heading] of screens) {
+        const key = name === 'tenants' ? OPERATOR_KEY : DEV_KEY;
+        await tab.goto(h.base + path);
+        if (name !== 'sign-in') {
+          // Each tab signs in once per key; sessionStorage keeps it across these page loads.
+          const signIn = tab.getByRole('button', { name: 'Sign in' });
+          const signedAs = await tab.evaluate(() => (globalThis as any).sessionStorage.getItem('runnel.session'));
+          if (!signedAs?.includes(key)) {
+            if (signedAs) {
+              await tab.getByRole('button', { name: 'Sign out' }).click();
+              await tab.goto(h.base + path);
+            }
+            await tab.getByLabel('API key', { exact: true }).fill(key);
+            await signIn.click();
+          }
+        }
+        await shown(tab.getByRole('heading', { name: heading, level: 1 }));
+        if (name === 'messages') await shown(tab.getByRole('table', { name: 'Messages' }).getByRole('row').nth(1));
+        if (name === 'group') await shown(tab.getByRole('figure', { name: 'Lag per partition over time' }));
+        expect(await tab.getByRole('alert').count(), `${name} (${scheme}) shows a problem`).toBe(0);
+        if (process.env.RUNNEL_SCREENSHOTS === '1') {
+          mkdirSync(join('docs', 'console'), { recursive: true });
+          await tab.screenshot({ path: join('docs', 'console', `${name}-${scheme}.png`) });
+        }
+      }
+      // Not closed: headless shell runs in one process, where closing a context ends the browser (afterAll closes it).
+    }
   });
 
   it('never lets a key reach the server log, and the page reports no error (CSP violations included)', () => {
