@@ -41,6 +41,9 @@ const storage = () =>
 describe('web console', () => {
   it('shows the problem of a wrong key, and signs in by keyboard alone with the key kept in sessionStorage only', async () => {
     await page.goto(`${h.base}/console`);
+    await shown(page.getByRole('button', { name: 'Sign in' }));
+    const interactiveMs = await page.evaluate(() => (globalThis as any).performance.now());
+    console.log(`console: interactive ${Math.round(interactiveMs)} ms after navigation (local, first load)`);
     const keyField = page.getByLabel('API key', { exact: true }); // a password field has no ARIA role
     await keyField.fill('not-a-real-key');
     await page.getByRole('button', { name: 'Sign in' }).click();

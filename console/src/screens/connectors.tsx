@@ -61,7 +61,9 @@ const CreateConnector = ({ api, onCreated }: { api: Api; onCreated: () => void }
   );
 };
 
-const ConnectorRow = ({ api, c, onChanged }: { api: Api; c: Connector; onChanged: () => void }) => {
+type Listed = Connector & { lag?: number };
+
+const ConnectorRow = ({ api, c, onChanged }: { api: Api; c: Listed; onChanged: () => void }) => {
   const { busy, error, run } = useAction();
   const act = (action: () => Promise<unknown>) =>
     void run(async () => {
@@ -74,6 +76,7 @@ const ConnectorRow = ({ api, c, onChanged }: { api: Api; c: Connector; onChanged
       <td>{c.kind}</td>
       <td>{c.state}</td>
       <td class="num">{c.status?.records ?? '—'}</td>
+      <td class="num">{c.lag ?? '—'}</td>
       <td>{c.status?.lastError ?? ''}</td>
       <td>
         {c.state === 'running' ? (
@@ -116,7 +119,17 @@ const ConnectorRow = ({ api, c, onChanged }: { api: Api; c: Connector; onChanged
 
 export const ConnectorsScreen = ({ api }: { api: Api }) => {
   const [creating, setCreating] = useState(false);
-  const { data, error, loading, reload } = useLoad(() => api.listConnectors(), [api]);
+  // A sink consumes as the group connect-<name>: its lag is that group's.
+  const { data, error, loading, reload } = useLoad(async (): Promise<Listed[]> => {
+    const connectors = await api.listConnectors();
+    return Promise.all(
+      connectors.map(async (c) => {
+        if (!c.kind.endsWith('-sink')) return c;
+        const group = await api.getGroup(`connect-${c.name}`).catch(() => undefined);
+        return group ? { ...c, lag: group.partitions.reduce((n, p) => n + (p.lag ?? 0), 0) } : c;
+      }),
+    );
+  }, [api]);
   return (
     <section>
       <div class="bar">
@@ -148,6 +161,7 @@ export const ConnectorsScreen = ({ api }: { api: Api }) => {
                 <th scope="col">Kind</th>
                 <th scope="col">State</th>
                 <th scope="col">Records</th>
+                <th scope="col">Lag</th>
                 <th scope="col">Last error</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
