@@ -44,8 +44,8 @@ const app = createApp({
   // API Gateway's sourceIp: the address it saw, not a header the caller can set.
   clientAddress: (c) =>
     (c.env as { requestContext?: unknown } | undefined)?.requestContext ? getConnInfo(c).remote.address : undefined,
-  // The console's build is copied beside the bundle (infra/stack.ts).
-  console: { dir: fileURLToPath(new URL('./console', import.meta.url)) },
+  // The console's build is copied beside the bundle (infra/stack.ts); its live tail uses the stream endpoint.
+  console: { dir: fileURLToPath(new URL('./console', import.meta.url)), streamUrl: config.streamUrl },
 });
 const serve = handle(app);
 
