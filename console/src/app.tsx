@@ -1,4 +1,5 @@
-import { useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useErrorBoundary, useState } from 'preact/hooks';
 import { Link, Redirect, Route, Router, Switch, useLocation } from 'wouter-preact';
 import { ConnectorsScreen } from './screens/connectors';
 import { GroupScreen, GroupsScreen } from './screens/groups';
@@ -8,6 +9,21 @@ import { TenantsScreen } from './screens/tenants';
 import { TopicScreen } from './screens/topic';
 import { TopicsScreen } from './screens/topics';
 import { clearSession, loadSession, type Session } from './session';
+import { ProblemView } from './ui';
+
+/** A screen that fails to render shows the failure, never a blank page. */
+const Boundary = ({ children }: { children: ComponentChildren }) => {
+  const [error, reset] = useErrorBoundary();
+  if (!error) return <>{children}</>;
+  return (
+    <>
+      <ProblemView error={error} />
+      <button type="button" class="secondary" onClick={reset}>
+        Try again
+      </button>
+    </>
+  );
+};
 
 const NotFound = () => (
   <div class="problem" role="alert">
@@ -57,37 +73,39 @@ const Shell = ({ session, onSignOut }: { session: Session; onSignOut: () => void
         </button>
       </header>
       <main id="main">
-        {session.role === 'operator' ? (
-          <Switch>
-            <Route path="/tenants">
-              <TenantsScreen api={api} />
-            </Route>
-            <Route>
-              <Redirect to="/tenants" replace />
-            </Route>
-          </Switch>
-        ) : (
-          <Switch>
-            <Route path="/">
-              <Redirect to="/topics" replace />
-            </Route>
-            <Route path="/topics">
-              <TopicsScreen api={api} />
-            </Route>
-            <Route path="/topics/:name/:tab?">{(p) => <TopicScreen api={api} name={p.name} tab={p.tab} />}</Route>
-            <Route path="/groups">
-              <GroupsScreen api={api} />
-            </Route>
-            <Route path="/groups/:group">{(p) => <GroupScreen api={api} group={p.group} />}</Route>
-            <Route path="/keys">
-              <KeysScreen api={api} />
-            </Route>
-            <Route path="/connectors">
-              <ConnectorsScreen api={api} />
-            </Route>
-            <Route component={NotFound} />
-          </Switch>
-        )}
+        <Boundary>
+          {session.role === 'operator' ? (
+            <Switch>
+              <Route path="/tenants">
+                <TenantsScreen api={api} />
+              </Route>
+              <Route>
+                <Redirect to="/tenants" replace />
+              </Route>
+            </Switch>
+          ) : (
+            <Switch>
+              <Route path="/">
+                <Redirect to="/topics" replace />
+              </Route>
+              <Route path="/topics">
+                <TopicsScreen api={api} />
+              </Route>
+              <Route path="/topics/:name/:tab?">{(p) => <TopicScreen api={api} name={p.name} tab={p.tab} />}</Route>
+              <Route path="/groups">
+                <GroupsScreen api={api} />
+              </Route>
+              <Route path="/groups/:group">{(p) => <GroupScreen api={api} group={p.group} />}</Route>
+              <Route path="/keys">
+                <KeysScreen api={api} />
+              </Route>
+              <Route path="/connectors">
+                <ConnectorsScreen api={api} />
+              </Route>
+              <Route component={NotFound} />
+            </Switch>
+          )}
+        </Boundary>
       </main>
     </>
   );
