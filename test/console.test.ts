@@ -18,7 +18,7 @@ const problems: string[] = [];
 beforeAll(async () => {
   h = await startHarness();
   context = await h.browser.newContext({ colorScheme: 'light', locale: 'en-US' });
-  context.setDefaultTimeout(15_000);
+  context.setDefaultTimeout(30_000);
   page = await context.newPage();
   // Anything the page reports as an error (a CSP violation, an exception) fails the suite.
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
@@ -261,20 +261,23 @@ describe('web console', () => {
     expect(group.partitions[0]?.lag).toBe(0);
   });
 
-  it('keeps 10,000 rows in a virtual table: only the rows in view are in the page, and End reaches the last', async () => {
+  it('keeps 10,000 rows in a virtual table: only the rows in view are in the page, and End reaches the last', {
+    timeout: 180_000,
+  }, async () => {
     await h.api('POST', '/v1/topics', { name: 'wide', partitions: 10 });
     const produced = await h.api('POST', '/v1/topics/wide/records', {
       records: Array.from({ length: 10_000 }, (_, i) => ({ partition: i % 10, key: `k${i}`, value: `v-${i}` })),
     });
     expect(produced.status).toBe(200);
     await page.goto(`${h.base}/console/topics/wide/messages`);
-    await shown(page.getByRole('status').filter({ hasText: '10000 messages' }));
+    // 10 fetches of 1,000 records: allow a loaded machine time (this waits on the element, it asserts no speed).
+    await page.getByRole('status').filter({ hasText: '10000 messages' }).waitFor({ timeout: 90_000 });
     const table = page.getByRole('table', { name: 'Messages' });
     await shown(table.getByRole('row').filter({ hasText: 'v-0' }).first());
     expect(await table.getByRole('row').count()).toBeLessThan(60);
     await tabTo(page, table.getByRole('rowgroup').last());
     await page.keyboard.press('End');
-    await shown(table.getByRole('row').filter({ hasText: 'v-9999' }));
+    await table.getByRole('row').filter({ hasText: 'v-9999' }).waitFor({ timeout: 30_000 });
     expect(await table.getByRole('row').count()).toBeLessThan(60);
   });
 
@@ -361,7 +364,7 @@ describe('web console', () => {
         locale: 'en-US',
         viewport: { width: 1280, height: 800 },
       });
-      shots.setDefaultTimeout(15_000);
+      shots.setDefaultTimeout(30_000);
       const tab = await shots.newPage();
       tab.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
       for (const [name, path, heading] of screens) {
