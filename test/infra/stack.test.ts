@@ -589,6 +589,9 @@ describe('connector worker', () => {
     const [, fn] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ConnectorsFunction');
     const { ConnectorWorkerRoleArn } = byDefault.template.toJSON().Outputs;
     expect(ConnectorWorkerRoleArn.Value).toEqual({ 'Fn::GetAtt': [fn.Properties.Role['Fn::GetAtt'][0], 'Arn'] });
+  });
+});
+
 const consoleFiles = (dir: string) =>
   ['index.html', ...readdirSync(join(dir, 'assets')).map((f) => `assets/${f}`)].sort();
 function consoleInAsset(directory: string, template: Template) {
