@@ -154,6 +154,7 @@ describe('functions', () => {
       'RUNNEL_METADATA_TABLE',
       'RUNNEL_OPERATOR_SECRET_ARN',
       'RUNNEL_SEGMENT_BUCKET',
+      'RUNNEL_STREAM_URL',
     ]);
     const secretId = logicalId(byDefault.template, 'AWS::SecretsManager::Secret', 'OperatorKey');
     expect(env.RUNNEL_OPERATOR_SECRET_ARN).toEqual({ Ref: secretId });
@@ -509,12 +510,16 @@ describe('the streaming front door (Server-Sent Events)', () => {
     );
   });
 
-  it('has no CORS unless origins are configured; then GET from those origins, with Last-Event-ID', () => {
-    const [, byDefaultUrl] = resourceNamed(byDefault.template, 'AWS::Lambda::Url', 'StreamFunction');
-    expect(byDefaultUrl.Properties.Cors).toBeUndefined();
+  it("allows GET with Last-Event-ID from the API's own origin (its web console) and the configured origins only", () => {
+    const [urlId, byDefaultUrl] = resourceNamed(byDefault.template, 'AWS::Lambda::Url', 'StreamFunction');
+    const apiId = logicalId(byDefault.template, 'AWS::ApiGatewayV2::Api', 'HttpApi');
+    expect(byDefaultUrl.Properties.Cors.AllowOrigins).toEqual([{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }]);
+    // The API function tells the console where the streams are (its CSP and live tail).
+    const [, api] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ApiFunction');
+    expect(api.Properties.Environment.Variables.RUNNEL_STREAM_URL).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
     const [, url] = resourceNamed(full.template, 'AWS::Lambda::Url', 'StreamFunction');
     expect(url.Properties.Cors).toMatchObject({
-      AllowOrigins: FULL_CONTEXT.corsOrigins.split(','),
+      AllowOrigins: [...FULL_CONTEXT.corsOrigins.split(','), `https://${FULL_CONTEXT.domainName}`],
       AllowMethods: ['GET'],
       AllowHeaders: ['Authorization', 'Last-Event-ID'],
     });
