@@ -324,6 +324,27 @@ describe('web console', () => {
     expect((await fetch(`${h.base}/v1/topics`)).status).toBe(401);
   });
 
+  it('creates a connector, pauses, resumes and deletes it', async () => {
+    await page.goto(`${h.base}/console/connectors`);
+    await page.getByRole('button', { name: 'Create connector' }).click();
+    await page.getByRole('textbox', { name: 'Name' }).fill('orders-gen');
+    await page.getByRole('combobox', { name: 'Kind' }).selectOption('datagen');
+    await page
+      .getByRole('textbox', { name: 'Config' })
+      .fill('{"topic":"orders","template":"orders","recordsPerSecond":1,"maxRecords":1000000}');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: 'orders-gen' });
+    await shown(row.getByRole('cell', { name: 'running', exact: true }));
+    await row.getByRole('button', { name: 'Pause orders-gen' }).click();
+    await shown(row.getByRole('cell', { name: 'paused', exact: true }));
+    await row.getByRole('button', { name: 'Resume orders-gen' }).click();
+    await shown(row.getByRole('cell', { name: 'running', exact: true }));
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Delete orders-gen' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect((await h.api('GET', '/v1/connectors/orders-gen')).status).toBe(404);
+  });
+
   it('signs out and forgets the key', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await shown(page.getByRole('button', { name: 'Sign in' }));
