@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { getConnInfo, handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
@@ -43,6 +44,8 @@ const app = createApp({
   // API Gateway's sourceIp: the address it saw, not a header the caller can set.
   clientAddress: (c) =>
     (c.env as { requestContext?: unknown } | undefined)?.requestContext ? getConnInfo(c).remote.address : undefined,
+  // The console's build is copied beside the bundle (infra/stack.ts); its live tail uses the stream endpoint.
+  console: { dir: fileURLToPath(new URL('./console', import.meta.url)), streamUrl: config.streamUrl },
 });
 const serve = handle(app);
 

@@ -69,18 +69,26 @@ export class RunnelStack extends Stack {
       environment: { ...storageEnvironment, RUNNEL_OPERATOR_SECRET_ARN: this.operatorSecret.secretArn },
       tracing: config.tracing,
       logRetention: config.logRetentionDays,
+      // The web console's build, served by this function at /console (docs/console.md).
+      bundleDirs: { console: `${PROJECT_ROOT}/console/dist` },
     });
     bindTable({ grantee: this.apiFunction, table: metadataTable });
     bindTable({ grantee: this.apiFunction, table: logTable });
     bindBucket({ grantee: this.apiFunction, bucket, access: 'API' });
     bindSecretValue({ grantee: this.apiFunction, secret: this.operatorSecret });
 
+    this.http = new RunnelHttpApi(this, 'Http', { handler: this.apiFunction, config });
+
     // Streams: keys, tokens and usage in the metadata table; the log read, never written.
     this.streams = new RunnelStreamEndpoint(this, 'Streams', {
       config,
       projectRoot: PROJECT_ROOT,
       environment: storageEnvironment,
+      // The console, served by the API on its origin, follows topics live from here.
+      extraOrigins: [this.http.origin],
     });
+    // The console's CSP and its live tail name the stream endpoint (docs/console.md).
+    this.apiFunction.addEnvironment('RUNNEL_STREAM_URL', this.streams.url);
     bindTable({ grantee: this.streams.function, table: metadataTable });
     bindTable({ grantee: this.streams.function, table: logTable, access: 'READ' });
     bindBucket({ grantee: this.streams.function, bucket, access: 'READ' });
@@ -107,8 +115,6 @@ export class RunnelStack extends Stack {
       // A failed run is not retried: the next one starts in 5 minutes.
       targets: [new targets.LambdaFunction(this.maintenanceFunction, { retryAttempts: 0 })],
     });
-
-    this.http = new RunnelHttpApi(this, 'Http', { handler: this.apiFunction, config });
 
     this.monitoring = new RunnelMonitoring(this, 'Monitoring', {
       stageName: config.stageName,
@@ -137,6 +143,7 @@ export class RunnelStack extends Stack {
       value: this.streams.url,
       description: 'Server-Sent Event streams (GET .../records with Accept: text/event-stream)',
     });
+    new CfnOutput(this, 'ConsoleUrl', { value: `${this.http.url}console`, description: 'The web console' });
     if (this.http.domainName) {
       new CfnOutput(this, 'DomainTarget', {
         value: this.http.domainName.regionalDomainName,

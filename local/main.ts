@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
@@ -80,6 +81,8 @@ const deps = {
     requireRoleArn: false,
     reservedBuckets: [emulators.storage.bucket],
   },
+  // The web console's build (npm ci, npm start and npm test build it).
+  console: { dir: fileURLToPath(new URL('../console/dist', import.meta.url)) },
 };
 const services = createServices(deps);
 const app = createApp(deps, services);
@@ -141,6 +144,7 @@ const server = serve(
     console.log(`  data dir:      ${dataDir}`);
     console.log(`  operator key:  ${operatorKey}`);
     console.log(`  dev tenant key: ${devApiKey}`);
+    console.log(`  web console:   ${base}/console`);
     console.log(`Try: curl -s ${base}/v1/topics -H "Authorization: Bearer ${devApiKey}"`);
   },
 );

@@ -44,9 +44,11 @@ export class RunnelHttpApi extends Construct {
   readonly stage: apigwv2.HttpStage;
   readonly accessLogs: logs.LogGroup;
   readonly domainName: apigwv2.DomainName | undefined;
+  private readonly customDomain: string | undefined;
 
   constructor(scope: Construct, id: string, { handler, config }: RunnelHttpApiProps) {
     super(scope, id);
+    this.customDomain = config.domainName;
     this.domainName =
       config.domainName && config.certificateArn
         ? new apigwv2.DomainName(this, 'Domain', {
@@ -89,6 +91,11 @@ export class RunnelHttpApi extends Construct {
       },
       domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
     });
+  }
+
+  /** The origin browsers see for the API (and the console it serves): the custom domain's, or execute-api's. */
+  get origin(): string {
+    return this.domainName && this.customDomain ? `https://${this.customDomain}` : this.api.apiEndpoint;
   }
 
   /** The URL clients use: the custom domain if there is one, else the execute-api endpoint. */

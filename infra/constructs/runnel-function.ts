@@ -27,6 +27,12 @@ export interface RunnelFunctionProps {
   logRetention?: logs.RetentionDays;
   /** @default - no limit */
   reservedConcurrentExecutions?: number;
+  /**
+   * Directories copied into the bundle beside the handler, as { name in the bundle: absolute
+   * source path } (the API function carries the web console's build). Bundling fails when a
+   * source has no index.html, so a deployment never ships without its console.
+   */
+  bundleDirs?: Record<string, string>;
 }
 
 /** The Powertools service name and metrics namespace of every function; the dashboard reads the metrics back. */
@@ -106,6 +112,18 @@ export class RunnelFunction extends NodejsFunction {
         sourcesContent: false,
         forceDockerBundling: false,
         logLevel: LogLevel.WARNING,
+        commandHooks: props.bundleDirs
+          ? {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (_inputDir: string, outputDir: string) =>
+                Object.entries(props.bundleDirs ?? {}).map(
+                  ([name, source]) =>
+                    `test -f "${source}/index.html" && cp -R "${source}" "${outputDir}/${name}" || ` +
+                    `{ echo "${source} is not built (npm ci builds it)" >&2; exit 1; }`,
+                ),
+            }
+          : undefined,
       },
     });
   }

@@ -18,6 +18,8 @@ export interface RunnelStreamEndpointProps {
   config: DeployConfig;
   projectRoot: string;
   environment: Record<string, string>;
+  /** Origins allowed by CORS besides the configured ones: the web console's (the API's own). @default none */
+  extraOrigins?: string[];
   /**
    * Concurrent streams at most: each open stream holds one invocation, reserved so
    * streams can never take the API function's concurrency. @default 100
@@ -39,7 +41,7 @@ export class RunnelStreamEndpoint extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    { config, projectRoot, environment, maxStreams = 100 }: RunnelStreamEndpointProps,
+    { config, projectRoot, environment, extraOrigins = [], maxStreams = 100 }: RunnelStreamEndpointProps,
   ) {
     super(scope, id);
     const maxMs = STREAM_FUNCTION_TIMEOUT.minus(STREAM_END_MARGIN).toMilliseconds();
@@ -55,13 +57,14 @@ export class RunnelStreamEndpoint extends Construct {
       tracing: config.tracing,
       logRetention: config.logRetentionDays,
     });
+    const origins = [...config.corsOrigins, ...extraOrigins];
     this.functionUrl = this.function.addFunctionUrl({
       authType: lambda.FunctionUrlAuthType.NONE,
       invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
       cors:
-        config.corsOrigins.length > 0
+        origins.length > 0
           ? {
-              allowedOrigins: config.corsOrigins,
+              allowedOrigins: origins,
               allowedMethods: [lambda.HttpMethod.GET],
               allowedHeaders: ['Authorization', 'Last-Event-ID'],
               exposedHeaders: CORS_POLICY.exposeHeaders.filter((h) => h === 'X-Request-Id' || h === 'Retry-After'),

@@ -31,6 +31,7 @@ import { TenantService } from '#shared/services/tenants';
 import { TokenService } from '#shared/services/tokens';
 import { TopicService } from '#shared/services/topics';
 import { WaiterQuota } from '#shared/services/waiter-quota';
+import { type ConsoleOptions, serveConsole } from './console';
 import type { AppEnv } from './env';
 import { accessLog } from './middleware/access-log';
 import { type ClientAddress, operatorAuth, tenantAuth } from './middleware/auth';
@@ -80,6 +81,8 @@ export interface AppDeps {
   segmentCacheBytes?: number;
   /** Request metrics (CloudWatch EMF in Lambda). @default none */
   metrics?: MetricsSink;
+  /** The built web console, served at `/console`. @default not served */
+  console?: ConsoleOptions;
   /** The caller's address, for throttling failed authentication. @default none (no throttle) */
   clientAddress?: ClientAddress;
   /** Failed-authentication throttle per client address. @default FailedAuthLimiter's defaults */
@@ -192,6 +195,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  if (deps.console) serveConsole(app, deps.console);
 
   if (deps.streamsOnly) app.use(streamsOnly());
   if (deps.streamsElsewhere) app.use(noStreams());

@@ -24,6 +24,16 @@ describe('host configuration from the environment', () => {
     expect(maintenance.options).toEqual({ targetBytes: 1024 });
   });
 
+  it("gives the API the stream endpoint's URL for its console, and refuses one that is not https", () => {
+    const url = 'https://abc.lambda-url.eu-west-1.on.aws/';
+    expect(apiFunctionConfig({ ...storage, RUNNEL_STREAM_URL: url }).streamUrl).toBe(url);
+    expect(apiFunctionConfig(storage).streamUrl).toBeUndefined();
+    expect(() => apiFunctionConfig({ ...storage, RUNNEL_STREAM_URL: 'http://a.example/' })).toThrow(
+      /RUNNEL_STREAM_URL/,
+    );
+    expect(() => apiFunctionConfig({ ...storage, RUNNEL_STREAM_URL: 'not a url' })).toThrow(/RUNNEL_STREAM_URL/);
+  });
+
   it('refuses a function without its table and bucket names', () => {
     expect(() => maintenanceFunctionConfig({ RUNNEL_METADATA_TABLE: 'm' })).toThrow(/RUNNEL_LOG_TABLE/);
     expect(() => apiFunctionConfig({})).toThrow(ConfigError);

@@ -36,6 +36,13 @@ export const EnvSchema = z
     /** Browser origins allowed by CORS, comma-separated; none by default. */
     RUNNEL_CORS_ORIGINS: z.string().optional(),
     RUNNEL_EXACTLY_ONCE_LEASE_MS: count('ms'),
+    /** Where Server-Sent Event streams are served when not by the API itself (AWS: the stream Function URL); the web console follows topics live there. */
+    RUNNEL_STREAM_URL: z
+      .string()
+      .trim()
+      .url('must be an https URL')
+      .startsWith('https://', 'must be an https URL')
+      .optional(),
     RUNNEL_EXACTLY_ONCE_SETTLE_MS: count('ms'),
     /** How long one Server-Sent Event stream lasts before it ends cleanly (clients reconnect); at least 60 s. */
     RUNNEL_STREAM_MAX_MS: count('ms').refine((ms) => ms === undefined || ms >= 60_000, 'must be at least 60000 (60 s)'),
@@ -162,6 +169,8 @@ export interface ApiFunctionConfig extends FunctionConfig, AppConfig {
   operatorSecretArn: string | undefined;
   /** Alternatively the operator key's SHA-256 (hex). */
   operatorKeyHash: string | undefined;
+  /** The stream endpoint's URL when streams are served elsewhere (the console's live tail). */
+  streamUrl: string | undefined;
 }
 
 export const apiFunctionConfig = (raw: Record<string, string | undefined>): ApiFunctionConfig => {
@@ -173,6 +182,7 @@ export const apiFunctionConfig = (raw: Record<string, string | undefined>): ApiF
     ...appConfigOf(env),
     operatorSecretArn: env.RUNNEL_OPERATOR_SECRET_ARN,
     operatorKeyHash: env.RUNNEL_OPERATOR_KEY_HASH,
+    streamUrl: env.RUNNEL_STREAM_URL,
   };
 };
 

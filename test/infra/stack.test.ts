@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions } from '#shared/adapters/dynamodb/tables';
@@ -6,6 +7,7 @@ import { CORS_POLICY } from '#shared/app/cors-policy';
 import { RETENTION_CLASSES } from '#shared/domain/retention';
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/http-api';
 import { STREAM_END_MARGIN, STREAM_FUNCTION_TIMEOUT } from '../../infra/constructs/stream-endpoint';
+import { ensureConsoleBuilt } from '../console/browser';
 import { resourceNamed, resourcesOf, SYNTH_TIMEOUT_MS, type Synthesized, synthRunnel } from './synth';
 
 /** Actions AWS offers no resource-level permissions for, so "*" is the only possible resource. */
@@ -25,8 +27,14 @@ const FULL_CONTEXT = {
 
 let byDefault: Synthesized;
 let full: Synthesized;
+/** The web console's files found in the API function's bundled asset. */
+let bundledConsole: { files: string[]; index: string } = { files: [], index: '' };
 beforeAll(() => {
-  byDefault = synthRunnel();
+  ensureConsoleBuilt();
+  byDefault = synthRunnel(
+    {},
+    { onAssembly: (directory, template) => (bundledConsole = consoleInAsset(directory, template)) },
+  );
   // The default synth bundles the functions for real; this one needs only the template.
   full = synthRunnel(FULL_CONTEXT, { bundle: false });
 }, SYNTH_TIMEOUT_MS);
@@ -146,6 +154,7 @@ describe('functions', () => {
       'RUNNEL_METADATA_TABLE',
       'RUNNEL_OPERATOR_SECRET_ARN',
       'RUNNEL_SEGMENT_BUCKET',
+      'RUNNEL_STREAM_URL',
     ]);
     const secretId = logicalId(byDefault.template, 'AWS::SecretsManager::Secret', 'OperatorKey');
     expect(env.RUNNEL_OPERATOR_SECRET_ARN).toEqual({ Ref: secretId });
@@ -501,12 +510,16 @@ describe('the streaming front door (Server-Sent Events)', () => {
     );
   });
 
-  it('has no CORS unless origins are configured; then GET from those origins, with Last-Event-ID', () => {
-    const [, byDefaultUrl] = resourceNamed(byDefault.template, 'AWS::Lambda::Url', 'StreamFunction');
-    expect(byDefaultUrl.Properties.Cors).toBeUndefined();
+  it("allows GET with Last-Event-ID from the API's own origin (its web console) and the configured origins only", () => {
+    const [urlId, byDefaultUrl] = resourceNamed(byDefault.template, 'AWS::Lambda::Url', 'StreamFunction');
+    const apiId = logicalId(byDefault.template, 'AWS::ApiGatewayV2::Api', 'HttpApi');
+    expect(byDefaultUrl.Properties.Cors.AllowOrigins).toEqual([{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }]);
+    // The API function tells the console where the streams are (its CSP and live tail).
+    const [, api] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ApiFunction');
+    expect(api.Properties.Environment.Variables.RUNNEL_STREAM_URL).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
     const [, url] = resourceNamed(full.template, 'AWS::Lambda::Url', 'StreamFunction');
     expect(url.Properties.Cors).toMatchObject({
-      AllowOrigins: FULL_CONTEXT.corsOrigins.split(','),
+      AllowOrigins: [...FULL_CONTEXT.corsOrigins.split(','), `https://${FULL_CONTEXT.domainName}`],
       AllowMethods: ['GET'],
       AllowHeaders: ['Authorization', 'Last-Event-ID'],
     });
@@ -581,5 +594,24 @@ describe('connector worker', () => {
     const [, fn] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ConnectorsFunction');
     const { ConnectorWorkerRoleArn } = byDefault.template.toJSON().Outputs;
     expect(ConnectorWorkerRoleArn.Value).toEqual({ 'Fn::GetAtt': [fn.Properties.Role['Fn::GetAtt'][0], 'Arn'] });
+  });
+});
+
+const consoleFiles = (dir: string) =>
+  ['index.html', ...readdirSync(join(dir, 'assets')).map((f) => `assets/${f}`)].sort();
+function consoleInAsset(directory: string, template: Template) {
+  const [, fn] = resourceNamed(template, 'AWS::Lambda::Function', 'ApiFunction');
+  const dir = join(directory, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'console');
+  return existsSync(dir)
+    ? { files: consoleFiles(dir), index: readFileSync(join(dir, 'index.html'), 'utf8') }
+    : { files: [], index: '' };
+}
+
+describe('the web console', () => {
+  it("ships inside the API function's bundle, as built, and is served from there (no bucket or distribution of its own)", () => {
+    expect(bundledConsole.files).toEqual(consoleFiles(join('console', 'dist')));
+    expect(bundledConsole.index).toBe(readFileSync(join('console', 'dist', 'index.html'), 'utf8'));
+    expect(resourcesOf(byDefault.template, 'AWS::CloudFront::Distribution')).toEqual([]);
+    expect(resourcesOf(byDefault.template, 'AWS::S3::Bucket')).toHaveLength(1); // the segment bucket
   });
 });

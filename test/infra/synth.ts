@@ -36,13 +36,24 @@ export const SYNTH_TIMEOUT_MS = 180_000;
  * beforeAll. `bundle: false` skips esbuild (the template is the same but for asset hashes),
  * for a second context in the same file.
  */
-export const synthRunnel = (context: Record<string, unknown> = {}, { bundle = true } = {}): Synthesized => {
+export const synthRunnel = (
+  context: Record<string, unknown> = {},
+  {
+    bundle = true,
+    onAssembly,
+  }: {
+    bundle?: boolean;
+    /** Reads the cloud assembly (assets included) before it is removed. */
+    onAssembly?: (directory: string, template: Template) => void;
+  } = {},
+): Synthesized => {
   const app = new App({ context: bundle ? context : { ...context, 'aws:cdk:bundling-stacks': [] } });
   const stack = defineRunnelApp(app);
   const assembly = app.synth();
   try {
     const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
     const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'));
+    onAssembly?.(assembly.directory, template);
     return { stack, template, report };
   } finally {
     rmSync(assembly.directory, { recursive: true, force: true });
