@@ -57,6 +57,8 @@ export const benchStreams = async ({ samples = 200, idleStreams = 200 } = {}) =>
     tenant: { name: 'bench-streams', quotas: QUOTAS },
     // The fault hook, delivering every event, counts the events the server makes.
     deps: {
+      // Hundreds of idle streams of one tenant: above the default cap of waiting requests.
+      waitersPerTenant: 10_000,
       streams: {
         faults: {
           onEvent: () => {
