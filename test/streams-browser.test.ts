@@ -21,7 +21,7 @@ import {
  */
 
 const RECORDS = 5_000;
-const cuts = randomCuts(41, 0.08);
+const cuts = randomCuts(41, 0.15);
 let stack: Stack;
 let restoreConsole: () => void;
 let server: Awaited<ReturnType<typeof listen>>;
