@@ -59,6 +59,26 @@ describe('idle long polls', () => {
     expect(stack.services.waiterQuota.count(stack.tenantId)).toBe(0);
   });
 
+  it('counts open streams with long polls, and gives a stream’s place back when it ends', async () => {
+    const stream = () =>
+      stack.app.request('/v1/topics/idle/partitions/0/records?offset=earliest', {
+        headers: { Authorization: `Bearer ${stack.apiKey}`, Accept: 'text/event-stream' },
+      });
+    const open = [await stream(), await stream(), await stream()];
+    expect(open.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(stack.services.waiterQuota.count(stack.tenantId)).toBe(3);
+    const refused = await stream();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('Retry-After')).toBeTruthy();
+    expectProblem(await poll(stack.api, 0, 10), 429, 'throttled');
+    await open[0]?.body?.cancel();
+    expect(stack.services.waiterQuota.count(stack.tenantId)).toBe(2);
+    const again = await stream();
+    expect(again.status).toBe(200);
+    await Promise.all([open[1], open[2], again].map((r) => r?.body?.cancel()));
+    expect(stack.services.waiterQuota.count(stack.tenantId)).toBe(0);
+  });
+
   it('re-reads a watched partition once for all its waiters, not once per waiter', async () => {
     const big = await startStack({ deps: { waitersPerTenant: 50 } });
     try {

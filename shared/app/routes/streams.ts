@@ -15,6 +15,7 @@ import {
   type TopicStart,
 } from '#shared/services/record-stream';
 import type { TopicService } from '#shared/services/topics';
+import type { WaiterQuota } from '#shared/services/waiter-quota';
 import type { AppEnv } from '../env';
 import { authorize, wantsEventStream } from '../middleware/auth';
 import { newRouter, problem, problemResponses, throttledResponse } from '../router';
@@ -27,19 +28,33 @@ export interface StreamRoutesDeps {
   topics: TopicService;
   streams: RecordStreams;
   quotas: QuotaService;
+  /** A tenant's open streams count with its long polls. */
+  waiterQuota: WaiterQuota;
   clock: () => number;
   timing: StreamTiming;
   faults?: StreamFaults | undefined;
   log: (entry: Record<string, unknown>) => void;
 }
 
-const respond = (
+/**
+ * Opens a stream's source under the tenant's waiter quota (429 beyond it) and answers the
+ * stream; the place is given back when the stream ends, or at once if it never opens.
+ */
+const respond = async (
   c: Context<AppEnv>,
   deps: StreamRoutesDeps,
   principal: TenantPrincipal,
-  source: RecordEventSource,
+  open: () => Promise<RecordEventSource>,
   data: (event: StreamEvent) => unknown,
 ) => {
+  const leave = deps.waiterQuota.enter(principal.tenantId);
+  let source: RecordEventSource;
+  try {
+    source = await open();
+  } catch (error) {
+    leave();
+    throw error;
+  }
   // A stream outlives the key cache: every few seconds it confirms from storage that the
   // key (and tenant) still stand and a browser token has not expired, so revoking a key
   // ends its open streams too.
@@ -60,6 +75,7 @@ const respond = (
       clock: deps.clock,
       faults: deps.faults,
       beforeSend,
+      onEnd: leave,
       onError: (error) => {
         if (error.status < 500) return;
         const cause = error.cause ?? error;
@@ -98,16 +114,20 @@ export const partitionStream = async (
   const resume = lastEventId(c);
   const from = resume === undefined ? query.offset : parsePartitionEventId(resume);
   deps.quotas.checkFetch(principal);
-  const source = await deps.streams.partition(target.topic, target.partition, from, query, deps.clock);
-  return respond(c, deps, principal, source, (event) =>
-    event.event === 'records'
-      ? {
-          records: event.records.map((r) => encodeRecord(r, query.encoding)),
-          nextOffset: event.result.nextOffset,
-          highWatermark: event.result.highWatermark,
-          logStartOffset: event.result.logStartOffset,
-        }
-      : { highWatermark: event.highWatermarks[0]?.highWatermark },
+  return respond(
+    c,
+    deps,
+    principal,
+    () => deps.streams.partition(target.topic, target.partition, from, query, deps.clock),
+    (event) =>
+      event.event === 'records'
+        ? {
+            records: event.records.map((r) => encodeRecord(r, query.encoding)),
+            nextOffset: event.result.nextOffset,
+            highWatermark: event.result.highWatermark,
+            logStartOffset: event.result.logStartOffset,
+          }
+        : { highWatermark: event.highWatermarks[0]?.highWatermark },
   );
 };
 
@@ -183,17 +203,21 @@ export const streamRoutes = (deps: StreamRoutesDeps) => {
           ? { kind: 'timestamp', timestamp: query.timestamp }
           : { kind: 'offset', offset: query.offset ?? 'latest' };
       deps.quotas.checkFetch(principal);
-      const source = await deps.streams.topic(topic, start, resume, query, deps.clock);
-      return respond(c, deps, principal, source, (event) =>
-        event.event === 'records'
-          ? {
-              partition: event.partition,
-              records: event.records.map((r) => ({ partition: event.partition, ...encodeRecord(r, query.encoding) })),
-              nextOffset: event.result.nextOffset,
-              highWatermark: event.result.highWatermark,
-              logStartOffset: event.result.logStartOffset,
-            }
-          : { highWatermarks: event.highWatermarks },
+      return respond(
+        c,
+        deps,
+        principal,
+        () => deps.streams.topic(topic, start, resume, query, deps.clock),
+        (event) =>
+          event.event === 'records'
+            ? {
+                partition: event.partition,
+                records: event.records.map((r) => ({ partition: event.partition, ...encodeRecord(r, query.encoding) })),
+                nextOffset: event.result.nextOffset,
+                highWatermark: event.result.highWatermark,
+                logStartOffset: event.result.logStartOffset,
+              }
+            : { highWatermarks: event.highWatermarks },
       ) as never;
     },
   );

@@ -28,6 +28,8 @@ export interface SseOptions {
   /** Called with a failure that ended a started stream (5xx are logged). */
   onError?: (error: RunnelError) => void;
   faults?: StreamFaults | undefined;
+  /** Called once when the stream ends, however it ends (closed, failed, cancelled by the client). */
+  onEnd?: () => void;
 }
 
 export const SSE_HEADERS = {
@@ -50,10 +52,17 @@ export const formatEvent = (event: string, data: unknown, id?: string) =>
  * after `maxDurationMs` (EventSource then reconnects with Last-Event-ID) and with an
  * `error` event on a failure.
  */
-export const sseBody = ({ source, data, timing, clock, beforeSend, onError, faults }: SseOptions) => {
+export const sseBody = ({ source, data, timing, clock, beforeSend, onError, faults, onEnd }: SseOptions) => {
   const deadline = clock() + timing.maxDurationMs;
   let nextPingAt = clock() + timing.pingIntervalMs;
   let prefix = `retry: ${timing.retryMs}\n`;
+  let ended = false;
+  /** Set once the stream is over; calls onEnd exactly once. */
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    onEnd?.();
+  };
   let done = false;
 
   return new ReadableStream<Uint8Array>(
@@ -64,6 +73,7 @@ export const sseBody = ({ source, data, timing, clock, beforeSend, onError, faul
         try {
           if (clock() >= deadline) {
             done = true;
+            end();
             controller.close();
             return;
           }
@@ -78,6 +88,7 @@ export const sseBody = ({ source, data, timing, clock, beforeSend, onError, faul
           const problem = toRunnelError(error);
           onError?.(problem);
           controller.enqueue(encoder.encode(`${prefix}${formatEvent('error', problemBody(problem))}`));
+          end();
           controller.close();
           return;
         }
@@ -86,6 +97,7 @@ export const sseBody = ({ source, data, timing, clock, beforeSend, onError, faul
         const fault = faults?.onEvent() ?? 'deliver';
         if (fault === 'deliver') return controller.enqueue(bytes);
         done = true;
+        end();
         if (fault === 'end') {
           controller.enqueue(bytes);
           return controller.close();
@@ -96,6 +108,7 @@ export const sseBody = ({ source, data, timing, clock, beforeSend, onError, faul
       },
       cancel() {
         done = true;
+        end();
       },
     },
     // No read-ahead: an event is produced only for a read that waits for it.
