@@ -312,7 +312,7 @@ describe('rate quotas', () => {
     expect((await t.api.get('/v1/topics/f/partitions/0/records')).status).toBe(200);
   });
 
-  it('spreads produce usage over the shards: one write per produce in the steady state, no item takes them all', async () => {
+  it('spreads produce usage over the shards: one write per produce in the steady state, no item takes them all; fetches write with the next request', async () => {
     const t = await newTenant('counted-co');
     await t.api.post('/v1/topics', { name: 'c', partitions: 1 });
     await t.api.post('/v1/topics/c/records', { records: [{ value: 'warm' }] });
@@ -342,10 +342,16 @@ describe('rate quotas', () => {
     const next = await produce();
     expect(next['DynamoDB.Query']).toBe(2);
     expect(next['DynamoDB.UpdateItem']).toBeLessThanOrEqual(2);
+    // A fetch counts its bytes on the instance and writes nothing: the bytes go to a fetch
+    // shard with the tenant's next request here, alongside its topic lookup.
     stack.calls.reset();
-    await t.api.get('/v1/topics/c/partitions/0/records');
+    expect((await t.api.get('/v1/topics/c/partitions/0/records')).body.records.length).toBeGreaterThan(0);
+    expect(stack.calls.get('DynamoDB.UpdateItem')).toBe(0);
+    stack.calls.reset();
+    await t.api.get('/v1/topics/c/partitions/0/records?offset=latest');
     expect(stack.calls.get('DynamoDB.UpdateItem')).toBeLessThanOrEqual(2);
     expect(stack.calls.get('DynamoDB.UpdateItem')).toBeGreaterThanOrEqual(1);
+    expect((await usageShards(stack.emulators, t.id, 'fetch')).length).toBe(1);
     stack.calls.reset();
     await t.api.get('/v1/topics/c/partitions/0/records?offset=latest');
     expect(stack.calls.get('DynamoDB.UpdateItem')).toBe(0);

@@ -59,6 +59,14 @@ export class LeaseExpiredError extends PortError {
 export interface AppendOptions {
   /** No conditional write is sent at or after this time (ms, same clock). */
   deadline?: number;
+  /**
+   * The partition's last entry, read already (started before the caller's other work, so
+   * that the read runs alongside it). Reading the tail early is the same as a slow step 1:
+   * the conditional write decides. @default read at step 1
+   */
+  tail?: Promise<IndexEntry | undefined>;
+  /** Awaited (with the tail read) before the first conditional write; a rejection stops the append. */
+  gate?: Promise<unknown>;
 }
 
 export interface PartitionLogDeps {
@@ -118,7 +126,7 @@ export class PartitionLog {
    * heard of it (an idempotent retry finds it by writerId, docs/exactly-once.md).
    */
   async append(partition: PartitionRef, pending: PendingEntry, options: AppendOptions = {}): Promise<AppendResult> {
-    let last = await this.index.last(partition);
+    let [last] = await Promise.all([options.tail ?? this.index.last(partition), options.gate]);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (options.deadline !== undefined && this.clock() >= options.deadline) {
         throw new LeaseExpiredError(options.deadline);
@@ -144,6 +152,11 @@ export class PartitionLog {
       }
     }
     throw new AppendContentionError(this.maxAttempts);
+  }
+
+  /** The partition's last entry (one strongly consistent 1-item query): pass it as {@link AppendOptions.tail}. */
+  tail(partition: PartitionRef): Promise<IndexEntry | undefined> {
+    return this.index.last(partition);
   }
 
   /** High watermark only: one strongly consistent 1-item query. */

@@ -6,6 +6,7 @@ import { type ProducedRecord, recordSize } from '#shared/domain/records';
 import { segmentKey } from '#shared/domain/retention';
 import { encodeBatch } from '#shared/domain/segment-codec';
 import type { CommittedBatch } from '#shared/ports/idempotency-store';
+import type { IndexEntry } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import { AppendContentionError, LeaseExpiredError, type PartitionLog, type PendingEntry } from './partition-log';
@@ -53,6 +54,16 @@ export interface ProduceOptions {
   partitionCount?: number;
   /** Partitions already committed by an earlier attempt of the same request: not appended again. */
   committed?: ReadonlyMap<number, CommittedBatch>;
+  /**
+   * Awaited before anything is written (the segment PUT, the appends): the quota admission.
+   * The partition tails are read meanwhile.
+   */
+  writeGate?: Promise<unknown>;
+  /**
+   * Awaited before the appends' conditional writes only: a check that may run alongside the
+   * segment PUT and the tail reads (the topic's validation when it was planned from a cache).
+   */
+  commitGate?: Promise<unknown>;
   /** Called after each partition commits; lets tests stop a writer between commits. */
   onPartitionCommitted?: (partition: number) => Promise<void> | void;
 }
@@ -156,7 +167,13 @@ export class ProduceService {
       });
       at += b.bytes.byteLength;
     }
-    if (objectKey) {
+    const refOf = (partition: number) => ({ tenantId: topic.tenantId, topicId: topic.topicId, partition });
+    // Side by side: every partition's tail read, the write gate then the segment PUT, the
+    // commit gate. Each append waits for all of them (and observes every rejection).
+    const tails = new Map(batches.map((b) => [b.partition, this.log.tail(refOf(b.partition))]));
+    const put = (async () => {
+      await options.writeGate;
+      if (!objectKey) return;
       await this.segments.put(
         objectKey,
         Buffer.concat(
@@ -164,7 +181,8 @@ export class ProduceService {
           at,
         ),
       );
-    }
+    })();
+    const gate = Promise.all([put, options.commitGate]);
     const objectsWritten = objectKey ? 1 : 0;
 
     let appendAttempts = 0;
@@ -174,16 +192,17 @@ export class ProduceService {
       batches.map(async (b) => {
         const entry = pending.get(b.partition) as PendingEntry;
         entry.writerId = writerId;
-        const result = await this.log.append(
-          { tenantId: topic.tenantId, topicId: topic.topicId, partition: b.partition },
-          entry,
-          options.deadline === undefined ? {} : { deadline: options.deadline },
-        );
+        const result = await this.log.append(refOf(b.partition), entry, {
+          ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+          tail: tails.get(b.partition) as Promise<IndexEntry | undefined>,
+          gate,
+        });
         appendAttempts += result.attempts;
         committed.set(b.partition, { baseOffset: result.baseOffset, appendTime: result.appendTime });
         await options.onPartitionCommitted?.(b.partition);
       }),
     );
+    if (batches.length === 0) await gate;
     const failure = settled.find((s) => s.status === 'rejected');
     if (failure) {
       const error = failure.reason;

@@ -69,8 +69,10 @@ interface TenantUsage {
   next: LocalCounts | undefined;
   /** Usage writes sent and not yet answered. */
   inFlight: Set<UsageWrite>;
-  /** The shard this instance writes next (round robin from a random start). */
-  shard: number;
+  /** Fetched bytes of the current window counted here and not yet written (sent with the next request). */
+  unsentFetch: UsageWrite;
+  /** The shard this instance writes next, per direction (round robin from a random start). */
+  shard: Record<UsageDirection, number>;
 }
 
 const countsOf = (writes: Iterable<UsageWrite>): LocalCounts => {
@@ -129,7 +131,11 @@ export class QuotaService {
         local: countsOf([]),
         next: undefined,
         inFlight: new Set(),
-        shard: Math.floor(Math.random() * USAGE_SHARDS),
+        unsentFetch: { direction: 'fetch', window: 0, bytes: 0 },
+        shard: {
+          produce: Math.floor(Math.random() * USAGE_SHARDS),
+          fetch: Math.floor(Math.random() * USAGE_SHARDS),
+        },
       };
       this.tenants.set(tenantId, state);
     }
@@ -147,7 +153,7 @@ export class QuotaService {
     state.readAt = this.clock();
     // Writes in flight now may or may not be in what the read sees: count them locally too
     // (at worst twice, which errs on the side of refusing).
-    state.next = countsOf(state.inFlight);
+    state.next = countsOf([...state.inFlight, state.unsentFetch]);
     state.reading = this.usage
       .read(tenantId, window)
       .then((totals) => {
@@ -163,11 +169,17 @@ export class QuotaService {
 
   /**
    * Brings this instance's knowledge of the tenant's usage up to date when it is older than
-   * {@link USAGE_REFRESH_MS} (one read, no write). Run it alongside the topic lookup.
+   * {@link USAGE_REFRESH_MS} (one read), and sends the fetched bytes this instance counted
+   * since its last request (one write, same window only). Run it alongside the topic lookup.
    */
   async prepare(principal: TenantPrincipal): Promise<void> {
-    const state = this.state(principal.tenantId);
-    if (this.stale(state)) await this.read(principal.tenantId, state);
+    const { tenantId } = principal;
+    const state = this.state(tenantId);
+    const unsent = state.unsentFetch;
+    const { window } = this.window();
+    const sending = unsent.bytes > 0 && unsent.window === window ? this.send(tenantId, state, unsent) : undefined;
+    state.unsentFetch = { direction: 'fetch', window, bytes: 0 };
+    await Promise.all([this.stale(state) ? this.read(tenantId, state) : undefined, sending]);
   }
 
   /** What the tenant used in the current window and stores, as far as this instance knows. */
@@ -180,13 +192,22 @@ export class QuotaService {
   /** Counts locally and sends the usage write to the next shard; the returned promise never rejects. */
   private record(tenantId: string, state: TenantUsage, direction: UsageDirection, window: number, bytes: number) {
     const write: UsageWrite = { direction, window, bytes };
+    this.count(state, write);
+    return this.send(tenantId, state, write);
+  }
+
+  private count(state: TenantUsage, write: UsageWrite) {
     count(state.local, write);
     if (state.next) count(state.next, write);
+  }
+
+  /** Sends a write already counted locally. */
+  private send(tenantId: string, state: TenantUsage, write: UsageWrite): Promise<void> {
     state.inFlight.add(write);
-    const shard = state.shard;
-    state.shard = (shard + 1) % USAGE_SHARDS;
+    const shard = state.shard[write.direction];
+    state.shard[write.direction] = (shard + 1) % USAGE_SHARDS;
     return this.usage
-      .add(tenantId, direction, shard, window, bytes)
+      .add(tenantId, write.direction, shard, write.window, write.bytes)
       .catch(() => {
         // The bytes stay counted on this instance; other instances miss them. A lost usage
         // write must not fail a request whose records are written.
@@ -244,6 +265,25 @@ export class QuotaService {
   }
 
   /**
+   * Refuses a produce at once, without any call, when this instance's fresh knowledge
+   * already says the tenant is over its rate or storage: a tenant far over its quota costs
+   * no storage reads. {@link admitProduce} still decides.
+   */
+  refuseEarly(principal: TenantPrincipal): void {
+    const state = this.tenants.get(principal.tenantId);
+    if (!state || this.stale(state)) return;
+    this.refuseProduce(state, principal);
+  }
+
+  private refuseProduce(state: TenantUsage, { quotas }: TenantPrincipal): number {
+    const { window, retryAfterMs } = this.window();
+    const used = this.used(state, 'produce', window);
+    if (used.storedBytes >= quotas.maxStorageBytes) throw this.storageFull(quotas);
+    if (used.bytes >= quotas.produceBytesPerSec) throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
+    return window;
+  }
+
+  /**
    * Admits a produce of `bytes` record bytes or throws 429/403. Decides on this instance
    * (after {@link prepare} when the knowledge is stale), so a refused produce writes
    * nothing. An admitted one sends its usage write at once; await `written` alongside the
@@ -253,10 +293,7 @@ export class QuotaService {
     const { tenantId, quotas } = principal;
     await this.prepare(principal);
     const state = this.state(tenantId);
-    const { window, retryAfterMs } = this.window();
-    const used = this.used(state, 'produce', window);
-    if (used.storedBytes >= quotas.maxStorageBytes) throw this.storageFull(quotas);
-    if (used.bytes >= quotas.produceBytesPerSec) throw throttled('produce', quotas.produceBytesPerSec, retryAfterMs);
+    const window = this.refuseProduce(state, principal);
     return { written: this.record(tenantId, state, 'produce', window, bytes) };
   }
 
@@ -283,19 +320,29 @@ export class QuotaService {
     }
   }
 
-  /** Counts fetched bytes (one DynamoDB write to a usage shard; none for an empty fetch). Never rejects. */
-  async recordFetch(principal: TenantPrincipal, bytes: number): Promise<void> {
+  /**
+   * Counts fetched bytes on this instance at once; they reach the usage shards with the
+   * tenant's next request on this instance ({@link prepare}, alongside its topic lookup),
+   * so no fetch waits on a write. Bytes of a window that has passed are not sent: only the
+   * current window's total matters to other instances.
+   */
+  recordFetch(principal: TenantPrincipal, bytes: number): void {
     if (bytes <= 0) return;
     const { window } = this.window();
-    await this.record(principal.tenantId, this.state(principal.tenantId), 'fetch', window, bytes);
+    const state = this.state(principal.tenantId);
+    const write: UsageWrite = { direction: 'fetch', window, bytes };
+    this.count(state, write);
+    const unsent = state.unsentFetch;
+    if (unsent.window !== window) state.unsentFetch = write;
+    else unsent.bytes += bytes;
   }
 
   /** Counts the bytes of the records a fetch returned ({@link recordFetch}). */
-  async recordFetchedRecords(
+  recordFetchedRecords(
     principal: TenantPrincipal,
     records: readonly Pick<ProducedRecord, 'key' | 'value' | 'headers'>[],
-  ): Promise<void> {
-    await this.recordFetch(
+  ): void {
+    this.recordFetch(
       principal,
       records.reduce((n, r) => n + recordSize(r), 0),
     );

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { DEFAULT_RETENTION_MS, type Limits } from '#shared/constants';
 import { invalidRequest, partitionNotFound, RunnelError, topicNotFound } from '#shared/domain/errors';
 import type { PartitionRef } from '#shared/ports/log-index';
@@ -28,7 +29,23 @@ export const partitionRef = (topic: Topic, partition: number): PartitionRef => (
   partition,
 });
 
+/** The topic changed since this instance planned a request with it (deleted topics answer 404 instead). */
+export class TopicChangedError extends Error {
+  constructor(readonly topic: Topic) {
+    super(`Topic '${topic.name}' changed since it was read`);
+  }
+}
+
+/** Topics one instance remembers to plan requests with; the least recently read go first. */
+const MAX_TOPICS_REMEMBERED = 10_000;
+
+const sameTopic = (a: Topic, b: Topic) =>
+  a.topicId === b.topicId && a.partitions === b.partitions && a.retentionMs === b.retentionMs;
+
 export class TopicService {
+  /** The last version of each topic this instance read: plans only, always validated. */
+  private readonly remembered = new LRUCache<string, Topic>({ max: MAX_TOPICS_REMEMBERED });
+
   constructor(
     private readonly metadata: MetadataStore,
     private readonly log: PartitionLog,
@@ -72,7 +89,32 @@ export class TopicService {
 
   async get(tenantId: string, name: string): Promise<Topic> {
     const topic = await this.metadata.getTopic(tenantId, name);
-    if (!topic) throw topicNotFound(name);
+    const key = `${tenantId}/${name}`;
+    if (!topic) {
+      this.remembered.delete(key);
+      throw topicNotFound(name);
+    }
+    this.remembered.set(key, topic);
+    return topic;
+  }
+
+  /**
+   * The topic as this instance last read it, to start a request's reads with while
+   * {@link validate} runs alongside them. Never trusted alone: a deleted topic must stop
+   * being readable and writable at once, whatever an instance remembers.
+   */
+  recall(tenantId: string, name: string): Topic | undefined {
+    return this.remembered.get(`${tenantId}/${name}`);
+  }
+
+  /**
+   * Reads the topic (one GetItem) and checks that `planned` is still it: 404 when it is
+   * gone, TopicChangedError (carrying the topic as it is now) when it was recreated,
+   * grown or its retention changed.
+   */
+  async validate(tenantId: string, planned: Topic): Promise<Topic> {
+    const topic = await this.get(tenantId, planned.name);
+    if (!sameTopic(topic, planned)) throw new TopicChangedError(topic);
     return topic;
   }
 
@@ -138,5 +180,6 @@ export class TopicService {
   async delete(tenantId: string, name: string): Promise<void> {
     const topic = await this.get(tenantId, name);
     await this.metadata.deleteTopic(topic, this.clock());
+    this.remembered.delete(`${tenantId}/${name}`);
   }
 }

@@ -2,12 +2,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Limits } from '#shared/constants';
 import { invalidRequest, partitionNotFound } from '#shared/domain/errors';
 import { recordSize } from '#shared/domain/records';
+import type { Topic } from '#shared/ports/metadata-store';
 import type { Authenticator } from '#shared/services/auth';
 import { type ExactlyOnceProducer, type Idempotency, requestHash } from '#shared/services/exactly-once';
-import type { FetchService } from '#shared/services/fetch';
+import type { FetchResult, FetchService } from '#shared/services/fetch';
 import { ProduceService } from '#shared/services/produce';
-import type { QuotaService } from '#shared/services/quotas';
-import type { TopicService } from '#shared/services/topics';
+import type { ProduceAdmission, QuotaService } from '#shared/services/quotas';
+import { TopicChangedError, type TopicService } from '#shared/services/topics';
 import { authorize, wantsEventStream } from '../middleware/auth';
 import { bodyProblemResponses, newRouter, problem, problemResponses, throttledResponse } from '../router';
 import {
@@ -100,26 +101,56 @@ export const recordRoutes = ({
         throw invalidRequest('Use either an Idempotency-Key or producerId + sequence, not both.');
       }
       const records = body.records.map((r, i) => decodeRecord(r, body.encoding, i));
-      // The usage read (when this instance's is stale) runs alongside the topic lookup.
-      const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
       // Everything that can refuse the request runs before the rate quota counts it, and
       // the quota is checked before anything is written: a throttled produce writes nothing.
       ProduceService.checkLimits(records, limits);
-      for (const r of records) {
-        if (r.partition !== undefined && r.partition >= topic.partitions) {
-          throw partitionNotFound(topic.name, r.partition, topic.partitions);
+      quotas.refuseEarly(principal);
+      const bytes = records.reduce((n, r) => n + recordSize(r), 0);
+      const checkPartitions = (topic: Topic) => {
+        for (const r of records) {
+          if (r.partition !== undefined && r.partition >= topic.partitions) {
+            throw partitionNotFound(topic.name, r.partition, topic.partitions);
+          }
         }
-      }
-      const admission = await quotas.admitProduce(
-        principal,
-        records.reduce((n, r) => n + recordSize(r), 0),
-      );
+      };
       const options = { limits };
       let idempotency: Idempotency | undefined;
       if (key !== undefined) idempotency = { kind: 'key', key };
       else if (body.producerId !== undefined && body.sequence !== undefined) {
         idempotency = { kind: 'sequence', producerId: body.producerId, sequence: body.sequence };
       }
+      const planned = idempotency ? undefined : topics.recall(principal.tenantId, name);
+      if (planned && records.every((r) => r.partition === undefined || r.partition < planned.partitions)) {
+        // The fast path: plan with the topic as this instance last read it and validate it
+        // alongside the tail reads and the segment PUT; the quota decides before any write.
+        let admission: ProduceAdmission | undefined;
+        const admitted = quotas.prepare(principal).then(async () => {
+          admission = await quotas.admitProduce(principal, bytes);
+        });
+        const validated = topics.validate(principal.tenantId, planned);
+        try {
+          const result = await producer.produce(planned, records, {
+            ...options,
+            writeGate: admitted,
+            commitGate: validated,
+          });
+          return c.json({ offsets: result.offsets }, 200);
+        } catch (error) {
+          if (!(error instanceof TopicChangedError)) throw error;
+          // Nothing was appended (the commit gate failed): produce to the topic as it is now.
+          await admitted;
+          checkPartitions(error.topic);
+          return c.json({ offsets: (await producer.produce(error.topic, records, options)).offsets }, 200);
+        } finally {
+          // Both are awaited by the appends; observe them here too for a request with no append.
+          await Promise.allSettled([admitted, validated]);
+          await admission?.written;
+        }
+      }
+      // The usage read (when this instance's is stale) runs alongside the topic lookup.
+      const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
+      checkPartitions(topic);
+      const admission = await quotas.admitProduce(principal, bytes);
       // The usage write runs alongside the append; the answer waits for both.
       try {
         if (!idempotency) return c.json({ offsets: (await producer.produce(topic, records, options)).offsets }, 200);
@@ -158,15 +189,39 @@ export const recordRoutes = ({
       const { topic: name, partition } = c.req.valid('param');
       const principal = authorize(c, `topic:${name}`, 'consume');
       const query = c.req.valid('query');
-      const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
-      topics.checkPartition(topic, partition);
       if (wantsEventStream(c.req.header('Accept'))) {
+        const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
+        topics.checkPartition(topic, partition);
         return (await partitionStream(c, stream, principal, { topic, partition }, query)) as never;
       }
+      // Refused on what this instance knows now (a stale view is refreshed alongside the reads).
       quotas.checkFetch(principal);
-      const result = await fetcher.fetch(topic, partition, query);
+      const planned = topics.recall(principal.tenantId, name);
+      let result: FetchResult;
+      if (planned && partition < planned.partitions) {
+        // Read with the topic as this instance last read it, validating it alongside: a
+        // deleted topic answers 404 however its data was read.
+        const [validation, fetched, prepared] = await Promise.allSettled([
+          topics.validate(principal.tenantId, planned),
+          fetcher.fetch(planned, partition, query),
+          quotas.prepare(principal),
+        ]);
+        if (validation.status === 'rejected') {
+          if (!(validation.reason instanceof TopicChangedError)) throw validation.reason;
+          // Recreated, grown or retention changed: read again with the topic as it is now.
+          const topic = validation.reason.topic;
+          topics.checkPartition(topic, partition);
+          result = await fetcher.fetch(topic, partition, query);
+        } else if (fetched.status === 'rejected') throw fetched.reason;
+        else result = fetched.value;
+        if (prepared.status === 'rejected') throw prepared.reason;
+      } else {
+        const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
+        topics.checkPartition(topic, partition);
+        result = await fetcher.fetch(topic, partition, query);
+      }
       if (result.waited && result.records.length > 0) await authenticator.confirm(principal);
-      await quotas.recordFetchedRecords(principal, result.records);
+      quotas.recordFetchedRecords(principal, result.records);
       return c.json(
         {
           records: result.records.map((r) => encodeRecord(r, query.encoding)),
