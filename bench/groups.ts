@@ -3,7 +3,7 @@ import { startStack } from '../test/harness';
 
 /**
  * Consumer groups: DynamoDB calls per operation (counted on the SDK client), the size
- * of the group document that every heartbeat pays for, and how long a rebalance takes
+ * of the group document and of the heartbeat item a heartbeat writes, and how long a rebalance takes
  * to reach the survivors. Run: `npm run bench` (or `npx tsx bench/groups.ts`).
  */
 const countCalls = async (stack: Awaited<ReturnType<typeof startStack>>, fn: () => Promise<unknown>, runs = 1) => {
@@ -34,6 +34,18 @@ export const benchGroups = async () => {
       )
     ).Item;
     // DynamoDB's item size: attribute names plus values; JSON is a close upper estimate.
+    return JSON.stringify(item).length;
+  };
+  /** The member's heartbeat item: all a steady-state heartbeat writes. */
+  const heartbeatItemBytes = async (group: string, memberId: string) => {
+    const item = (
+      await doc.send(
+        new GetCommand({
+          TableName: stack.emulators.storage.tables.metadata,
+          Key: { pk: `TENANT#${tenantId}`, sk: `HEARTBEAT#${group}#${memberId}` },
+        }),
+      )
+    ).Item;
     return JSON.stringify(item).length;
   };
   const lines: string[] = [];
@@ -162,11 +174,13 @@ export const benchGroups = async () => {
       const joinMs = (performance.now() - tJoin) / size;
       const bytes = await groupItemBytes(group);
       const beat = await countCalls(stack, () => services.groups.heartbeat(tenantId, group, ids[0] as string), 10);
+      const hbBytes = await heartbeatItemBytes(group, ids[0] as string);
       const described = await services.groups.describe(tenantId, group);
       const counts = described.members.map((m) => m.assignments.reduce((n, x) => n + x.partitions.length, 0));
       say(
         `group of ${size} members over 1000 partitions: balanced ${Math.min(...counts)}..${Math.max(...counts)} per member, ` +
-          `group document ≈ ${(bytes / 1024).toFixed(1)} KiB (a heartbeat writes ${Math.ceil(bytes / 1024)} WCU), ` +
+          `group document ≈ ${(bytes / 1024).toFixed(1)} KiB (a heartbeat reads it, ${Math.ceil(bytes / 4096)} RCU), ` +
+          `heartbeat item ≈ ${hbBytes} B (a heartbeat writes ${Math.ceil(hbBytes / 1024)} WCU), ` +
           `heartbeat ${fmt(beat)}, join ${joinMs.toFixed(0)} ms each (sequential)`,
       );
     }

@@ -23,9 +23,14 @@ const MAX_CLAIM_ATTEMPTS = 5;
  *   TENANT#<id>   GROUP#<group>                       group document: version, generation,
  *                                                     members (m), session deadlines (dl), topics
  *   TENANT#<id>   COMMIT#<group>#<topic>#<partition>  committed offset of one partition
+ *   TENANT#<id>   HEARTBEAT#<group>#<memberId>        a member's session deadline (dl) since its
+ *                                                     first heartbeat; dead: fenced out
  *
- * Names never contain '#', so the keys are unambiguous. Member fields are short because
- * every heartbeat pays for the whole document's size.
+ * Names never contain '#', so the keys are unambiguous. A heartbeat writes only its own
+ * small heartbeat item (1 write unit whatever the group's size); the document's `dl` keeps
+ * the deadline a member got when it joined. A member's deadline is the later of the two,
+ * and a member whose heartbeat item is fenced (`dead`) has none: it is removed at the
+ * next membership change.
  */
 interface MemberItem {
   /** topics */
@@ -53,6 +58,14 @@ interface GroupItem {
 }
 
 const groupSk = (group: string) => `GROUP#${group}`;
+const heartbeatPrefix = (group: string) => `HEARTBEAT#${group}#`;
+const heartbeatSk = (group: string, memberId: string) => `${heartbeatPrefix(group)}${memberId}`;
+
+interface HeartbeatItem {
+  sk: string;
+  dl?: number;
+  dead?: boolean;
+}
 const commitPrefix = (group: string, topic?: string) => `COMMIT#${group}#${topic === undefined ? '' : `${topic}#`}`;
 const commitSk = (group: string, topic: string, partition: number) => `${commitPrefix(group, topic)}${partition}`;
 
@@ -91,6 +104,22 @@ const toState = (item: Record<string, unknown>): GroupState => {
   };
 };
 
+/** The state with each member's deadline: the later of its join deadline and its heartbeat item's; none if fenced. */
+const withHeartbeats = (
+  state: GroupState,
+  heartbeats: readonly HeartbeatItem[],
+): GroupState & { joinDeadlines: Record<string, number> } => {
+  const joinDeadlines = state.deadlines;
+  const deadlines: Record<string, number> = { ...joinDeadlines };
+  const prefix = heartbeatPrefix(state.group);
+  for (const hb of heartbeats) {
+    const memberId = hb.sk.slice(prefix.length);
+    if (state.members[memberId] === undefined) continue;
+    deadlines[memberId] = hb.dead ? 0 : Math.max(deadlines[memberId] ?? 0, hb.dl ?? 0);
+  }
+  return { ...state, deadlines, joinDeadlines };
+};
+
 const toCommit = (item: Record<string, unknown>): CommittedOffset => strip<CommittedOffset>(item);
 
 export class DynamoDbGroupStore implements GroupStore {
@@ -100,22 +129,74 @@ export class DynamoDbGroupStore implements GroupStore {
   ) {}
 
   async get(tenantId: string, group: string): Promise<GroupState | undefined> {
-    const result = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: tenantPk(tenantId), sk: groupSk(group) },
-        ConsistentRead: true,
-      }),
-    );
-    return result.Item ? toState(result.Item) : undefined;
+    const loaded = await this.load(tenantId, group);
+    if (!loaded) return undefined;
+    const { joinDeadlines: _, ...state } = loaded;
+    return state;
+  }
+
+  /** The group with every member's deadline, and the join deadlines of the document. */
+  private async load(tenantId: string, group: string) {
+    const [document, heartbeats] = await Promise.all([
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: tenantPk(tenantId), sk: groupSk(group) },
+          ConsistentRead: true,
+        }),
+      ),
+      this.heartbeats(tenantId, group),
+    ]);
+    return document.Item ? withHeartbeats(toState(document.Item), heartbeats) : undefined;
+  }
+
+  private async heartbeats(tenantId: string, group: string): Promise<HeartbeatItem[]> {
+    return (await queryAll(this.client, this.tableName, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': heartbeatPrefix(group) },
+      ConsistentRead: true,
+    })) as unknown as HeartbeatItem[];
+  }
+
+  /*
+   * Fences a departing member before the document drops it: its heartbeat item is marked
+   * dead, and every later heartbeat of it fails. For an expired member the mark is
+   * conditional on the deadline the caller saw having passed: a heartbeat that moved it
+   * since wins, and the caller reads again (the member stays).
+   */
+  private async fence(tenantId: string, group: string, memberId: string, expiredAt: number | undefined) {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: tenantPk(tenantId), sk: heartbeatSk(group, memberId) },
+          UpdateExpression: 'SET dead = :dead',
+          ...(expiredAt === undefined ? {} : { ConditionExpression: 'attribute_not_exists(dl) OR dl <= :at' }),
+          ExpressionAttributeValues: expiredAt === undefined ? { ':dead': true } : { ':dead': true, ':at': expiredAt },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new GroupChangedError(group);
+      throw error;
+    }
   }
 
   async list(tenantId: string): Promise<GroupState[]> {
-    const items = await queryAll(this.client, this.tableName, {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': 'GROUP#' },
+    const query = (prefix: string) =>
+      queryAll(this.client, this.tableName, {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': prefix },
+      });
+    const [items, heartbeats] = await Promise.all([query('GROUP#'), query('HEARTBEAT#')]);
+    return items.map((item) => {
+      const state = toState(item);
+      const prefix = heartbeatPrefix(state.group);
+      const { joinDeadlines: _, ...merged } = withHeartbeats(
+        state,
+        (heartbeats as unknown as HeartbeatItem[]).filter((hb) => hb.sk.startsWith(prefix)),
+      );
+      return merged;
     });
-    return items.map(toState);
   }
 
   async create(tenantId: string, state: GroupState): Promise<void> {
@@ -167,21 +248,24 @@ export class DynamoDbGroupStore implements GroupStore {
       values[`:dl${p.slice(2)}`] = next.deadlines[memberId];
       set.push(`dl.${p} = :dl${p.slice(2)}`);
     }
-    for (const memberId of Object.keys(expected.members)) {
-      if (next.members[memberId] !== undefined) continue;
+    const departing = Object.keys(expected.members).filter((memberId) => next.members[memberId] === undefined);
+    // Expired members are fenced before the write (see the timeline below); members that
+    // leave, after it, so that a leave that loses its race does not fence anyone.
+    const expiring = departing.filter((memberId) => expired.includes(memberId));
+    const leaving = departing.filter((memberId) => !expired.includes(memberId));
+    await Promise.all(
+      expiring.map((memberId) => this.fence(tenantId, expected.group, memberId, expected.deadlines[memberId] ?? 0)),
+    );
+    for (const memberId of departing) {
       const p = name(memberId);
       remove.push(`dl.${p}`);
       // Timeline of an expiry racing a heartbeat of the expiring member M, served by an
       // instance whose clock is a little behind ours:
       //   t0  we read the group: by our clock M's deadline D has passed
-      //   t1  M heartbeats there, where D has not passed: its deadline becomes D' > D
-      //       (the heartbeat does not touch the version)
-      //   t2  our write: without this check it would remove M, whose heartbeat just succeeded.
-      // With `dl.M = D` the write fails at t2, we read again and M stays.
-      if (expired.includes(memberId) && expected.deadlines[memberId] !== undefined) {
-        values[`:old${p.slice(2)}`] = expected.deadlines[memberId];
-        conditions.push(`dl.${p} = :old${p.slice(2)}`);
-      }
+      //   t1  M heartbeats there, where D has not passed: its heartbeat item's deadline
+      //       becomes D' > D
+      //   t2  our fence (above) requires dl <= D: it fails, we read again and M stays.
+      // Had the fence landed first, M's heartbeat at t1 fails (dead) and M is out.
     }
     try {
       await this.client.send(
@@ -198,28 +282,42 @@ export class DynamoDbGroupStore implements GroupStore {
       if (isConditionFailure(error)) throw new GroupChangedError(expected.group);
       throw error;
     }
+    // A heartbeat of a member that left, which read the document before this write, fails.
+    await Promise.all(leaving.map((memberId) => this.fence(tenantId, expected.group, memberId, undefined)));
   }
 
+  /*
+   * A heartbeat reads the group (document and heartbeat items) and writes only the
+   * member's heartbeat item: `dl = now + sessionTimeoutMs` unless the member is fenced or
+   * its deadline has passed. The member must be in the document it read; a member removed
+   * after that read was fenced first, so the write fails.
+   */
   async heartbeat(tenantId: string, group: string, memberId: string, now: number): Promise<GroupState> {
+    const state = await this.load(tenantId, group);
+    const member = state?.members[memberId];
+    if (!state || !member) throw new MemberNotLiveError(memberId);
+    const joinDeadline = state.joinDeadlines[memberId] ?? 0;
+    const deadline = now + member.sessionTimeoutMs;
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: tenantPk(tenantId), sk: groupSk(group) },
-          // The new deadline is computed in DynamoDB from the member's own timeout, so a
-          // heartbeat needs no read first: one conditional update, version untouched.
-          UpdateExpression: 'SET dl.#m = m.#m.st + :now',
-          ConditionExpression: 'attribute_exists(m.#m) AND dl.#m >= :now',
-          ExpressionAttributeNames: { '#m': memberId },
-          ExpressionAttributeValues: { ':now': now },
-          ReturnValues: 'ALL_NEW',
+          Key: { pk: tenantPk(tenantId), sk: heartbeatSk(group, memberId) },
+          UpdateExpression: 'SET dl = :dl',
+          // Before its first heartbeat a member lives on its join deadline (in the document).
+          ConditionExpression:
+            joinDeadline >= now
+              ? 'attribute_not_exists(dead) AND (attribute_not_exists(dl) OR dl >= :now)'
+              : 'attribute_not_exists(dead) AND dl >= :now',
+          ExpressionAttributeValues: { ':dl': deadline, ':now': now },
         }),
       );
-      return toState(result.Attributes ?? {});
     } catch (error) {
       if (isConditionFailure(error)) throw new MemberNotLiveError(memberId);
       throw error;
     }
+    const { joinDeadlines: _, ...rest } = state;
+    return { ...rest, deadlines: { ...state.deadlines, [memberId]: deadline } };
   }
 
   async getCommit(

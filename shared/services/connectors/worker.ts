@@ -228,10 +228,11 @@ export class ConnectorWorker {
   private async admit(connector: StoredConnector, records: readonly ProducedRecord[]) {
     const principal = await this.tenant(connector.tenantId);
     if (!principal) throw new ConnectorLeaseLostError(connector);
-    await this.deps.quotas.admitProduce(
+    const admission = await this.deps.quotas.admitProduce(
       principal,
       records.reduce((n, r) => n + recordSize(r), 0),
     );
+    await admission.written;
   }
 
   /** Drops a registration whose connector is gone (not one whose connector is still being created). */
