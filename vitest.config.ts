@@ -9,6 +9,7 @@ export default defineConfig({
       'local/**/*.test.ts',
       'functions/**/*.test.ts',
       'cli/**/*.test.ts',
+      'client/**/*.test.ts',
     ],
     // Integration suites start their own emulators on ephemeral ports; two workers fit 2 cores.
     pool: 'forks',

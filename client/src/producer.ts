@@ -74,6 +74,8 @@ interface Batch {
   bytes: number;
   createdAt: number;
   ready: boolean;
+  /** Its `lingerMs` has passed: it goes as soon as its partition has no request in flight. */
+  lingered: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -347,14 +349,17 @@ export class Producer {
           batch.records.length >= this.options.batchMaxRecords))
     ) {
       if (batch && !batch.ready) this.closeBatch(topic, batch);
-      batch = { records: [], bytes: 0, createdAt: Date.now(), ready: false, timer: undefined };
+      batch = { records: [], bytes: 0, createdAt: Date.now(), ready: false, lingered: false, timer: undefined };
       q.batches.push(batch);
       const queue = q;
       const created = batch;
       if (this.options.lingerMs > 0 && this.flushing === 0) {
+        // Linger makes the batch eligible to go, it does not seal it: while the partition's
+        // previous request is in flight the batch keeps filling (as Kafka's accumulator does),
+        // so a slow answer means bigger requests, not more of them.
         created.timer = setTimeout(() => {
           created.timer = undefined;
-          this.closeBatch(topic, created);
+          created.lingered = true;
           this.drain(queue);
         }, this.options.lingerMs);
       } else {
@@ -392,12 +397,15 @@ export class Producer {
   private drain(q: PartitionQueue): void {
     if (q.inFlight || q.waitingForSlot) return;
     const head = q.batches[0];
-    if (!head?.ready) return;
+    if (!head || !(head.ready || head.lingered)) return;
     if (this.inFlight >= this.options.maxInFlightRequests) {
+      // A lingered batch keeps filling while it waits for a request slot.
       q.waitingForSlot = true;
       this.waitingForSlot.push(q);
       return;
     }
+    const topic = this.topics.get(q.topic);
+    if (!head.ready && topic) this.closeBatch(topic, head);
     q.batches.shift();
     q.inFlight = true;
     this.inFlight++;
