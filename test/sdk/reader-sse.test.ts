@@ -56,10 +56,22 @@ describe('SDK reader over Server-Sent Events', () => {
 
   it('starts at latest from the position the first ping gives, and long-polls without a streamUrl', async () => {
     cuts.stop();
-    const runnel = new Runnel({ url: h.url, streamUrl: h.url, apiKey: h.stack.apiKey });
+    // The server fixes `latest` when it opens the stream, before it answers: produce once
+    // the stream's response has arrived, so the record is provably after the start.
+    let opened!: () => void;
+    const streamOpen = new Promise<void>((r) => {
+      opened = r;
+    });
+    const signalling: FetchLike = async (input, init) => {
+      const res = await fetch(input, init);
+      if (new Headers(init.headers).get('accept')?.includes('text/event-stream')) opened();
+      return res;
+    };
+    const runnel = new Runnel({ url: h.url, streamUrl: h.url, apiKey: h.stack.apiKey, fetch: signalling });
     const reader = runnel.reader({ topic: 'sse-log', partitions: 1, from: 'latest' });
     const iterator = reader[Symbol.asyncIterator]();
     const first = iterator.next();
+    await streamOpen;
     await runnel.produce('sse-log', [{ partition: 1, value: 'after-latest' }]);
     const batch = (await first).value;
     expect(batch.records.map((r: { value: unknown }) => r.value)).toContain('after-latest');
