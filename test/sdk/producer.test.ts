@@ -29,7 +29,7 @@ const faultyFetch = (counts: Record<Fault, number>) => {
           ? 'unavailable'
           : n % 13 === 8
             ? 'reset'
-            : n === 20 || n === 60
+            : n === 4 || n === 15
               ? 'throttled'
               : undefined;
     if (fault === undefined) return fetch(input, init);
