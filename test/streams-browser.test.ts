@@ -46,7 +46,11 @@ beforeAll(async () => {
     if (req.method === 'GET' && url.pathname.endsWith('/records')) streamRequests++;
     return stack.app.fetch(req);
   }, port);
-  browser = await chromium.launch({ executablePath: await sparticuz.executablePath(), args: sparticuz.args });
+  browser = await chromium.launch({
+    executablePath: await sparticuz.executablePath(),
+    // Not single-process: beside another test's browser, a single-process Chromium stalled its EventSource.
+    args: sparticuz.args.filter((a) => a !== '--single-process'),
+  });
 }, 60_000);
 afterAll(async () => {
   restoreConsole?.();
