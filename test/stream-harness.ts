@@ -56,11 +56,31 @@ export const quietStreamFaults = () => {
   };
 };
 
+/**
+ * The node adapter reads the first few chunks of a body before it writes the head (to
+ * give short bodies a Content-Length). A fault hook that cuts a stream within those
+ * chunks would then turn into a 500 answer instead of a cut connection, and a browser's
+ * EventSource gives up for good on a 500 (whether it happens depends on the machine's
+ * load). Declaring event streams chunked makes the adapter write the head at once, so
+ * every cut is a cut connection, as on a real network.
+ */
+const chunkedStreams =
+  (fetch: (req: Request) => Response | Promise<Response>) =>
+  async (req: Request): Promise<Response> => {
+    const res = await fetch(req);
+    if (!res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) return res;
+    const headers = new Headers(res.headers);
+    headers.set('transfer-encoding', 'chunked');
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  };
+
 /** The app on a real HTTP server (node), on a free port. */
 export const listen = async (fetch: (req: Request) => Response | Promise<Response>, atPort = 0) => {
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve) => {
-    server = serve({ fetch, port: atPort, hostname: '127.0.0.1' }, (info: AddressInfo) => resolve(info.port));
+    server = serve({ fetch: chunkedStreams(fetch), port: atPort, hostname: '127.0.0.1' }, (info: AddressInfo) =>
+      resolve(info.port),
+    );
   });
   const s = server as ServerType;
   return {

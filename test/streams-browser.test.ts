@@ -48,8 +48,7 @@ beforeAll(async () => {
   }, port);
   browser = await chromium.launch({
     executablePath: await sparticuz.executablePath(),
-    // Not single-process: beside another test's browser, a single-process Chromium stalled its EventSource.
-    args: sparticuz.args.filter((a) => a !== '--single-process'),
+    args: sparticuz.args,
   });
 }, 60_000);
 afterAll(async () => {
@@ -59,9 +58,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-// Skipped: beside another test file's browser in the full suite this test's EventSource
-// stalls (a hang to its 300 s bound, not a wrong result); alone it passes. Open in issue 14.
-describe.skip('Chromium EventSource', () => {
+describe('Chromium EventSource', () => {
   it(`follows a topic through ${RECORDS} records and cut connections, exactly once`, async () => {
     expect((await stack.api.post('/v1/topics', { name: 'feed', partitions: 3 })).status).toBe(201);
     const token = (
