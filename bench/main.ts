@@ -33,6 +33,7 @@ writeFileSync(
         ...results.latency,
         small: { ...results.latency.small, samples: undefined },
         batch: { ...results.latency.batch, samples: undefined },
+        smallApiGateway: { ...results.latency.smallApiGateway, samples: undefined },
       },
       profiles: undefined,
     },

@@ -442,7 +442,7 @@ export const renderReport = (r: BenchResults): string => {
         `${usd(r.cost.alternatives.upstashKafkaFormer.ingest)} / ${usd(r.cost.alternatives.upstashKafkaFormer.consume)}`,
       ]),
     ),
-    `Fixed costs apart from the per-GB prices: Kinesis on-demand ${usd(r.cost.alternatives.kinesisOnDemand.fixedPerMonth)} per stream per month, MSK Serverless ${usd(r.cost.alternatives.mskServerless.fixedPerMonth)} per cluster per month plus partitions; Runnel nothing while idle (but a consumer parked in a long poll bills its wait: ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * a.lambda.gbSecondArm64)} per hour per waiting consumer at ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB, plus ${usd(36_000 * a.dynamodb.readRequestUnit)} per hour of tail re-checks).`,
+    `Fixed costs apart from the per-GB prices: Kinesis on-demand ${usd(r.cost.alternatives.kinesisOnDemand.fixedPerMonth)} per stream per month, MSK Serverless ${usd(r.cost.alternatives.mskServerless.fixedPerMonth)} per cluster per month plus partitions; Runnel nothing while idle (but a consumer parked in a long poll bills its wait: ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * a.lambda.gbSecondArm64)} per hour per waiting consumer at ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB, plus ${usd((3_600_000 / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)) * a.dynamodb.readRequestUnit)} per hour of tail re-checks).`,
     '![Cost per GB by request size](cost-per-gb.svg)',
     'Cost of one request, by line item ($ per million requests):',
     table(
@@ -510,7 +510,7 @@ export const renderReport = (r: BenchResults): string => {
   ]);
   push(
     '## Latency model (modelled from the measured call sequences)',
-    `Method: the calls of one produce and one fetch recorded on the local stack are replayed ${num(r.latency.small.samples.produce.length)} times with per-call latencies drawn from lognormal distributions fixed by the p50 and p99 below (S3 calls add bytes at ${S3_STREAM_BYTES_PER_MS / 1000} MB/s, an assumption); a call starts when every call that had finished before it locally has finished in the model, so parallel calls stay parallel. Handler CPU (measured, scaled to the Lambda vCPU share) and the API Gateway + Lambda overhead are added. End to end: the producer's index write commits; a consumer in another instance is in a long poll that re-reads the partition tail every ${r.latency.pollIntervalMs} ms (shared/services/fetch.ts) at a random phase; the first re-check that starts after the commit sees the records; the fetch then reads the bounds and the records and answers. Cold starts, retries and throttling are not modelled.`,
+    `Method: the calls of one produce and one fetch recorded on the local stack are replayed ${num(r.latency.small.samples.produce.length)} times with per-call latencies drawn from lognormal distributions fixed by the p50 and p99 below (S3 calls add bytes at ${S3_STREAM_BYTES_PER_MS / 1000} MB/s, an assumption); a call starts when every call that had finished before it locally has finished in the model, so parallel calls stay parallel. Handler CPU (measured, scaled to the Lambda vCPU share) and the front door's request overhead (the default Function URL; API Gateway in the last rows) are added. End to end: the producer's index write commits; a consumer in another instance is in a long poll that re-reads the partition tail every ${r.latency.pollIntervalMs} ms (shared/services/long-poll.ts) at a random phase; the first re-check that starts after the commit sees the records; the fetch then reads the bounds and the records and answers. Cold starts, retries and throttling are not modelled.`,
     table(['call', 'p50', 'p99', 'source'], dist),
     table(
       ['path', 'p50', 'p90', 'p99', 'sequential AWS round trips'],
@@ -522,13 +522,15 @@ export const renderReport = (r: BenchResults): string => {
           ['produce, 100 × 1 KiB (S3)', 'batch', 'produce'],
           ['fetch, 100 × 1 KiB (S3)', 'batch', 'fetch'],
           ['end to end, 100 × 1 KiB', 'batch', 'endToEnd'],
+          ['produce, 1 KiB record, through API Gateway', 'smallApiGateway', 'produce'],
+          ['end to end, 1 KiB record, through API Gateway', 'smallApiGateway', 'endToEnd'],
         ] as const
       ).map(([label, kind, path]) => {
         const model = r.latency[kind];
         return [label, ms(model[path].p50), ms(model[path].p90), ms(model[path].p99), model.roundTrips[path]];
       }),
     ),
-    "Round trips: produce = topic validation, tail read [and S3 PUT] side by side → conditional write (with the usage write alongside); fetch = topic validation, bounds and index query side by side [→ S3 GET]; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET]. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it).",
+    `Round trips: produce = topic validation, tail read [and S3 PUT] side by side → conditional write (with the usage write alongside); fetch = topic validation, bounds and index query side by side [→ S3 GET]; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET]. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it): ${r.latency.pollIntervalMs} ms costs ${num(Math.round(3_600_000 / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)))} strongly consistent 1-item reads per hour per watched partition per instance (1 read unit while the tail entry is at most 4 KB, 2 for an inline entry up to 8 KiB), ${usd((3_600_000 / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)) * AWS_PRICES.dynamodb.readRequestUnit)} per waiting consumer-hour, against ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * AWS_PRICES.lambda.gbSecondArm64)} for the Lambda time that consumer holds; consumers waiting on one partition in one instance share the reads. 100 ms would halve the reads and add about 25 ms to the median end to end.`,
     '![Latency CDF, one record](latency-small.svg)',
     '![Latency CDF, 100-record batch](latency-batch.svg)',
   );

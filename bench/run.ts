@@ -21,7 +21,7 @@ import {
   storagePerGb,
 } from './cost-model';
 import { type HandlerCpu, measureHandlerCpu } from './cpu';
-import { type LatencyModel, modelLatency } from './latency-model';
+import { type FrontDoor, type LatencyModel, modelLatency } from './latency-model';
 import { type LogLengthResult, measureFetchVersusLogLength } from './log-length';
 import { findNatsServer, measureNatsThroughput, NATS_INSTALL_HINT, type NatsThroughput, startNatsServer } from './nats';
 import { AWS_PRICES, GB, KINESIS_ON_DEMAND } from './prices';
@@ -132,7 +132,7 @@ export interface BenchResults {
     scenarios: { consumers: number; retentionDays: number; crossover: number | undefined; rows: InlineRow[] }[];
     current: number;
   };
-  latency: { small: LatencyModel; batch: LatencyModel; pollIntervalMs: number };
+  latency: { small: LatencyModel; batch: LatencyModel; smallApiGateway: LatencyModel; pollIntervalMs: number };
   nats: { skipped: string } | { serverVersion: string; runs: NatsThroughput[] };
 }
 
@@ -276,8 +276,9 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     log('latency model…');
     const nearest = (size: number) =>
       profiles.reduce((best, p) => (Math.abs(p.size - size) < Math.abs(best.size - size) ? p : best));
-    const latencyOf = (p: SizeProfile) =>
+    const latencyOf = (p: SizeProfile, frontDoor: FrontDoor = 'function-url') =>
       modelLatency({
+        frontDoor,
         produceCalls: p.produceCalls,
         fetchCalls: p.fetchCalls,
         produceCpuMs: p.produce.cpuMs,
@@ -288,6 +289,7 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     const latency = {
       small: latencyOf(nearest(1 * KiB)),
       batch: latencyOf(nearest(100 * KiB)),
+      smallApiGateway: latencyOf(nearest(1 * KiB), 'api-gateway'),
       pollIntervalMs: LONG_POLL_INTERVAL_MS,
     };
 

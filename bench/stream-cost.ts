@@ -6,8 +6,8 @@ import { AWS_PRICES } from './prices';
  *
  * - Chosen: Server-Sent Events from the stream function (Lambda response streaming
  *   behind a Function URL). One invocation per open stream, billed for every second it
- *   is open; the long poll under it reads the partition's tail every 100 ms
- *   (LONG_POLL_INTERVAL_MS), one strongly consistent read each; an event costs one
+ *   is open; the long poll under it reads the partition's tail every
+ *   LONG_POLL_INTERVAL_MS, one strongly consistent read each; an event costs one
  *   bounds query and one index query, plus the fetch-quota write.
  * - Rejected: API Gateway WebSocket API, with a fan-out function fed by DynamoDB Streams
  *   posting each event to each connection (PostToConnection), and a connection registry.

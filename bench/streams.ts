@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { EventSource } from 'eventsource';
 import { createApp, createServices } from '#shared/app/create-app';
+import { LONG_POLL_INTERVAL_MS } from '#shared/services/long-poll';
 import { startStack } from '../test/harness';
 import { listen } from '../test/stream-harness';
 import { streamCostLines } from './stream-cost';
@@ -113,7 +114,9 @@ export const benchStreams = async ({ samples = 200, idleStreams = 200 } = {}) =>
       `append → event, same instance (in-process wake-up): p50 ${ms(same.p50)}, p99 ${ms(same.p99)} (${samples} records)`,
     );
     const cross = await latency(there.base, samples);
-    say(`append → event, another instance (tail polled every 100 ms): p50 ${ms(cross.p50)}, p99 ${ms(cross.p99)}`);
+    say(
+      `append → event, another instance (tail polled every ${LONG_POLL_INTERVAL_MS} ms): p50 ${ms(cross.p50)}, p99 ${ms(cross.p99)}`,
+    );
 
     // Memory of idle streams: raw sockets, so the client side adds next to nothing. Latency
     // is measured again at each step, to find how many one process holds before it doubles.
@@ -140,7 +143,7 @@ export const benchStreams = async ({ samples = 200, idleStreams = 200 } = {}) =>
     say(
       doubledAt === undefined
         ? `p50 latency did not double with up to ${idleStreams} idle streams`
-        : `p50 latency doubled by ${doubledAt} idle streams (each polls its partition's tail every 100 ms)`,
+        : `p50 latency doubled by ${doubledAt} idle streams (each polls its partition's tail every ${LONG_POLL_INTERVAL_MS} ms)`,
     );
     for (const s of sockets) s.destroy();
 

@@ -24,7 +24,17 @@ export interface UsageStore {
   /**
    * Counts `bytes` into shard `shard` of `direction` for window `window` (epoch second);
    * produced bytes also count as stored. A shard whose window is newer keeps it (a
-   * lagging clock counts into the newer window).
+   * lagging clock counts into the newer window). `opensWindow` is the caller's guess that
+   * the shard still holds an older window (this instance last wrote it in one): an adapter
+   * may then try opening the window first, so that the shard's first write of a second
+   * takes one call instead of two. A wrong guess costs a call, never a wrong count.
    */
-  add(tenantId: string, direction: UsageDirection, shard: number, window: number, bytes: number): Promise<void>;
+  add(
+    tenantId: string,
+    direction: UsageDirection,
+    shard: number,
+    window: number,
+    bytes: number,
+    opensWindow?: boolean,
+  ): Promise<void>;
 }

@@ -69,10 +69,14 @@ interface TenantUsage {
   next: LocalCounts | undefined;
   /** Usage writes sent and not yet answered. */
   inFlight: Set<UsageWrite>;
+  /** The same writes' promises (they never reject), for a request to await before it answers. */
+  sending: Set<Promise<void>>;
   /** Fetched bytes of the current window counted here and not yet written (sent with the next request). */
   unsentFetch: UsageWrite;
   /** The shard this instance writes next, per direction (round robin from a random start). */
   shard: Record<UsageDirection, number>;
+  /** The window this instance last wrote into each shard, per direction (0: never). */
+  shardWindows: Record<UsageDirection, number[]>;
 }
 
 const countsOf = (writes: Iterable<UsageWrite>): LocalCounts => {
@@ -131,10 +135,15 @@ export class QuotaService {
         local: countsOf([]),
         next: undefined,
         inFlight: new Set(),
+        sending: new Set(),
         unsentFetch: { direction: 'fetch', window: 0, bytes: 0 },
         shard: {
           produce: Math.floor(Math.random() * USAGE_SHARDS),
           fetch: Math.floor(Math.random() * USAGE_SHARDS),
+        },
+        shardWindows: {
+          produce: new Array<number>(USAGE_SHARDS).fill(0),
+          fetch: new Array<number>(USAGE_SHARDS).fill(0),
         },
       };
       this.tenants.set(tenantId, state);
@@ -169,17 +178,25 @@ export class QuotaService {
 
   /**
    * Brings this instance's knowledge of the tenant's usage up to date when it is older than
-   * {@link USAGE_REFRESH_MS} (one read), and sends the fetched bytes this instance counted
-   * since its last request (one write, same window only). Run it alongside the topic lookup.
+   * {@link USAGE_REFRESH_MS} (one read, awaited), and sends the fetched bytes this instance
+   * counted since its last request (one write, same window only, not awaited here: no
+   * decision depends on it; {@link flush} or an admission's `written` awaits it before the
+   * answer). Run it alongside the topic lookup.
    */
   async prepare(principal: TenantPrincipal): Promise<void> {
     const { tenantId } = principal;
     const state = this.state(tenantId);
     const unsent = state.unsentFetch;
     const { window } = this.window();
-    const sending = unsent.bytes > 0 && unsent.window === window ? this.send(tenantId, state, unsent) : undefined;
+    if (unsent.bytes > 0 && unsent.window === window) void this.send(tenantId, state, unsent);
     state.unsentFetch = { direction: 'fetch', window, bytes: 0 };
-    await Promise.all([this.stale(state) ? this.read(tenantId, state) : undefined, sending]);
+    if (this.stale(state)) await this.read(tenantId, state);
+  }
+
+  /** Resolves when the tenant's usage writes sent so far on this instance are answered (never rejects). */
+  async flush(principal: TenantPrincipal): Promise<void> {
+    const state = this.tenants.get(principal.tenantId);
+    if (state) await Promise.all([...state.sending]);
   }
 
   /** What the tenant used in the current window and stores, as far as this instance knows. */
@@ -206,13 +223,24 @@ export class QuotaService {
     state.inFlight.add(write);
     const shard = state.shard[write.direction];
     state.shard[write.direction] = (shard + 1) % USAGE_SHARDS;
-    return this.usage
-      .add(tenantId, write.direction, shard, write.window, write.bytes)
+    // This instance wrote the shard last in an older window: the shard most likely still
+    // holds that one (at rates where every instance revisits each shard within a second it
+    // does not, and the adapter adds to the open window first).
+    const windows = state.shardWindows[write.direction];
+    const opensWindow = (windows[shard] ?? 0) < write.window;
+    windows[shard] = Math.max(windows[shard] ?? 0, write.window);
+    const sent: Promise<void> = this.usage
+      .add(tenantId, write.direction, shard, write.window, write.bytes, opensWindow)
       .catch(() => {
         // The bytes stay counted on this instance; other instances miss them. A lost usage
         // write must not fail a request whose records are written.
       })
-      .finally(() => state.inFlight.delete(write));
+      .finally(() => {
+        state.inFlight.delete(write);
+        state.sending.delete(sent);
+      });
+    state.sending.add(sent);
+    return sent;
   }
 
   /*
@@ -294,7 +322,9 @@ export class QuotaService {
     await this.prepare(principal);
     const state = this.state(tenantId);
     const window = this.refuseProduce(state, principal);
-    return { written: this.record(tenantId, state, 'produce', window, bytes) };
+    const earlier = [...state.sending];
+    const written = this.record(tenantId, state, 'produce', window, bytes);
+    return { written: Promise.all([written, ...earlier]).then(() => {}) };
   }
 
   private storageFull(quotas: Quotas) {

@@ -43,36 +43,48 @@ export class DynamoDbUsageStore implements UsageStore {
    * One conditional write in the steady state: add to the shard's window when it is `window`
    * or newer; else start window `window` on it (the shard's first write of the second: 2 calls).
    */
-  async add(tenantId: string, direction: UsageDirection, shard: number, window: number, bytes: number) {
+  async add(
+    tenantId: string,
+    direction: UsageDirection,
+    shard: number,
+    window: number,
+    bytes: number,
+    opensWindow = false,
+  ) {
     const Key = usageShardKey(tenantId, direction, shard);
     const stored = direction === 'produce' ? ', storedBytes = if_not_exists(storedBytes, :zero) + :n' : '';
     const values = direction === 'produce' ? { ':n': bytes, ':w': window, ':zero': 0 } : { ':n': bytes, ':w': window };
-    for (let round = 0; round < ADD_ROUNDS; round++) {
-      const added = await sendConditional(
+    const names = { '#window': 'window', '#bytes': 'bytes' };
+    const addToWindow = () =>
+      sendConditional(
         this.client,
         new UpdateCommand({
           TableName: this.tableName,
           Key,
           UpdateExpression: `SET #bytes = #bytes + :n${stored}`,
           ConditionExpression: '#window >= :w',
-          ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
-      if (added) return;
-      const started = await sendConditional(
+    const openWindow = () =>
+      sendConditional(
         this.client,
         new UpdateCommand({
           TableName: this.tableName,
           Key,
           UpdateExpression: `SET #window = :w, #bytes = :n${stored}`,
           ConditionExpression: 'attribute_not_exists(#window) OR #window < :w',
-          ExpressionAttributeNames: { '#window': 'window', '#bytes': 'bytes' },
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
-      if (started) return;
-      // Another request started the window between the two writes: add to it.
+    // Whichever form the caller expects to succeed goes first; the other follows only when
+    // another writer moved the shard's window between the two.
+    const [first, second] = opensWindow ? [openWindow, addToWindow] : [addToWindow, openWindow];
+    for (let round = 0; round < ADD_ROUNDS; round++) {
+      if (await first()) return;
+      if (await second()) return;
     }
   }
 }

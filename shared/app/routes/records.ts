@@ -222,6 +222,8 @@ export const recordRoutes = ({
       }
       if (result.waited && result.records.length > 0) await authenticator.confirm(principal);
       quotas.recordFetchedRecords(principal, result.records);
+      // The usage write prepare sent ran alongside the reads; it is answered before we are.
+      await quotas.flush(principal);
       return c.json(
         {
           records: result.records.map((r) => encodeRecord(r, query.encoding)),
