@@ -8,6 +8,7 @@ import {
   priceRequest,
   type RequestProfile,
 } from './cost-model';
+import { S3_PUT_HEDGED_FRACTION } from './latency-model';
 import { GB } from './prices';
 
 const calls = (over: Partial<CallTotals>): CallTotals => ({
@@ -43,7 +44,7 @@ describe('cost model', () => {
     expect(cost.lambdaDuration).toBeCloseTo(0.1 * 0.0000133334, 12);
     expect(cost.dynamodbReads).toBeCloseTo(2 * 0.125e-6, 12);
     expect(cost.dynamodbWrites).toBeCloseTo(0.625e-6, 12);
-    expect(cost.s3Puts).toBeCloseTo(5e-6, 12);
+    expect(cost.s3Puts).toBeCloseTo(5e-6 * (1 + S3_PUT_HEDGED_FRACTION), 12);
     expect(cost.s3Gets).toBeCloseTo(0.4e-6, 12);
   });
 

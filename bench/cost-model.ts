@@ -1,5 +1,5 @@
 import type { CallTotals } from './call-recorder';
-import { lambdaCpuMs } from './latency-model';
+import { lambdaCpuMs, S3_PUT_HEDGED_FRACTION } from './latency-model';
 import { AWS_PRICES, GB, KINESIS_ON_DEMAND, MODEL_ASSUMPTIONS, MSK_SERVERLESS, UPSTASH_KAFKA_FORMER } from './prices';
 
 /** What one request costs us, as measured on the local stack (calls, units, bytes) and modelled (wait). */
@@ -50,7 +50,8 @@ export const priceRequest = (
     lambdaDuration: gbSeconds * p.lambda.gbSecondArm64,
     dynamodbReads: profile.calls.readUnits * p.dynamodb.readRequestUnit,
     dynamodbWrites: profile.calls.writeUnits * p.dynamodb.writeRequestUnit,
-    s3Puts: profile.calls.s3Puts * p.s3.put,
+    // Hedged: a slow PUT is sent twice (S3_PUT_HEDGED_FRACTION of them in the latency model).
+    s3Puts: profile.calls.s3Puts * (1 + S3_PUT_HEDGED_FRACTION) * p.s3.put,
     s3Gets: profile.calls.s3Gets * p.s3.get,
   };
   return { ...cost, total: Object.values(cost).reduce((s, x) => s + x, 0) };

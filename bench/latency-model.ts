@@ -1,3 +1,4 @@
+import { SEGMENT_PUT_HEDGE_AFTER_MS } from '#shared/constants';
 import { mulberry32 } from '#shared/domain/seeded-random';
 import { type RecordedCall, roundTrips } from './call-recorder';
 import { MODEL_ASSUMPTIONS } from './prices';
@@ -84,8 +85,34 @@ export const distributionOf = (operation: string): LatencyDistribution => {
 
 const transferMs = (call: RecordedCall) => (call.operation.startsWith('S3.') ? call.bytes / S3_STREAM_BYTES_PER_MS : 0);
 
-export const sampleCall = (call: RecordedCall, random: () => number) =>
-  sampleLatency(distributionOf(call.operation), random) + transferMs(call);
+/** Standard normal upper tail, P(Z > z) (Abramowitz & Stegun 7.1.26, error < 1.5e-7). */
+const normalTail = (z: number): number => {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erfc =
+    t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) *
+    Math.exp(-x * x);
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+};
+
+/** P(latency > ms) for a lognormal with the given median and 99th percentile. */
+export const exceedance = (d: LatencyDistribution, ms: number): number =>
+  normalTail(Math.log(ms / d.p50Ms) / (Math.log(d.p99Ms / d.p50Ms) / Z99));
+
+/**
+ * Segment PUTs are hedged (shared/services/hedge.ts): one still unanswered after
+ * SEGMENT_PUT_HEDGE_AFTER_MS gets an identical twin and the first answer counts. The
+ * fraction of PUTs sent twice, which the cost model adds to the PUT count.
+ */
+export const S3_PUT_HEDGED_FRACTION = exceedance(LATENCY_DISTRIBUTIONS.s3Put, SEGMENT_PUT_HEDGE_AFTER_MS);
+
+export const sampleCall = (call: RecordedCall, random: () => number) => {
+  const first = sampleLatency(distributionOf(call.operation), random);
+  if (call.operation !== 'S3.PutObject') return first + transferMs(call);
+  const twin = SEGMENT_PUT_HEDGE_AFTER_MS + sampleLatency(LATENCY_DISTRIBUTIONS.s3Put, random);
+  return Math.min(first, twin) + transferMs(call);
+};
 
 /**
  * Replays a recorded sequence of calls with new per-call latencies, keeping its shape:

@@ -1,9 +1,17 @@
-import { KiB, MiB } from '#shared/constants';
+import { KiB, MiB, SEGMENT_PUT_HEDGE_AFTER_MS } from '#shared/constants';
 import { USAGE_SHARDS } from '#shared/ports/usage-store';
 import { USAGE_REFRESH_MS } from '#shared/services/quotas';
 import { cdfPoints, lineChart } from './charts';
 import type { CostBreakdown } from './cost-model';
-import { LATENCY_DISTRIBUTIONS, type LatencyModel, S3_STREAM_BYTES_PER_MS } from './latency-model';
+import {
+  LATENCY_DISTRIBUTIONS,
+  type LatencyModel,
+  percentiles,
+  S3_PUT_HEDGED_FRACTION,
+  S3_STREAM_BYTES_PER_MS,
+  sampleCall,
+  seededRandom,
+} from './latency-model';
 import {
   AWS_PRICES,
   KINESIS_ON_DEMAND,
@@ -183,6 +191,13 @@ export const renderCharts = (r: BenchResults) => {
     'latency-small.svg': latency('Modelled latency CDF: one 1 KiB record (inline)', r.latency.small),
     'latency-batch.svg': latency('Modelled latency CDF: 100 × 1 KiB records (S3 segment)', r.latency.batch),
   };
+};
+
+/** The hedged segment PUT's modelled p99 (no transfer time). */
+const hedgedPutP99 = () => {
+  const random = seededRandom(3);
+  const put = { operation: 'S3.PutObject', bytes: 0, start: 0, end: 0 } as Parameters<typeof sampleCall>[0];
+  return percentiles(Array.from({ length: 100_000 }, () => sampleCall(put, random))).p99;
 };
 
 export const renderReport = (r: BenchResults): string => {
@@ -419,7 +434,7 @@ export const renderReport = (r: BenchResults): string => {
         ],
       ],
     ),
-    `Method: for each request size, one produce of that many 1 KiB records to one partition and one fetch of exactly that batch (fetches stop at the 4 MiB limit, so "5 MiB" reads 4 MiB), recorded call by call on the local stack with their capacity units and bytes. Each call is priced; API Gateway counts max(1, ⌈body / 512 KB⌉) units (JSON framing makes a 1 MiB payload a 1.07 MB body, three units); Lambda bills ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB for the measured handler CPU (scaled to the vCPU share) plus the mean modelled wait on its AWS calls (latency model below). Not included: data transfer out of AWS (the same for every service compared), CloudWatch, the maintenance function, and free tiers. GB = 2^30 bytes of record payload.`,
+    `Method: for each request size, one produce of that many 1 KiB records to one partition and one fetch of exactly that batch (fetches stop at the 4 MiB limit, so "5 MiB" reads 4 MiB), recorded call by call on the local stack with their capacity units and bytes. Each call is priced (segment PUTs ${(1 + S3_PUT_HEDGED_FRACTION).toFixed(3)} times, for the hedged twins); API Gateway counts max(1, ⌈body / 512 KB⌉) units (JSON framing makes a 1 MiB payload a 1.07 MB body, three units); Lambda bills ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB for the measured handler CPU (scaled to the vCPU share) plus the mean modelled wait on its AWS calls (latency model below). Not included: data transfer out of AWS (the same for every service compared), CloudWatch, the maintenance function, and free tiers. GB = 2^30 bytes of record payload.`,
     table(
       [
         'request size',
@@ -510,7 +525,7 @@ export const renderReport = (r: BenchResults): string => {
   ]);
   push(
     '## Latency model (modelled from the measured call sequences)',
-    `Method: the calls of one produce and one fetch recorded on the local stack are replayed ${num(r.latency.small.samples.produce.length)} times with per-call latencies drawn from lognormal distributions fixed by the p50 and p99 below (S3 calls add bytes at ${S3_STREAM_BYTES_PER_MS / 1000} MB/s, an assumption); a call starts when every call that had finished before it locally has finished in the model, so parallel calls stay parallel. Handler CPU (measured, scaled to the Lambda vCPU share) and the front door's request overhead (the default Function URL; API Gateway in the last rows) are added. End to end: the producer's index write commits; a consumer in another instance is in a long poll that re-reads the partition tail every ${r.latency.pollIntervalMs} ms (shared/services/long-poll.ts) at a random phase; the first re-check that starts after the commit sees the records; the fetch then reads the bounds and the records and answers. Cold starts, retries and throttling are not modelled.`,
+    `Method: the calls of one produce and one fetch recorded on the local stack are replayed ${num(r.latency.small.samples.produce.length)} times with per-call latencies drawn from lognormal distributions fixed by the p50 and p99 below (S3 calls add bytes at ${S3_STREAM_BYTES_PER_MS / 1000} MB/s, an assumption); a call starts when every call that had finished before it locally has finished in the model, so parallel calls stay parallel. Handler CPU (measured, scaled to the Lambda vCPU share) and the front door's request overhead (the default Function URL; API Gateway in the last rows) are added. End to end: the producer's index write commits; a consumer in another instance is in a long poll that re-reads the partition tail every ${r.latency.pollIntervalMs} ms (shared/services/long-poll.ts) at a random phase; the first re-check that starts after the commit sees the records; the fetch then reads the bounds and the records and answers. Segment PUTs are hedged as the code does it (shared/services/hedge.ts): a PUT unanswered after ${SEGMENT_PUT_HEDGE_AFTER_MS} ms gets a twin (the same bytes under its own key) and the first answer counts, so a PUT takes min(X₁, ${SEGMENT_PUT_HEDGE_AFTER_MS} ms + X₂): p99 ${ms(hedgedPutP99())} instead of ${LATENCY_DISTRIBUTIONS.s3Put.p99Ms} ms, at ${(S3_PUT_HEDGED_FRACTION * 100).toFixed(1)}% more PUTs (priced in the cost model). Cold starts, retries and throttling are not modelled.`,
     table(['call', 'p50', 'p99', 'source'], dist),
     table(
       ['path', 'p50', 'p90', 'p99', 'sequential AWS round trips'],

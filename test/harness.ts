@@ -129,6 +129,9 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.exactlyOnce ? { exactlyOnce: options.exactlyOnce } : {}),
+    // Hedged segment PUTs off: a loaded machine would hedge some and change the exact call
+    // counts tests and the bench read (test/segment-hedge.test.ts turns it on; the bench models it).
+    segmentHedge: { afterMs: Number.POSITIVE_INFINITY },
     connectorPolicy: options.connectorPolicy ?? {
       destinations: LOCAL_DESTINATIONS,
       requireRoleArn: false,

@@ -23,7 +23,7 @@ import { KeyService } from '#shared/services/keys';
 import { LongPoll } from '#shared/services/long-poll';
 import { PartitionLog } from '#shared/services/partition-log';
 import { PartitionReader } from '#shared/services/partition-reader';
-import { ProduceService } from '#shared/services/produce';
+import { ProduceService, type SegmentHedge } from '#shared/services/produce';
 import { QuotaService } from '#shared/services/quotas';
 import { RecordStreams } from '#shared/services/record-stream';
 import { CachingSegmentStore } from '#shared/services/segment-cache';
@@ -94,6 +94,8 @@ export interface AppDeps {
    * else is answered 404 and belongs to the main API. @default false
    */
   streamsOnly?: boolean;
+  /** When a segment PUT gets its hedged twin. @default after SEGMENT_PUT_HEDGE_AFTER_MS */
+  segmentHedge?: SegmentHedge;
   /** Long polls and streams of one tenant waiting at once per instance. @default DEFAULT_WAITERS_PER_TENANT */
   waitersPerTenant?: number;
   /** Refuse stream requests (406): the host buffers responses and streams are served elsewhere. @default false */
@@ -117,7 +119,7 @@ export const createServices = (deps: AppDeps) => {
   const fetcher = new FetchService({ log, reader, longPoll, clock });
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
-  const producer = new ProduceService(log, segments, clock);
+  const producer = new ProduceService(log, segments, clock, deps.segmentHedge);
   return {
     clock,
     limits,

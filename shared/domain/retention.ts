@@ -69,5 +69,8 @@ const utcHourPath = (ms: number) => new Date(ms).toISOString().slice(0, 13).repl
 export const segmentKey = (topic: SegmentOwner, now: number): string =>
   `${retentionClass(topic.retentionMs)}/${topic.tenantId}/${topic.topicId}/${utcHourPath(now)}/${randomUUID()}.seg`;
 
+/** The key of a segment's hedged twin: the same place, its own name (`<uuid>.twin.seg`). */
+export const twinSegmentKey = (objectKey: string): string => objectKey.replace(/\.seg$/, '.twin.seg');
+
 /** The retention class an object key is in (its first path segment). */
 export const classOfKey = (objectKey: string): string => objectKey.slice(0, objectKey.indexOf('/'));

@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { INLINE_BATCH_MAX_BYTES, type Limits } from '#shared/constants';
+import { INLINE_BATCH_MAX_BYTES, type Limits, SEGMENT_PUT_HEDGE_AFTER_MS } from '#shared/constants';
 import { partitionNotFound, RunnelError, unavailable } from '#shared/domain/errors';
 import { partitionForKey } from '#shared/domain/partitioner';
 import { type ProducedRecord, recordSize } from '#shared/domain/records';
-import { segmentKey } from '#shared/domain/retention';
+import { segmentKey, twinSegmentKey } from '#shared/domain/retention';
 import { encodeBatch } from '#shared/domain/segment-codec';
 import type { CommittedBatch } from '#shared/ports/idempotency-store';
 import type { IndexEntry } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
+import { hedged } from './hedge';
 import { AppendContentionError, LeaseExpiredError, type PartitionLog, type PendingEntry } from './partition-log';
 
 /** A record to produce, with the partition the producer asked for, if any. */
@@ -20,6 +21,13 @@ export interface ProducedOffset {
   partition: number;
   offset: number;
   timestamp: number;
+}
+
+/** When a segment PUT gets its hedged twin (shared/services/hedge.ts). */
+export interface SegmentHedge {
+  afterMs: number;
+  /** The hedge's timer (tests fire it by hand). @default a timeout */
+  delay?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface ProduceStats {
@@ -79,6 +87,7 @@ export class ProduceService {
     private readonly log: PartitionLog,
     private readonly segments: SegmentStore,
     private readonly clock: () => number,
+    private readonly hedge: SegmentHedge = { afterMs: SEGMENT_PUT_HEDGE_AFTER_MS },
   ) {}
 
   /** Assigns each record its partition (Kafka's default partitioner). */
@@ -174,13 +183,26 @@ export class ProduceService {
     const put = (async () => {
       await options.writeGate;
       if (!objectKey) return;
-      await this.segments.put(
-        objectKey,
-        Buffer.concat(
-          batches.map((b) => b.bytes),
-          at,
-        ),
+      const body = Buffer.concat(
+        batches.map((b) => b.bytes),
+        at,
       );
+      // Hedged: a PUT still unanswered after hedge.afterMs gets a twin under its own key
+      // (never two writers on one key); the entries point at whichever answered first, and
+      // the other object, if it lands, is an orphan the maintenance job deletes.
+      const written = await hedged(
+        async (_signal, attempt) => {
+          const key = attempt === 0 ? objectKey : twinSegmentKey(objectKey);
+          await this.segments.put(key, body);
+          return key;
+        },
+        this.hedge.afterMs,
+        this.hedge.delay,
+      );
+      if (written === objectKey) return;
+      for (const entry of pending.values()) {
+        if (entry.location.kind === 'object') entry.location = { ...entry.location, objectKey: written };
+      }
     })();
     const gate = Promise.all([put, options.commitGate]);
     const objectsWritten = objectKey ? 1 : 0;

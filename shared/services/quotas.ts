@@ -318,7 +318,7 @@ export class QuotaService {
    * append.
    */
   async admitProduce(principal: TenantPrincipal, bytes: number): Promise<ProduceAdmission> {
-    const { tenantId, quotas } = principal;
+    const { tenantId } = principal;
     await this.prepare(principal);
     const state = this.state(tenantId);
     const window = this.refuseProduce(state, principal);
