@@ -190,13 +190,22 @@ export class QuotaService {
     const { window } = this.window();
     if (unsent.bytes > 0 && unsent.window === window) void this.send(tenantId, state, unsent);
     state.unsentFetch = { direction: 'fetch', window, bytes: 0 };
-    if (this.stale(state)) await this.read(tenantId, state);
+    if (!this.stale(state)) return;
+    const reading = this.read(tenantId, state);
+    // Knowledge of this second, only older than USAGE_REFRESH_MS, still decides: the read
+    // runs beside the request (awaited before its answer, see flush). Knowledge of an
+    // earlier second knows nothing of this one: read first.
+    if (state.learnt?.window !== window) await reading;
+    else reading.catch(() => {});
   }
 
-  /** Resolves when the tenant's usage writes sent so far on this instance are answered (never rejects). */
+  /**
+   * Resolves when the tenant's usage writes sent so far on this instance are answered and
+   * its usage read in flight is done (never rejects): a request awaits it before answering.
+   */
   async flush(principal: TenantPrincipal): Promise<void> {
     const state = this.tenants.get(principal.tenantId);
-    if (state) await Promise.all([...state.sending]);
+    if (state) await Promise.all([...state.sending, state.reading?.catch(() => {})]);
   }
 
   /** What the tenant used in the current window and stores, as far as this instance knows. */
@@ -313,16 +322,17 @@ export class QuotaService {
 
   /**
    * Admits a produce of `bytes` record bytes or throws 429/403. Decides on this instance
-   * (after {@link prepare} when the knowledge is stale), so a refused produce writes
-   * nothing. An admitted one sends its usage write at once; await `written` alongside the
-   * append.
+   * (after {@link prepare}: it reads first only when this instance knows nothing of the
+   * current second), so a refused produce writes nothing. An admitted one sends its usage
+   * write at once; await `written` (that write, and any usage call still in flight)
+   * alongside the append.
    */
   async admitProduce(principal: TenantPrincipal, bytes: number): Promise<ProduceAdmission> {
     const { tenantId } = principal;
     await this.prepare(principal);
     const state = this.state(tenantId);
     const window = this.refuseProduce(state, principal);
-    const earlier = [...state.sending];
+    const earlier = [...state.sending, state.reading?.catch(() => {})];
     const written = this.record(tenantId, state, 'produce', window, bytes);
     return { written: Promise.all([written, ...earlier]).then(() => {}) };
   }
