@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { LONG_POLL_INTERVAL_MS } from '#shared/services/long-poll';
 import { AWS_PRICES } from './prices';
 import { DEFAULT_STREAM_COST_ASSUMPTIONS, sseCostPerHour, webSocketCostPerHour } from './stream-cost';
 
 describe('stream cost model', () => {
-  it('bills an idle SSE browser for a whole hour of the stream function and ten tail reads a second', () => {
+  it('bills an idle SSE browser for a whole hour of the stream function and a tail read per re-check', () => {
     const idle = sseCostPerHour(0);
     expect(idle.parts.lambdaDuration).toBeCloseTo(0.25 * 3600 * AWS_PRICES.lambda.gbSecondArm64, 10);
-    expect(idle.parts.dynamodbTailReads).toBeCloseTo(36_000 * AWS_PRICES.dynamodb.readRequestUnit, 10);
+    const reChecksPerHour = 3_600_000 / (LONG_POLL_INTERVAL_MS + 4);
+    expect(idle.parts.dynamodbTailReads).toBeCloseTo(reChecksPerHour * AWS_PRICES.dynamodb.readRequestUnit, 10);
     expect(idle.parts.dynamodbEventReads).toBe(0);
     expect(idle.total).toBeGreaterThan(0.015);
   });

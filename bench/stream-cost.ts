@@ -1,3 +1,5 @@
+import { LONG_POLL_INTERVAL_MS } from '#shared/services/long-poll';
+import { LATENCY_DISTRIBUTIONS } from './latency-model';
 import { AWS_PRICES } from './prices';
 
 /**
@@ -49,7 +51,8 @@ export const DEFAULT_STREAM_COST_ASSUMPTIONS: StreamCostAssumptions = {
   streamFunctionMb: 256,
   streamMinutes: 14,
   partitions: 1,
-  tailReadsPerSecond: 10,
+  // One read per re-check: the wait, then the read itself.
+  tailReadsPerSecond: 1000 / (LONG_POLL_INTERVAL_MS + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms),
   readsPerEvent: 2,
   writesPerEvent: 1,
   eventBytes: 400,
