@@ -69,8 +69,6 @@ interface TenantUsage {
   next: LocalCounts | undefined;
   /** Usage writes sent and not yet answered. */
   inFlight: Set<UsageWrite>;
-  /** The same writes' promises (they never reject), for a request to await before it answers. */
-  sending: Set<Promise<void>>;
   /** Fetched bytes of the current window counted here and not yet written (sent with the next request). */
   unsentFetch: UsageWrite;
   /** The shard this instance writes next, per direction (round robin from a random start). */
@@ -94,6 +92,11 @@ const count = (counts: LocalCounts, write: UsageWrite) => {
   if (write.window === c.window) c.bytes += write.bytes;
   if (write.direction === 'produce') counts.storedBytes += write.bytes;
 };
+
+/** Usage calls a request sent and did not wait for; `settled` never rejects. */
+export interface UsageCalls {
+  settled: Promise<void>;
+}
 
 /** A produce's usage write, sent alongside the append; `written` never rejects. */
 export interface ProduceAdmission {
@@ -135,7 +138,6 @@ export class QuotaService {
         local: countsOf([]),
         next: undefined,
         inFlight: new Set(),
-        sending: new Set(),
         unsentFetch: { direction: 'fetch', window: 0, bytes: 0 },
         shard: {
           produce: Math.floor(Math.random() * USAGE_SHARDS),
@@ -155,9 +157,12 @@ export class QuotaService {
     return state.learnt === undefined || this.clock() - state.readAt >= USAGE_REFRESH_MS;
   }
 
-  /** Starts a read of the tenant's usage shards unless one is in flight; resolves when it is done. */
-  private read(tenantId: string, state: TenantUsage): Promise<void> {
-    if (state.reading) return state.reading;
+  /**
+   * Starts a read of the tenant's usage shards unless one is in flight; resolves when it is
+   * done. `started` says whether this call sent it.
+   */
+  private read(tenantId: string, state: TenantUsage): { reading: Promise<void>; started: boolean } {
+    if (state.reading) return { reading: state.reading, started: false };
     const { window } = this.window();
     state.readAt = this.clock();
     // Writes in flight now may or may not be in what the read sees: count them locally too
@@ -173,39 +178,32 @@ export class QuotaService {
         state.next = undefined;
         state.reading = undefined;
       });
-    return state.reading;
+    return { reading: state.reading, started: true };
   }
 
   /**
    * Brings this instance's knowledge of the tenant's usage up to date when it is older than
-   * {@link USAGE_REFRESH_MS} (one read, awaited), and sends the fetched bytes this instance
-   * counted since its last request (one write, same window only, not awaited here: no
-   * decision depends on it; {@link flush} or an admission's `written` awaits it before the
-   * answer). Run it alongside the topic lookup.
+   * {@link USAGE_REFRESH_MS} (one read), and sends the fetched bytes this instance counted
+   * since its last request (one write, same window only). Run it alongside the topic
+   * lookup. It waits for the read only when this instance knows nothing of the current
+   * second; otherwise the read runs beside the request and that knowledge decides. Never
+   * waits for the write: no decision depends on it. `settled` is what this call sent and
+   * did not wait for (never rejects): the request awaits it before it answers.
    */
-  async prepare(principal: TenantPrincipal): Promise<void> {
+  async prepare(principal: TenantPrincipal): Promise<UsageCalls> {
     const { tenantId } = principal;
     const state = this.state(tenantId);
     const unsent = state.unsentFetch;
     const { window } = this.window();
-    if (unsent.bytes > 0 && unsent.window === window) void this.send(tenantId, state, unsent);
+    const calls: Promise<unknown>[] = [];
+    if (unsent.bytes > 0 && unsent.window === window) calls.push(this.send(tenantId, state, unsent));
     state.unsentFetch = { direction: 'fetch', window, bytes: 0 };
-    if (!this.stale(state)) return;
-    const reading = this.read(tenantId, state);
-    // Knowledge of this second, only older than USAGE_REFRESH_MS, still decides: the read
-    // runs beside the request (awaited before its answer, see flush). Knowledge of an
-    // earlier second knows nothing of this one: read first.
-    if (state.learnt?.window !== window) await reading;
-    else reading.catch(() => {});
-  }
-
-  /**
-   * Resolves when the tenant's usage writes sent so far on this instance are answered and
-   * its usage read in flight is done (never rejects): a request awaits it before answering.
-   */
-  async flush(principal: TenantPrincipal): Promise<void> {
-    const state = this.tenants.get(principal.tenantId);
-    if (state) await Promise.all([...state.sending, state.reading?.catch(() => {})]);
+    if (this.stale(state)) {
+      const { reading, started } = this.read(tenantId, state);
+      if (state.learnt?.window !== window) await reading;
+      else if (started) calls.push(reading.catch(() => {}));
+    }
+    return { settled: Promise.all(calls).then(() => {}) };
   }
 
   /** What the tenant used in the current window and stores, as far as this instance knows. */
@@ -238,18 +236,13 @@ export class QuotaService {
     const windows = state.shardWindows[write.direction];
     const opensWindow = (windows[shard] ?? 0) < write.window;
     windows[shard] = Math.max(windows[shard] ?? 0, write.window);
-    const sent: Promise<void> = this.usage
+    return this.usage
       .add(tenantId, write.direction, shard, write.window, write.bytes, opensWindow)
       .catch(() => {
         // The bytes stay counted on this instance; other instances miss them. A lost usage
         // write must not fail a request whose records are written.
       })
-      .finally(() => {
-        state.inFlight.delete(write);
-        state.sending.delete(sent);
-      });
-    state.sending.add(sent);
-    return sent;
+      .finally(() => state.inFlight.delete(write));
   }
 
   /*
@@ -324,17 +317,16 @@ export class QuotaService {
    * Admits a produce of `bytes` record bytes or throws 429/403. Decides on this instance
    * (after {@link prepare}: it reads first only when this instance knows nothing of the
    * current second), so a refused produce writes nothing. An admitted one sends its usage
-   * write at once; await `written` (that write, and any usage call still in flight)
-   * alongside the append.
+   * write at once; await `written` (that write, and the usage calls its preparation sent
+   * beside the request) alongside the append.
    */
   async admitProduce(principal: TenantPrincipal, bytes: number): Promise<ProduceAdmission> {
     const { tenantId } = principal;
-    await this.prepare(principal);
+    const prepared = await this.prepare(principal);
     const state = this.state(tenantId);
     const window = this.refuseProduce(state, principal);
-    const earlier = [...state.sending, state.reading?.catch(() => {})];
     const written = this.record(tenantId, state, 'produce', window, bytes);
-    return { written: Promise.all([written, ...earlier]).then(() => {}) };
+    return { written: Promise.all([written, prepared.settled]).then(() => {}) };
   }
 
   private storageFull(quotas: Quotas) {
@@ -353,7 +345,7 @@ export class QuotaService {
    */
   checkFetch(principal: TenantPrincipal): void {
     const state = this.state(principal.tenantId);
-    if (this.stale(state)) this.read(principal.tenantId, state).catch(() => {});
+    if (this.stale(state)) this.read(principal.tenantId, state).reading.catch(() => {});
     const { window, retryAfterMs } = this.window();
     if (this.used(state, 'fetch', window).bytes >= principal.quotas.fetchBytesPerSec) {
       throw throttled('fetch', principal.quotas.fetchBytesPerSec, retryAfterMs);

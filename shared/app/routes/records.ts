@@ -124,8 +124,8 @@ export const recordRoutes = ({
         // The fast path: plan with the topic as this instance last read it and validate it
         // alongside the tail reads and the segment PUT; the quota decides before any write.
         let admission: ProduceAdmission | undefined;
-        const admitted = quotas.prepare(principal).then(async () => {
-          admission = await quotas.admitProduce(principal, bytes);
+        const admitted = quotas.admitProduce(principal, bytes).then((admittedWith) => {
+          admission = admittedWith;
         });
         const validated = topics.validate(principal.tenantId, planned);
         try {
@@ -148,7 +148,7 @@ export const recordRoutes = ({
         }
       }
       // The usage read (when this instance's is stale) runs alongside the topic lookup.
-      const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
+      const [topic, prepared] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
       checkPartitions(topic);
       const admission = await quotas.admitProduce(principal, bytes);
       // The usage write runs alongside the append; the answer waits for both.
@@ -158,7 +158,7 @@ export const recordRoutes = ({
         const result = await exactlyOnce.produce(topic, records, idempotency, hash, options);
         return c.json({ offsets: result.offsets }, 200);
       } finally {
-        await admission.written;
+        await Promise.all([admission.written, prepared.settled]);
       }
     },
   );
@@ -198,6 +198,7 @@ export const recordRoutes = ({
       quotas.checkFetch(principal);
       const planned = topics.recall(principal.tenantId, name);
       let result: FetchResult;
+      let usageCalls: Promise<void> = Promise.resolve();
       if (planned && partition < planned.partitions) {
         // Read with the topic as this instance last read it, validating it alongside: a
         // deleted topic answers 404 however its data was read.
@@ -215,15 +216,17 @@ export const recordRoutes = ({
         } else if (fetched.status === 'rejected') throw fetched.reason;
         else result = fetched.value;
         if (prepared.status === 'rejected') throw prepared.reason;
+        usageCalls = prepared.value.settled;
       } else {
-        const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
+        const [topic, prepared] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
+        usageCalls = prepared.settled;
         topics.checkPartition(topic, partition);
         result = await fetcher.fetch(topic, partition, query);
       }
       if (result.waited && result.records.length > 0) await authenticator.confirm(principal);
       quotas.recordFetchedRecords(principal, result.records);
-      // The usage write prepare sent ran alongside the reads; it is answered before we are.
-      await quotas.flush(principal);
+      // The usage calls prepare sent ran alongside the reads; they are answered before we are.
+      await usageCalls;
       return c.json(
         {
           records: result.records.map((r) => encodeRecord(r, query.encoding)),
