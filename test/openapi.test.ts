@@ -1,11 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AppDeps, createApp } from '#shared/app/create-app';
+import { type AppDeps, contractOf, createApp } from '#shared/app/create-app';
+import { OPENAPI_DOCUMENT_PATH, openApiDocumentText } from '../scripts/openapi-document';
 
 /**
  * The OpenAPI document the app serves at /openapi.json, linted with Redocly's recommended
  * rules (the engine of `npx @redocly/cli lint`) and checked for what clients rely on.
- * Building the document touches no storage, so the app gets no ports.
+ * The document is generated at build time from the routes' own definitions and checked
+ * in (shared/app/openapi.json); the first test fails when it is stale.
+ * Serving the document touches no storage, so the app gets no ports.
  */
 interface Operation {
   operationId?: string;
@@ -22,8 +26,8 @@ const operations = () =>
     Object.entries(methods).map(([method, op]) => ({ id: `${method.toUpperCase()} ${path}`, path, method, op })),
   );
 
+const app = createApp({ operatorKeyHash: undefined, log: () => {} } as unknown as AppDeps);
 beforeAll(async () => {
-  const app = createApp({ operatorKeyHash: undefined, log: () => {} } as unknown as AppDeps);
   const res = await app.request('http://127.0.0.1:8080/openapi.json');
   expect(res.status).toBe(200);
   source = await res.text();
@@ -31,6 +35,23 @@ beforeAll(async () => {
 });
 
 describe('OpenAPI document', () => {
+  it('is the one generated from the routes (run `npm run openapi` after changing a route or schema)', () => {
+    expect(readFileSync(OPENAPI_DOCUMENT_PATH, 'utf8')).toBe(openApiDocumentText());
+  });
+
+  it('describes exactly the routes the app answers, with their methods', () => {
+    const documented = operations().map(({ id }) => id);
+    const registered = app.routes
+      .filter((r) => r.method !== 'ALL' && !r.path.includes('*') && r.path !== '/healthz' && r.path !== '/openapi.json')
+      .map((r) => `${r.method} ${r.path.replace(/:([^/]+)/g, '{$1}')}`);
+    expect([...new Set(registered)].sort()).toEqual([...documented].sort());
+    expect(
+      contractOf(app)
+        .map((r) => `${r.method.toUpperCase()} ${r.path}`)
+        .sort(),
+    ).toEqual([...documented].sort());
+  });
+
   it('passes Redocly lint (recommended rules) with no errors and no warnings', async () => {
     const config = await createConfig({ extends: ['recommended'] });
     const problems = await lintFromString({ source, absoluteRef: 'openapi.json', config });

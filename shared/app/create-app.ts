@@ -1,6 +1,7 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { readFile } from 'node:fs/promises';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { DEFAULT_LIMITS, DEFAULT_STREAM_TIMING, FETCH_LIMITS, type Limits, type StreamTiming } from '#shared/constants';
+import { DEFAULT_LIMITS, DEFAULT_STREAM_TIMING, type Limits, type StreamTiming } from '#shared/constants';
 import { STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
 import { RunnelError } from '#shared/domain/errors';
 import type { MetricsSink } from '#shared/observability/telemetry';
@@ -42,6 +43,7 @@ import { noStreams, streamsOnly } from './middleware/streams-only';
 import { utf8JsonBody } from './middleware/utf8-body';
 import { waitingRequests } from './middleware/waiting-requests';
 import { problemResponse, toRunnelError } from './problem';
+import type { RouteConfig, Router } from './router';
 import { adminRoutes } from './routes/admin';
 import { connectorRoutes } from './routes/connectors';
 import { groupRoutes } from './routes/groups';
@@ -100,6 +102,13 @@ export interface AppDeps {
   waitersPerTenant?: number;
   /** Refuse stream requests (406): the host buffers responses and streams are served elsewhere. @default false */
   streamsElsewhere?: boolean;
+  /**
+   * The OpenAPI document served at `/openapi.json`, generated from the routes by
+   * `npm run openapi` (test/openapi.test.ts fails when it is stale). Read on the first
+   * request for it, never at start. @default `openapi.json` beside this module (in a
+   * Lambda bundle: beside the bundle, where the construct copies it)
+   */
+  openApiDocument?: URL;
 }
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
@@ -152,8 +161,26 @@ export const createServices = (deps: AppDeps) => {
 
 export type Services = ReturnType<typeof createServices>;
 
+/** The routes of each app, with their full paths, for the OpenAPI document. */
+const contracts = new WeakMap<Hono<AppEnv>, RouteConfig[]>();
+
+/** Every route of an app made by {@link createApp}, paths from the root (`/v1/topics/{topic}`). */
+export const contractOf = (app: Hono<AppEnv>): RouteConfig[] => contracts.get(app) ?? [];
+
+/** The generated document, read once per instance on the first request for it. */
+const documents = new Map<string, Promise<Record<string, unknown>>>();
+const readDocument = (url: URL) => {
+  let document = documents.get(url.href);
+  if (!document) {
+    document = readFile(url, 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>);
+    // A failed read is not cached: the next request tries again.
+    document.catch(() => documents.delete(url.href));
+    documents.set(url.href, document);
+  }
+  return document;
+};
 /** Path patterns of every route, for telling 405 from 404. */
-const routeMatchers = (app: OpenAPIHono<AppEnv>) => {
+const routeMatchers = (app: Hono<AppEnv>) => {
   const byPattern = new Map<string, { re: RegExp; methods: Set<string> }>();
   for (const route of app.routes) {
     if (route.method === 'ALL') continue;
@@ -174,7 +201,13 @@ const routeMatchers = (app: OpenAPIHono<AppEnv>) => {
  */
 export const createApp = (deps: AppDeps, services: Services = createServices(deps)) => {
   const log = deps.log ?? defaultLog;
-  const app = new OpenAPIHono<AppEnv>();
+  const app = new Hono<AppEnv>();
+  const contract: RouteConfig[] = [];
+  contracts.set(app, contract);
+  const mount = (prefix: string, router: Router) => {
+    app.route(prefix, router);
+    for (const route of router.definitions) contract.push({ ...route, path: `${prefix}${route.path}` });
+  };
   const auth = { ...services, clientAddress: deps.clientAddress ?? (() => undefined) };
 
   app.use(requestId());
@@ -209,60 +242,23 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     faults: deps.streams?.faults,
     log,
   };
-  app.route('/v1', topicRoutes(services));
-  app.route('/v1', recordRoutes({ ...services, stream }));
-  app.route('/v1', streamRoutes(stream));
-  app.route('/v1', keyRoutes(services));
-  app.route('/v1', tokenRoutes(services));
-  app.route('/v1', groupRoutes(services));
-  app.route('/v1', connectorRoutes(services));
+  mount('/v1', topicRoutes(services));
+  mount('/v1', recordRoutes({ ...services, stream }));
+  mount('/v1', streamRoutes(stream));
+  mount('/v1', keyRoutes(services));
+  mount('/v1', tokenRoutes(services));
+  mount('/v1', groupRoutes(services));
+  mount('/v1', connectorRoutes(services));
 
   app.use('/admin/v1/*', operatorAuth(auth), utf8JsonBody());
-  app.route('/admin/v1', adminRoutes(services));
+  mount('/admin/v1', adminRoutes(services));
 
-  const { limits } = services;
-  app.doc31('/openapi.json', (c) => ({
-    openapi: '3.1.0',
-    info: {
-      title: 'Runnel API',
-      version: '1',
-      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
-      description: [
-        "Kafka's model over HTTPS: topics, partitions, keyed records, offsets, consumer groups.",
-        'Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.',
-        `Request limits: a body of at most ${limits.maxRequestBytes} bytes, at most ${limits.maxRecordsPerProduce} records per produce, a record (key + value + headers, decoded) of at most ${limits.maxRecordBytes} bytes, at most ${limits.maxPartitionsPerTopic} partitions per topic; a fetch returns at most ${FETCH_LIMITS.maxRecords} records or ${FETCH_LIMITS.maxBytes} bytes and waits at most ${FETCH_LIMITS.waitMs} ms.`,
-        'The tenant API (`/v1`) takes a tenant API key; the operator API (`/admin/v1`) takes the operator key.',
-      ].join('\n\n'),
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-    security: [{ apiKey: [] }],
-    tags: [
-      { name: 'Topics', description: 'Create, describe, change and delete topics' },
-      { name: 'Records', description: 'Produce, fetch and follow records (Server-Sent Events)' },
-      { name: 'Consumer groups', description: 'Membership, group fetch, committed offsets and lag' },
-      { name: 'Keys', description: "A tenant's API keys and their permissions, and read-only browser tokens" },
-      { name: 'Connectors', description: 'Managed sources and sinks: datagen, HTTP and S3 (docs/connectors.md)' },
-      { name: 'Tenants', description: 'The operator API: tenants and their quotas (operator key only)' },
-    ],
-  }));
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
-    type: 'http',
-    scheme: 'bearer',
-    description:
-      "A tenant's API key (`rnl_<keyId>_<secret>`): `Authorization: Bearer <key>`. The tenant comes from the key.",
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'accessToken', {
-    type: 'apiKey',
-    in: 'query',
-    name: 'access_token',
-    description:
-      'A browser token (`POST /v1/tokens`), on stream requests only (`Accept: text/event-stream`), for ' +
-      'EventSource, which cannot send headers. Read-only and short-lived; never logged.',
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'The operator key, for `/admin/v1` only: `Authorization: Bearer <operator key>`.',
+  // Generated at build time from the same route definitions (scripts/openapi.ts), so
+  // starting the app builds no document and loads no OpenAPI generator.
+  const openApiDocument = deps.openApiDocument ?? new URL('./openapi.json', import.meta.url);
+  app.get('/openapi.json', async (c) => {
+    const document = await readDocument(openApiDocument);
+    return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] });
   });
 
   const matchers = routeMatchers(app);

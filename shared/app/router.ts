@@ -1,5 +1,7 @@
-import { OpenAPIHono, type z } from '@hono/zod-openapi';
-import { invalidRequest } from '#shared/domain/errors';
+import { zValidator } from '@hono/zod-validator';
+import { type Context, type Handler, Hono, type MiddlewareHandler } from 'hono';
+import type * as z from 'zod';
+import { invalidRequest, RunnelError } from '#shared/domain/errors';
 import type { AppEnv } from './env';
 import { ProblemSchema } from './schemas';
 
@@ -15,13 +17,117 @@ export const validationError = (issues: readonly Issue[]) => {
   return invalidRequest(detail || 'The request is invalid.', errors);
 };
 
+/**
+ * One operation of the HTTP contract: its path (OpenAPI style, `{param}`), the schemas
+ * that validate its input, and what it answers. The same object registers the route
+ * (`Router.openapi`) and describes it in the OpenAPI document (`npm run openapi`), so
+ * the two cannot drift apart.
+ */
+export interface RouteConfig {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  security?: Record<string, string[]>[];
+  request?: {
+    params?: z.ZodType;
+    query?: z.ZodType;
+    headers?: z.ZodType;
+    /** Every body is JSON and required. */
+    body?: { content: { 'application/json': { schema: z.ZodType } }; required: true; description?: string };
+  };
+  responses: Record<number, unknown>;
+}
+
+/** A route of the contract; the identity, for type inference. */
+export const createRoute = <R extends RouteConfig>(route: R): R => route;
+
+type Validated<R extends RouteConfig, K extends keyof NonNullable<R['request']>, Target extends string> = NonNullable<
+  R['request']
+>[K] extends infer S extends z.ZodType
+  ? { [T in Target]: z.output<S> }
+  : NonNullable<R['request']>[K] extends { content: { 'application/json': { schema: infer S extends z.ZodType } } }
+    ? { [T in Target]: z.output<S> }
+    : Record<never, never>;
+
+/** What `c.req.valid(target)` returns in a route's handler. */
+type RouteInput<R extends RouteConfig> = {
+  out: Validated<R, 'params', 'param'> &
+    Validated<R, 'query', 'query'> &
+    Validated<R, 'headers', 'header'> &
+    Validated<R, 'body', 'json'>;
+};
+
+/** `application/json`, optionally `+json` and parameters (e.g. charset). */
+const JSON_MEDIA_TYPE = /^application\/([a-z-.]+\+)?json(;\s*[a-zA-Z0-9-]+=([^;]+))*$/i;
+
+const hasRequestBody = async (c: Context<AppEnv>): Promise<boolean> => {
+  const raw = c.req.raw;
+  if (raw.body === null) return false;
+  if (raw.bodyUsed) return (await c.req.arrayBuffer()).byteLength > 0;
+  const body = raw.clone().body;
+  if (body === null) return false;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return false;
+      if (value.byteLength > 0) return true;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+};
+
+/** A body that is not JSON is refused (415) before the schema is tried. */
+const jsonBodyOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const contentType = c.req.header('content-type');
+  if (contentType ? !JSON_MEDIA_TYPE.test(contentType) : await hasRequestBody(c)) {
+    throw new RunnelError('unsupported_media_type', 'Send the body as JSON with Content-Type: application/json.');
+  }
+  await next();
+};
+
 /** Every router validates with the same hook: invalid input throws, `app.onError` answers. */
-export const newRouter = () =>
-  new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error.issues);
-    },
-  });
+const hook = (result: { success: boolean; error?: { issues: readonly Issue[] } }) => {
+  if (!result.success) throw validationError(result.error?.issues ?? []);
+};
+
+/**
+ * A hono router whose routes are {@link RouteConfig}s: `openapi(route, handler)` validates
+ * params, query, headers and the JSON body with the route's schemas before the handler
+ * runs, and keeps the route for the OpenAPI document.
+ */
+export class Router extends Hono<AppEnv> {
+  /** The routes registered here, paths relative to where the router is mounted. */
+  readonly definitions: RouteConfig[] = [];
+
+  openapi<R extends RouteConfig>(route: R, handler: Handler<AppEnv, string, RouteInput<R>>): this {
+    this.definitions.push(route);
+    const validators: MiddlewareHandler<AppEnv>[] = [];
+    const { request } = route;
+    if (request?.query) validators.push(zValidator('query', request.query, hook) as MiddlewareHandler<AppEnv>);
+    if (request?.params) validators.push(zValidator('param', request.params, hook) as MiddlewareHandler<AppEnv>);
+    if (request?.headers) validators.push(zValidator('header', request.headers, hook) as MiddlewareHandler<AppEnv>);
+    if (request?.body) {
+      validators.push(jsonBodyOnly);
+      validators.push(
+        zValidator('json', request.body.content['application/json'].schema, hook) as MiddlewareHandler<AppEnv>,
+      );
+    }
+    this.on(
+      [route.method.toUpperCase()],
+      [route.path.replaceAll(/\/{(.+?)}/g, '/:$1')],
+      ...validators,
+      handler as Handler,
+    );
+    return this;
+  }
+}
+
+export const newRouter = () => new Router();
 
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const, minimum: 1 } },

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { FETCH_DEFAULTS, FETCH_LIMITS } from '#shared/constants';
 
 /** Kafka's rule for topic and group names; "." and ".." are refused as Kafka does. */
@@ -11,9 +11,9 @@ export const RetentionSchema = z
   .number()
   .int()
   .refine((n) => n === -1 || n > 0, 'retentionMs is a positive number of milliseconds, or -1 to keep records forever.')
-  .openapi({ description: 'Milliseconds a record is kept after it was appended; -1 keeps records forever.' });
+  .meta({ description: 'Milliseconds a record is kept after it was appended; -1 keeps records forever.' });
 
-export const EncodingSchema = z.enum(['utf8', 'base64']).openapi({
+export const EncodingSchema = z.enum(['utf8', 'base64']).meta({
   description: 'How key, value and header values are written in JSON. Binary data needs base64.',
 });
 
@@ -24,21 +24,21 @@ export const TopicSchema = z
     retentionMs: z.number().int(),
     createdAt: z.number().int(),
   })
-  .openapi('Topic');
+  .meta({ id: 'Topic' });
 
 export const PartitionStateSchema = z.object({
   partition: z.number().int(),
   logStartOffset: z.number().int(),
   highWatermark: z.number().int(),
-  retainedBytes: z.number().int().openapi({
+  retainedBytes: z.number().int().meta({
     description:
       'Record bytes (key + value + headers) of the stored batches that hold records within retention; a batch partly past retention counts whole until it expires entirely.',
   }),
-  segments: z.number().int().openapi({
+  segments: z.number().int().meta({
     description:
       'Stored batches holding records within retention: an inline batch, a range of a produce object, or a compacted segment each count one.',
   }),
-  statsComplete: z.boolean().openapi({
+  statsComplete: z.boolean().meta({
     description:
       'False when the partition holds more than 100 stored batches: a describe reads at most that many per partition, so `segments` and `retainedBytes` then count the first 100 (the offsets stay exact).',
   }),
@@ -51,7 +51,7 @@ export const CreateTopicSchema = z
     retentionMs: RetentionSchema.optional(),
   })
   .strict()
-  .openapi('CreateTopic');
+  .meta({ id: 'CreateTopic' });
 
 export const UpdateTopicSchema = z
   .object({
@@ -59,7 +59,7 @@ export const UpdateTopicSchema = z
     retentionMs: RetentionSchema.optional(),
   })
   .strict()
-  .openapi('UpdateTopic');
+  .meta({ id: 'UpdateTopic' });
 
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
 
@@ -79,7 +79,7 @@ export const RecordInputSchema = z
     timestamp: z.number().int().min(0).max(MAX_TIMESTAMP).optional(),
   })
   .strict()
-  .openapi('Record');
+  .meta({ id: 'Record' });
 
 export const ProduceSchema = z
   .object({
@@ -93,13 +93,13 @@ export const ProduceSchema = z
     message: 'producerId and sequence go together.',
     path: ['sequence'],
   })
-  .openapi('ProduceRequest');
+  .meta({ id: 'ProduceRequest' });
 
 export const ProduceResponseSchema = z
   .object({
     offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int(), timestamp: z.number().int() })),
   })
-  .openapi('ProduceResponse');
+  .meta({ id: 'ProduceResponse' });
 
 /** An integer query parameter with bounds; out-of-range values are refused, never clamped. */
 export const intQuery = (name: string, min: number, max: number, fallback: number) =>
@@ -110,7 +110,7 @@ export const intQuery = (name: string, min: number, max: number, fallback: numbe
     .pipe(z.number().int().min(min, `${name} is at least ${min}.`).max(max, `${name} is at most ${max}.`))
     .optional()
     .transform((n) => n ?? fallback)
-    .openapi({ type: 'integer', minimum: min, maximum: max, default: fallback });
+    .meta({ type: 'integer', minimum: min, maximum: max, default: fallback });
 
 export const FetchQuerySchema = z.object({
   offset: z
@@ -121,7 +121,7 @@ export const FetchQuerySchema = z.object({
       s === undefined || s === 'earliest' ? 'earliest' : s === 'latest' ? 'latest' : Number(s),
     )
     .refine((o) => typeof o !== 'number' || Number.isSafeInteger(o), 'offset is too large.')
-    .openapi({ type: 'string', example: 'earliest', description: 'An offset, "earliest" (default) or "latest".' }),
+    .meta({ type: 'string', example: 'earliest', description: 'An offset, "earliest" (default) or "latest".' }),
   maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
   maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
   waitMs: intQuery('waitMs', 0, FETCH_LIMITS.waitMs, FETCH_DEFAULTS.waitMs),
@@ -136,7 +136,7 @@ export const FetchedRecordSchema = z
     value: z.string().nullable(),
     headers: z.array(z.object({ key: z.string(), value: z.string().nullable() })),
   })
-  .openapi('FetchedRecord');
+  .meta({ id: 'FetchedRecord' });
 
 export const FetchResponseSchema = z
   .object({
@@ -145,7 +145,7 @@ export const FetchResponseSchema = z
     highWatermark: z.number().int(),
     logStartOffset: z.number().int(),
   })
-  .openapi('FetchResponse');
+  .meta({ id: 'FetchResponse' });
 
 export const TopicParamSchema = z.object({ topic: NameSchema });
 export const PartitionParamSchema = z.object({
@@ -155,7 +155,7 @@ export const PartitionParamSchema = z.object({
     .regex(/^\d+$/, 'partition is a whole number.')
     .transform(Number)
     .refine(Number.isSafeInteger, 'partition is too large.')
-    .openapi({ type: 'integer' }),
+    .meta({ type: 'integer' }),
 });
 
 /**
@@ -165,11 +165,11 @@ export const PartitionParamSchema = z.object({
  */
 export const ProblemSchema = z
   .object({
-    type: z.string().openapi({ example: 'urn:runnel:problem:topic_not_found' }),
+    type: z.string().meta({ example: 'urn:runnel:problem:topic_not_found' }),
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string().openapi({ example: 'topic_not_found' }),
+    code: z.string().meta({ example: 'topic_not_found' }),
   })
   .catchall(z.unknown())
-  .openapi('Problem');
+  .meta({ id: 'Problem' });

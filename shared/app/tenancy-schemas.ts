@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { MAX_KEY_PERMISSIONS } from '#shared/constants';
 import { ACTIONS, RESOURCE_PATTERN } from '#shared/domain/permissions';
 import { MAX_RETENTION_CAP_MS, MIN_RATE_BYTES_PER_SEC, QUOTA_NAMES } from '#shared/domain/quotas';
@@ -31,7 +31,7 @@ const quotaFields = {
 type QuotaFields = typeof quotaFields;
 
 /** Quotas as an operator sets them at creation: each optional, the rest follow the defaults. */
-export const QuotasInputSchema = z.object(quotaFields).partial().strict().openapi('QuotasInput');
+export const QuotasInputSchema = z.object(quotaFields).partial().strict().meta({ id: 'QuotasInput' });
 
 /** Quotas in a PATCH: a number sets one, null returns it to the default, absent leaves it. */
 export const QuotasPatchSchema = z
@@ -41,18 +41,18 @@ export const QuotasPatchSchema = z
     },
   )
   .strict()
-  .openapi('QuotasPatch');
+  .meta({ id: 'QuotasPatch' });
 
 type QuotaName = (typeof QUOTA_NAMES)[number];
 
 /** The quotas in force, every one of {@link QUOTA_NAMES}. */
 export const QuotasSchema = z
   .object(Object.fromEntries(QUOTA_NAMES.map((name) => [name, z.number().int()])) as Record<QuotaName, z.ZodNumber>)
-  .openapi('Quotas');
+  .meta({ id: 'Quotas' });
 
 export const TenantSchema = z
   .object({ tenantId: z.string(), name: z.string(), createdAt: z.number().int(), quotas: QuotasSchema })
-  .openapi('Tenant');
+  .meta({ id: 'Tenant' });
 
 export const TenantParamSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'A tenant id is 1-64 characters of [A-Za-z0-9-].'),
@@ -72,7 +72,7 @@ export const PermissionSchema = z
       .refine((a) => new Set(a).size === a.length, 'actions are listed once each.'),
   })
   .strict()
-  .openapi('Permission');
+  .meta({ id: 'Permission' });
 
 export const CreateKeySchema = z
   .object({
@@ -80,7 +80,7 @@ export const CreateKeySchema = z
     permissions: z.array(PermissionSchema).min(1).max(MAX_KEY_PERMISSIONS),
   })
   .strict()
-  .openapi('CreateKey');
+  .meta({ id: 'CreateKey' });
 
 export const KeySchema = z
   .object({
@@ -90,7 +90,7 @@ export const KeySchema = z
     createdAt: z.number().int(),
     lastUsedAt: z.number().int().optional(),
   })
-  .openapi('ApiKey');
+  .meta({ id: 'ApiKey' });
 
 export const KeyParamSchema = z.object({
   keyId: z.string().regex(/^[a-z0-9]{1,64}$/, 'A key id is 1-64 characters of [a-z0-9].'),

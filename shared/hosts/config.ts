@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StorageConfig } from '#shared/adapters/aws';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
 import { DEFAULT_EXACTLY_ONCE_TIMING, type ExactlyOnceTiming } from '#shared/constants';

@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { effectiveQuotas } from '#shared/domain/quotas';
 import type { Tenant } from '#shared/ports/metadata-store';
 import type { TenantService } from '#shared/services/tenants';
-import { bodyProblemResponses, json, newRouter, OPERATOR_KEY, problemResponses } from '../router';
+import { bodyProblemResponses, createRoute, json, newRouter, OPERATOR_KEY, problemResponses } from '../router';
 import { QuotasInputSchema, QuotasPatchSchema, TenantParamSchema, TenantSchema } from '../tenancy-schemas';
 
 const tenantView = (t: Tenant) => ({

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import {
   CONNECTOR_KINDS,
   CONNECTOR_STATES,
@@ -10,14 +10,22 @@ import {
 import { canSee } from '#shared/domain/permissions';
 import { type ConnectorService, connectorView } from '#shared/services/connectors/connectors';
 import { authorize } from '../middleware/auth';
-import { bodyProblemResponses, json, newRouter, problem, problemResponses, validationError } from '../router';
+import {
+  bodyProblemResponses,
+  createRoute,
+  json,
+  newRouter,
+  problem,
+  problemResponses,
+  validationError,
+} from '../router';
 import { NameSchema } from '../schemas';
 
 const ConnectorSchema = z
   .object({
     name: z.string(),
     kind: z.enum(CONNECTOR_KINDS),
-    config: z.record(z.string(), z.unknown()).openapi({
+    config: z.record(z.string(), z.unknown()).meta({
       description: 'The configuration with its defaults; header values (write-only secrets) read "<redacted>".',
     }),
     state: z.enum(CONNECTOR_STATES),
@@ -29,13 +37,13 @@ const ConnectorSchema = z
       lastErrorAt: z.number().int().optional(),
     }),
   })
-  .openapi('Connector');
+  .meta({ id: 'Connector' });
 
 const CreateConnectorSchema = z
   .object({
     name: NameSchema,
     kind: z.enum(CONNECTOR_KINDS),
-    config: z.record(z.string(), z.unknown()).openapi({
+    config: z.record(z.string(), z.unknown()).meta({
       description:
         'datagen: {topic, template, recordsPerSecond?, maxRecords?}; http-sink: {topics, url, headers?, ' +
         'batchMaxRecords?, batchMaxWaitMs?, maxRetries?, deadLetterTopic?}; s3-sink: {topics, bucket, prefix?, ' +
@@ -43,7 +51,7 @@ const CreateConnectorSchema = z
     }),
   })
   .strict()
-  .openapi('CreateConnector');
+  .meta({ id: 'CreateConnector' });
 
 const UpdateConnectorSchema = z
   .object({
@@ -51,11 +59,11 @@ const UpdateConnectorSchema = z
     config: z
       .record(z.string(), z.unknown())
       .optional()
-      .openapi({ description: 'Fields to change; null removes an optional field; headers are replaced whole.' }),
+      .meta({ description: 'Fields to change; null removes an optional field; headers are replaced whole.' }),
   })
   .strict()
   .refine((b) => b.state !== undefined || b.config !== undefined, 'Give state, config or both.')
-  .openapi('UpdateConnector');
+  .meta({ id: 'UpdateConnector' });
 
 const ConnectorParamSchema = z.object({ name: NameSchema });
 

@@ -1,11 +1,19 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
 import { canSee, permissionsCover } from '#shared/domain/permissions';
 import type { Authenticator } from '#shared/services/auth';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
 import { authorize } from '../middleware/auth';
-import { bodyProblemResponses, json, newRouter, problem, problemResponses, throttledResponse } from '../router';
+import {
+  bodyProblemResponses,
+  createRoute,
+  json,
+  newRouter,
+  problem,
+  problemResponses,
+  throttledResponse,
+} from '../router';
 import { FetchedRecordSchema, FetchQuerySchema, NameSchema } from '../schemas';
 import { encodeRecord } from '../wire';
 
@@ -15,10 +23,12 @@ const MemberParamSchema = z.object({
   memberId: z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/, 'memberId is 1-128 characters of [a-zA-Z0-9._-].'),
 });
 
-const AssignmentSchema = z.object({ topic: z.string(), partitions: z.array(z.number().int()) }).openapi('Assignment');
+const AssignmentSchema = z
+  .object({ topic: z.string(), partitions: z.array(z.number().int()) })
+  .meta({ id: 'Assignment' });
 const MemberAssignmentSchema = z
   .object({ generation: z.number().int(), assignments: z.array(AssignmentSchema) })
-  .openapi('MemberAssignment');
+  .meta({ id: 'MemberAssignment' });
 
 const JoinSchema = z
   .object({
@@ -32,7 +42,7 @@ const JoinSchema = z
     autoOffsetReset: z.enum(['earliest', 'latest']).default(GROUP_DEFAULTS.autoOffsetReset),
   })
   .strict()
-  .openapi('JoinGroup');
+  .meta({ id: 'JoinGroup' });
 
 const CommitSchema = z
   .object({
@@ -57,11 +67,11 @@ const CommitSchema = z
     message: 'memberId and generation go together (leave both out for a standalone commit).',
     path: ['generation'],
   })
-  .openapi('CommitOffsets');
+  .meta({ id: 'CommitOffsets' });
 
 const CommittedOffsetSchema = z
   .object({ topic: z.string(), partition: z.number().int(), offset: z.number().int(), metadata: z.string().nullable() })
-  .openapi('CommittedOffset');
+  .meta({ id: 'CommittedOffset' });
 
 const GroupSchema = z
   .object({
@@ -85,7 +95,7 @@ const GroupSchema = z
       }),
     ),
   })
-  .openapi('Group');
+  .meta({ id: 'Group' });
 
 /** A partition fetch's query without `offset`: a member reads from its committed offsets. */
 const GroupFetchQuerySchema = FetchQuerySchema.omit({ offset: true });

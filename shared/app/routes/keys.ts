@@ -1,7 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import type { KeyService } from '#shared/services/keys';
 import { authorize } from '../middleware/auth';
-import { bodyProblemResponses, json, newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, createRoute, json, newRouter, problemResponses } from '../router';
 import { CreateKeySchema, KeyParamSchema, KeySchema } from '../tenancy-schemas';
 
 /** The tenant's own API keys. Every call needs `manage` on `*` (resource `tenant`). */

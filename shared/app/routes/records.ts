@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import type { Limits } from '#shared/constants';
 import { invalidRequest, partitionNotFound } from '#shared/domain/errors';
 import { recordSize } from '#shared/domain/records';
@@ -10,7 +10,7 @@ import { ProduceService } from '#shared/services/produce';
 import type { ProduceAdmission, QuotaService } from '#shared/services/quotas';
 import { TopicChangedError, type TopicService } from '#shared/services/topics';
 import { authorize, wantsEventStream } from '../middleware/auth';
-import { bodyProblemResponses, newRouter, problem, problemResponses, throttledResponse } from '../router';
+import { bodyProblemResponses, createRoute, newRouter, problem, problemResponses, throttledResponse } from '../router';
 import {
   FetchQuerySchema,
   FetchResponseSchema,
@@ -40,7 +40,7 @@ const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /** Documents the header; the handler checks it (one message for every malformed key). */
 const IdempotencyHeaderSchema = z.object({
-  'Idempotency-Key': z.string().optional().openapi({
+  'Idempotency-Key': z.string().optional().meta({
     description:
       'Makes the produce exactly-once: a retry with the same key and body returns the first offsets and appends nothing. 1-255 printable ASCII characters, kept 24 h per tenant. Not with `producerId`.',
     minLength: 1,
@@ -176,7 +176,7 @@ export const recordRoutes = ({
         200: {
           content: {
             'application/json': { schema: FetchResponseSchema },
-            'text/event-stream': { schema: z.string().openapi({ description: PARTITION_STREAM_DESCRIPTION }) },
+            'text/event-stream': { schema: z.string().meta({ description: PARTITION_STREAM_DESCRIPTION }) },
           },
           description: 'Records in offset order; with `Accept: text/event-stream`, a stream of them',
         },

@@ -1,8 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import * as z from 'zod';
 import { API_KEY_CACHE_MS, FETCH_DEFAULTS, FETCH_LIMITS, type StreamTiming } from '#shared/constants';
 import { invalidRequest, RunnelError, tokenExpired } from '#shared/domain/errors';
-
 import type { Authenticator, TenantPrincipal } from '#shared/services/auth';
 import type { OffsetSpec } from '#shared/services/fetch';
 import type { QuotaService } from '#shared/services/quotas';
@@ -18,7 +17,7 @@ import type { TopicService } from '#shared/services/topics';
 import type { WaiterQuota } from '#shared/services/waiter-quota';
 import type { AppEnv } from '../env';
 import { authorize, wantsEventStream } from '../middleware/auth';
-import { newRouter, problem, problemResponses, throttledResponse } from '../router';
+import { createRoute, newRouter, problem, problemResponses, throttledResponse } from '../router';
 import { EncodingSchema, intQuery, TopicParamSchema } from '../schemas';
 import { SSE_HEADERS, type StreamFaults, sseBody } from '../streaming/sse';
 import { type Encoding, encodeRecord } from '../wire';
@@ -135,7 +134,7 @@ const TopicStreamQuerySchema = z.object({
   offset: z
     .enum(['earliest', 'latest'], { error: 'offset of a topic stream is "earliest" or "latest".' })
     .optional()
-    .openapi({ description: 'Where every partition starts: "latest" (default) or "earliest".' }),
+    .meta({ description: 'Where every partition starts: "latest" (default) or "earliest".' }),
   /** Start every partition at its first record at or after this time (ms since epoch). */
   timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1),
   maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
@@ -173,7 +172,7 @@ export const streamRoutes = (deps: StreamRoutesDeps) => {
       request: { params: TopicParamSchema, query: TopicStreamQuerySchema },
       responses: {
         200: {
-          content: { 'text/event-stream': { schema: z.string().openapi({ description: TOPIC_STREAM_DESCRIPTION }) } },
+          content: { 'text/event-stream': { schema: z.string().meta({ description: TOPIC_STREAM_DESCRIPTION }) } },
           description: 'The stream',
         },
         406: problem('`not_acceptable`: this route only streams; send `Accept: text/event-stream`'),

@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import { MAX_TOKEN_PERMISSIONS, TOKEN_TTL_SECONDS } from '#shared/constants';
 import { RESOURCE_PATTERN } from '#shared/domain/permissions';
 import type { TokenService } from '#shared/services/tokens';
-import { bodyProblemResponses, json, newRouter, problemResponses } from '../router';
+import { bodyProblemResponses, createRoute, json, newRouter, problemResponses } from '../router';
 
 const TokenPermissionSchema = z
   .object({
@@ -29,7 +29,7 @@ const CreateTokenSchema = z
       .default(TOKEN_TTL_SECONDS.default),
   })
   .strict()
-  .openapi('CreateToken');
+  .meta({ id: 'CreateToken' });
 
 /** Browser tokens: minted by any API key, never by a token, never beyond the key. */
 export const tokenRoutes = ({ tokens }: { tokens: TokenService }) => {

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import * as z from 'zod';
 import type { Limits } from '#shared/constants';
 import { invalidRequest } from '#shared/domain/errors';
 import { canSee } from '#shared/domain/permissions';
@@ -6,7 +6,7 @@ import type { Topic } from '#shared/ports/metadata-store';
 import { defaultRetentionMs, type QuotaService } from '#shared/services/quotas';
 import type { TopicService } from '#shared/services/topics';
 import { authorize } from '../middleware/auth';
-import { bodyProblemResponses, json, newRouter, problem, problemResponses } from '../router';
+import { bodyProblemResponses, createRoute, json, newRouter, problem, problemResponses } from '../router';
 import { CreateTopicSchema, PartitionStateSchema, TopicParamSchema, TopicSchema, UpdateTopicSchema } from '../schemas';
 
 export const topicView = (topic: Topic) => ({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Connectors: managed pipelines between topics and the world outside, run by the
