@@ -39,9 +39,11 @@ const app = createApp({
   segmentCacheBytes: SEGMENT_CACHE_BYTES,
   log: telemetry.log,
   metrics: telemetry.metrics,
-  // API Gateway buffers responses: streams are the stream function's (StreamUrl).
+  // Both front doors (the Function URL, buffered, or API Gateway) buffer responses:
+  // streams are the stream function's (StreamUrl).
   streamsElsewhere: true,
-  // API Gateway's sourceIp: the address it saw, not a header the caller can set.
+  // The event's sourceIp (Function URL or API Gateway): the address the front door saw,
+  // not a header the caller can set.
   clientAddress: (c) =>
     (c.env as { requestContext?: unknown } | undefined)?.requestContext ? getConnInfo(c).remote.address : undefined,
   // The console's build is copied beside the bundle (infra/stack.ts); its live tail uses the stream endpoint.
@@ -50,7 +52,7 @@ const app = createApp({
 const serve = handle(app);
 
 export const handler = async (...[event, context]: Parameters<typeof serve>) => {
-  // Every log line of this invocation carries the Lambda and API Gateway request ids.
+  // Every log line of this invocation carries the Lambda and front door request ids.
   if (context) telemetry.logger.addContext(context as Parameters<typeof telemetry.logger.addContext>[0]);
   const apiRequestId = (event.requestContext as { requestId?: string } | undefined)?.requestId;
   telemetry.logger.appendKeys({ apiRequestId });

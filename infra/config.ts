@@ -7,16 +7,28 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 export interface DeployConfig {
   /** Lower-case name of this deployment (part of the stack name). @default 'prod' */
   stageName: string;
-  /** Custom domain for the API; requires `certificateArn` (an ACM certificate in the stack's region). */
+  /**
+   * What clients call: `functionUrl`, the API function's own Lambda Function URL (no
+   * per-request fee besides Lambda's), or `httpApi`, an API Gateway HTTP API in front of
+   * it (stage throttling, access log, custom domain; $1 per million requests, metered per
+   * 512 KB). docs/deploy.md weighs the two. @default 'functionUrl'
+   */
+  frontDoor: FrontDoorKind;
+  /**
+   * Reserved concurrency of the API function: the most requests it serves at once (the
+   * Function URL's throttle; requests beyond it get 429). @default none (the account's limit)
+   */
+  apiReservedConcurrency: number | undefined;
+  /** Custom domain for the API (`httpApi` only); requires `certificateArn` (an ACM certificate in the stack's region). */
   domainName: string | undefined;
   certificateArn: string | undefined;
   /** Origins allowed by CORS; empty means no CORS headers (server-to-server use). @default [] */
   corsOrigins: string[];
   /** Where alarms are e-mailed; alarms still go to the SNS topic without it. */
   alarmEmail: string | undefined;
-  /** API Gateway default-stage throttling: steady requests/s. @default 1000 */
+  /** API Gateway default-stage throttling (`httpApi` only): steady requests/s. @default 1000 */
   throttleRateLimit: number;
-  /** API Gateway default-stage throttling: burst. @default 2000 */
+  /** API Gateway default-stage throttling (`httpApi` only): burst. @default 2000 */
   throttleBurstLimit: number;
   /** X-Ray active tracing on the functions. @default false */
   tracing: boolean;
@@ -24,8 +36,13 @@ export interface DeployConfig {
   logRetentionDays: logs.RetentionDays;
 }
 
+export const FRONT_DOORS = ['functionUrl', 'httpApi'] as const;
+export type FrontDoorKind = (typeof FRONT_DOORS)[number];
+
 export const CONTEXT_KEYS = [
   'stageName',
+  'frontDoor',
+  'apiReservedConcurrency',
   'domainName',
   'certificateArn',
   'corsOrigins',
@@ -101,6 +118,20 @@ export const readDeployConfig = (get: (key: ContextKey) => unknown): DeployConfi
       'must be 1-20 lower-case letters, digits or dashes, starting with a letter',
     );
   }
+  const frontDoor = optionalString('frontDoor', get('frontDoor')) ?? 'functionUrl';
+  if (!(FRONT_DOORS as readonly string[]).includes(frontDoor)) {
+    throw new DeployConfigError('frontDoor', `must be one of ${FRONT_DOORS.join(', ')}, not ${frontDoor}`);
+  }
+  // These configure API Gateway: without it they would silently do nothing.
+  if (frontDoor !== 'httpApi') {
+    for (const key of ['domainName', 'certificateArn', 'throttleRateLimit', 'throttleBurstLimit'] as const) {
+      const value = get(key);
+      if (value !== undefined && value !== null && value !== '') {
+        throw new DeployConfigError(key, 'configures API Gateway: it needs frontDoor=httpApi');
+      }
+    }
+  }
+  const apiReservedConcurrency = get('apiReservedConcurrency');
   const domainName = optionalString('domainName', get('domainName'));
   const certificateArn = optionalString('certificateArn', get('certificateArn'));
   if (domainName && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domainName)) {
@@ -130,6 +161,11 @@ export const readDeployConfig = (get: (key: ContextKey) => unknown): DeployConfi
   }
   return {
     stageName,
+    frontDoor: frontDoor as FrontDoorKind,
+    apiReservedConcurrency:
+      apiReservedConcurrency === undefined || apiReservedConcurrency === null || apiReservedConcurrency === ''
+        ? undefined
+        : integer('apiReservedConcurrency', apiReservedConcurrency, 0, 1, 10_000),
     domainName,
     certificateArn,
     corsOrigins: corsOrigins(get('corsOrigins')),

@@ -23,7 +23,7 @@ export const nagAcknowledgments = (stack: RunnelStack): NagAcknowledgment[] => {
       rule: rule('S1'),
       reason:
         'Only the Runnel functions read and write segment objects, through roles scoped to this bucket, and every API ' +
-        'request is already in the API access log. Server access logs would add an unbounded second stream of log ' +
+        "request is already in the API function's access log. Server access logs would add an unbounded second stream of log " +
         'objects; enable CloudTrail S3 data events instead when object-level audit is required.',
     },
     {
@@ -33,15 +33,17 @@ export const nagAcknowledgments = (stack: RunnelStack): NagAcknowledgment[] => {
         'The operator key is a bearer key held by people and tools outside AWS; automatic rotation would revoke it ' +
         'with no way to hand out the new value. It is rotated by hand (docs/deploy.md, "Rotate the operator key").',
     },
-    {
+  ];
+  if (stack.http) {
+    list.push({
       construct: stack.http.api.node.findChild('DefaultRoute'),
       rule: rule('APIG4'),
       reason:
         'The API authenticates and authorizes every request itself: tenant API keys (hashed, compared in constant ' +
         'time, with per-key permissions) and the operator key, checked in the function before any storage call. ' +
         'An API Gateway authorizer would cost a second invocation per request to check the same keys.',
-    },
-  ];
+    });
+  }
   for (const fn of functions) {
     list.push({
       construct: fn,

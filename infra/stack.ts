@@ -7,6 +7,8 @@ import type { Construct } from 'constructs';
 import type { DeployConfig } from './config';
 import { bindBucket, bindSecretValue, bindTable } from './constructs/access';
 import { RunnelConnectorWorker } from './constructs/connector-worker';
+import type { RunnelFrontDoor } from './constructs/front-door';
+import { RunnelFunctionUrlApi } from './constructs/function-url-api';
 import { RunnelHttpApi } from './constructs/http-api';
 import { RunnelMonitoring } from './constructs/monitoring';
 import { RunnelFunction } from './constructs/runnel-function';
@@ -23,14 +25,18 @@ export interface RunnelStackProps extends StackProps {
 
 /**
  * One Runnel deployment: storage (retained on delete), the operator secret, the API
- * function behind an HTTP API, the stream function behind a streaming Function URL, the
- * scheduled maintenance function, alarms and a dashboard.
+ * function behind its Function URL (or, with `frontDoor=httpApi`, an API Gateway HTTP
+ * API), the stream function behind a streaming Function URL, the scheduled maintenance
+ * function, alarms and a dashboard.
  */
 export class RunnelStack extends Stack {
   readonly storage: RunnelStorage;
   readonly apiFunction: RunnelFunction;
   readonly maintenanceFunction: RunnelFunction;
-  readonly http: RunnelHttpApi;
+  /** What clients call: the API function's Function URL, or the HTTP API (`frontDoor=httpApi`). */
+  readonly frontDoor: RunnelFrontDoor;
+  /** The HTTP API, when it is the front door. */
+  readonly http: RunnelHttpApi | undefined;
   readonly streams: RunnelStreamEndpoint;
   readonly monitoring: RunnelMonitoring;
   readonly connectors: RunnelConnectorWorker;
@@ -64,28 +70,37 @@ export class RunnelStack extends Stack {
       description: 'Runnel HTTP API',
       // 1 GB: more CPU for the cold start and for segment encoding; see docs/deploy.md.
       memorySize: 1024,
-      // Long polls wait up to 20 s; API Gateway gives up at 30 s.
+      // Long polls wait up to 20 s; API Gateway gives up at 30 s (a Function URL would wait 15 min).
       timeout: Duration.seconds(28),
+      // The Function URL's throttle, when set (requests beyond it get 429).
+      reservedConcurrentExecutions: config.apiReservedConcurrency,
       environment: { ...storageEnvironment, RUNNEL_OPERATOR_SECRET_ARN: this.operatorSecret.secretArn },
       tracing: config.tracing,
       logRetention: config.logRetentionDays,
       // The web console's build, served by this function at /console (docs/console.md).
       bundleDirs: { console: `${PROJECT_ROOT}/console/dist` },
+      // The OpenAPI document, generated from the routes at build time (npm run openapi) and
+      // read by the function on the first GET /openapi.json, never at start.
+      bundleFiles: { 'openapi.json': `${PROJECT_ROOT}/shared/app/openapi.json` },
     });
     bindTable({ grantee: this.apiFunction, table: metadataTable });
     bindTable({ grantee: this.apiFunction, table: logTable });
     bindBucket({ grantee: this.apiFunction, bucket, access: 'API' });
     bindSecretValue({ grantee: this.apiFunction, secret: this.operatorSecret });
 
-    this.http = new RunnelHttpApi(this, 'Http', { handler: this.apiFunction, config });
+    this.http = config.frontDoor === 'httpApi' ? new RunnelHttpApi(this, 'Http', { handler: this.apiFunction, config }) : undefined;
+    this.frontDoor = this.http ?? new RunnelFunctionUrlApi(this, 'Api', { handler: this.apiFunction, config });
 
     // Streams: keys, tokens and usage in the metadata table; the log read, never written.
     this.streams = new RunnelStreamEndpoint(this, 'Streams', {
       config,
       projectRoot: PROJECT_ROOT,
       environment: storageEnvironment,
-      // The console, served by the API on its origin, follows topics live from here.
-      extraOrigins: [this.http.origin],
+      // The console, served by the API on its origin, follows topics live from here. Behind
+      // a Function URL that origin cannot be named: the API function's environment names the
+      // stream URL, whose CORS would name the API's URL, which needs the function first (a
+      // cycle). Streams then allow any origin; see RunnelStreamEndpoint.
+      consoleOrigin: this.http ? this.http.origin : 'any',
     });
     // The console's CSP and its live tail name the stream endpoint (docs/console.md).
     this.apiFunction.addEnvironment('RUNNEL_STREAM_URL', this.streams.url);
@@ -118,7 +133,7 @@ export class RunnelStack extends Stack {
 
     this.monitoring = new RunnelMonitoring(this, 'Monitoring', {
       stageName: config.stageName,
-      http: this.http,
+      frontDoor: this.frontDoor,
       apiFunction: this.apiFunction,
       streamFunction: this.streams.function,
       maintenanceFunction: this.maintenanceFunction,
@@ -138,13 +153,19 @@ export class RunnelStack extends Stack {
       logRetention: config.logRetentionDays,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The Runnel API endpoint' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.frontDoor.url,
+      description:
+        this.frontDoor.kind === 'httpApi'
+          ? 'The Runnel API endpoint (API Gateway HTTP API)'
+          : "The Runnel API endpoint (the API function's Function URL)",
+    });
     new CfnOutput(this, 'StreamUrl', {
       value: this.streams.url,
       description: 'Server-Sent Event streams (GET .../records with Accept: text/event-stream)',
     });
-    new CfnOutput(this, 'ConsoleUrl', { value: `${this.http.url}console`, description: 'The web console' });
-    if (this.http.domainName) {
+    new CfnOutput(this, 'ConsoleUrl', { value: `${this.frontDoor.url}console`, description: 'The web console' });
+    if (this.http?.domainName) {
       new CfnOutput(this, 'DomainTarget', {
         value: this.http.domainName.regionalDomainName,
         description: `Point ${config.domainName} here (CNAME, or a Route 53 alias with the regional hosted zone)`,

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CORS_POLICY } from '#shared/app/cors-policy';
 import type { DeployConfig } from '../config';
+import type { RunnelFrontDoor } from './front-door';
 
 /**
  * The access log line of API Gateway: no query string (`$context.path` is the path only)
@@ -35,11 +36,13 @@ export interface RunnelHttpApiProps {
 }
 
 /**
- * API Gateway HTTP API → the API function (payload 2.0) on every route, with throttling
- * on the default stage, JSON access logs, CORS when origins are given, and an optional
- * custom domain (which then replaces the execute-api endpoint).
+ * The opt-in front door (`-c frontDoor=httpApi`): API Gateway HTTP API → the API
+ * function (payload 2.0) on every route, with throttling on the default stage, JSON
+ * access logs, CORS when origins are given, and an optional custom domain (which then
+ * replaces the execute-api endpoint).
  */
-export class RunnelHttpApi extends Construct {
+export class RunnelHttpApi extends Construct implements RunnelFrontDoor {
+  readonly kind = 'httpApi' as const;
   readonly api: apigwv2.HttpApi;
   readonly stage: apigwv2.HttpStage;
   readonly accessLogs: logs.LogGroup;
@@ -101,5 +104,21 @@ export class RunnelHttpApi extends Construct {
   /** The URL clients use: the custom domain if there is one, else the execute-api endpoint. */
   get url(): string {
     return this.domainName ? `https://${this.domainName.name}/` : (this.stage.url ?? this.api.apiEndpoint);
+  }
+
+  metricRequests(period: Duration) {
+    return this.api.metricCount({ period, statistic: 'Sum' });
+  }
+
+  metricClientErrors(period: Duration) {
+    return this.api.metricClientError({ period, statistic: 'Sum' });
+  }
+
+  metricServerErrors(period: Duration) {
+    return this.api.metricServerError({ period, statistic: 'Sum' });
+  }
+
+  metricLatency(period: Duration, statistic: string) {
+    return this.api.metricLatency({ period, statistic });
   }
 }

@@ -8,7 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { RunnelHttpApi } from './http-api';
+import type { RunnelFrontDoor } from './front-door';
 import { METRICS_NAMESPACE, METRICS_SERVICE_NAME } from './runnel-function';
 
 /** The table operations the functions send (see access.ts); alarms and graphs sum over them. */
@@ -24,7 +24,8 @@ const TABLE_OPERATIONS = [
 
 export interface RunnelMonitoringProps {
   stageName: string;
-  http: RunnelHttpApi;
+  /** What clients call: the API function's Function URL or the HTTP API. */
+  frontDoor: RunnelFrontDoor;
   apiFunction: lambda.Function;
   /** The stream function (Server-Sent Events behind its Function URL). */
   streamFunction: lambda.Function;
@@ -49,7 +50,7 @@ export class RunnelMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: RunnelMonitoringProps) {
     super(scope, id);
-    const { http, apiFunction, streamFunction, maintenanceFunction, tables, bucket } = props;
+    const { frontDoor, apiFunction, streamFunction, maintenanceFunction, tables, bucket } = props;
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `Runnel ${props.stageName} alarms`,
@@ -76,9 +77,9 @@ export class RunnelMonitoring extends Construct {
     };
 
     // --- API ---------------------------------------------------------------------------
-    const requests = http.api.metricCount({ period: FIVE_MINUTES, statistic: 'Sum' });
-    const serverErrors = http.api.metricServerError({ period: FIVE_MINUTES, statistic: 'Sum' });
-    const clientErrors = http.api.metricClientError({ period: FIVE_MINUTES, statistic: 'Sum' });
+    const requests = frontDoor.metricRequests(FIVE_MINUTES);
+    const serverErrors = frontDoor.metricServerErrors(FIVE_MINUTES);
+    const clientErrors = frontDoor.metricClientErrors(FIVE_MINUTES);
     const serverErrorRate = new cloudwatch.MathExpression({
       // Below 20 requests in 5 minutes a single failure is not a rate.
       expression: 'IF(requests >= 20, 100 * errors / requests, 0)',
@@ -94,23 +95,28 @@ export class RunnelMonitoring extends Construct {
     );
 
     // Requests API Gateway refused because the stage's throttling limits were reached
-    // (status 429 with no integration call), counted from the access log.
-    const gatewayThrottled = new logs.MetricFilter(this, 'GatewayThrottledFilter', {
-      logGroup: http.accessLogs,
-      metricNamespace: METRICS_NAMESPACE,
-      metricName: 'GatewayThrottled',
-      filterPattern: logs.FilterPattern.all(
-        logs.FilterPattern.stringValue('$.status', '=', '429'),
-        logs.FilterPattern.stringValue('$.integrationStatus', '=', '-'),
-      ),
-      metricValue: '1',
-    }).metric({ period: FIVE_MINUTES, statistic: 'Sum' });
-    alarm(
-      'ApiThrottled',
-      'API Gateway throttled at least 10 requests in five minutes (stage rate/burst limits).',
-      { threshold: 10, evaluationPeriods: 1 },
-      gatewayThrottled,
-    );
+    // (status 429 with no integration call), counted from the access log. A Function URL
+    // has no stage limits: its bound is the function's concurrency (ApiFunctionThrottles).
+    const gatewayThrottled = frontDoor.accessLogs
+      ? new logs.MetricFilter(this, 'GatewayThrottledFilter', {
+          logGroup: frontDoor.accessLogs,
+          metricNamespace: METRICS_NAMESPACE,
+          metricName: 'GatewayThrottled',
+          filterPattern: logs.FilterPattern.all(
+            logs.FilterPattern.stringValue('$.status', '=', '429'),
+            logs.FilterPattern.stringValue('$.integrationStatus', '=', '-'),
+          ),
+          metricValue: '1',
+        }).metric({ period: FIVE_MINUTES, statistic: 'Sum' })
+      : undefined;
+    if (gatewayThrottled) {
+      alarm(
+        'ApiThrottled',
+        'API Gateway throttled at least 10 requests in five minutes (stage rate/burst limits).',
+        { threshold: 10, evaluationPeriods: 1 },
+        gatewayThrottled,
+      );
+    }
     alarm(
       'ApiFunctionThrottles',
       'Lambda throttled the API function (account or reserved concurrency reached).',
@@ -203,16 +209,12 @@ export class RunnelMonitoring extends Construct {
       new cloudwatch.GraphWidget({ title: 'API requests', left: [requests, clientErrors, serverErrors], width }),
       new cloudwatch.GraphWidget({
         title: 'API latency (ms)',
-        left: [
-          http.api.metricLatency({ period: FIVE_MINUTES, statistic: 'p50' }),
-          http.api.metricLatency({ period: FIVE_MINUTES, statistic: 'p99' }),
-          http.api.metricIntegrationLatency({ period: FIVE_MINUTES, statistic: 'p99' }),
-        ],
+        left: [frontDoor.metricLatency(FIVE_MINUTES, 'p50'), frontDoor.metricLatency(FIVE_MINUTES, 'p99')],
         width,
       }),
       new cloudwatch.GraphWidget({
         title: 'Throttled / 5xx %',
-        left: [gatewayThrottled],
+        left: [gatewayThrottled ?? apiFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' })],
         right: [serverErrorRate],
         width,
       }),

@@ -33,6 +33,8 @@ export interface RunnelFunctionProps {
    * source has no index.html, so a deployment never ships without its console.
    */
   bundleDirs?: Record<string, string>;
+  /** Files copied into the bundle beside the handler, as { name in the bundle: absolute source path }; bundling fails if one is missing. */
+  bundleFiles?: Record<string, string>;
 }
 
 /** The Powertools service name and metrics namespace of every function; the dashboard reads the metrics back. */
@@ -112,18 +114,25 @@ export class RunnelFunction extends NodejsFunction {
         sourcesContent: false,
         forceDockerBundling: false,
         logLevel: LogLevel.WARNING,
-        commandHooks: props.bundleDirs
-          ? {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (_inputDir: string, outputDir: string) =>
-                Object.entries(props.bundleDirs ?? {}).map(
-                  ([name, source]) =>
-                    `test -f "${source}/index.html" && cp -R "${source}" "${outputDir}/${name}" || ` +
-                    `{ echo "${source} is not built (npm ci builds it)" >&2; exit 1; }`,
-                ),
-            }
-          : undefined,
+        commandHooks:
+          props.bundleDirs || props.bundleFiles
+            ? {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) => [
+                  ...Object.entries(props.bundleDirs ?? {}).map(
+                    ([name, source]) =>
+                      `test -f "${source}/index.html" && cp -R "${source}" "${outputDir}/${name}" || ` +
+                      `{ echo "${source} is not built (npm ci builds it)" >&2; exit 1; }`,
+                  ),
+                  ...Object.entries(props.bundleFiles ?? {}).map(
+                    ([name, source]) =>
+                      `test -f "${source}" && cp "${source}" "${outputDir}/${name}" || ` +
+                      `{ echo "${source} is missing" >&2; exit 1; }`,
+                  ),
+                ],
+              }
+            : undefined,
       },
     });
   }

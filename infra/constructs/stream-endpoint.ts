@@ -18,8 +18,13 @@ export interface RunnelStreamEndpointProps {
   config: DeployConfig;
   projectRoot: string;
   environment: Record<string, string>;
-  /** Origins allowed by CORS besides the configured ones: the web console's (the API's own). @default none */
-  extraOrigins?: string[];
+  /**
+   * The web console's origin (the API's own), allowed by CORS besides the configured
+   * origins; `any` allows every origin, for when it cannot be named (the API behind its
+   * Function URL). Streams authenticate with a key or token sent explicitly, never a
+   * cookie, so CORS guards no ambient credential here.
+   */
+  consoleOrigin: string | 'any';
   /**
    * Concurrent streams at most: each open stream holds one invocation, reserved so
    * streams can never take the API function's concurrency. @default 100
@@ -41,7 +46,7 @@ export class RunnelStreamEndpoint extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    { config, projectRoot, environment, extraOrigins = [], maxStreams = 100 }: RunnelStreamEndpointProps,
+    { config, projectRoot, environment, consoleOrigin, maxStreams = 100 }: RunnelStreamEndpointProps,
   ) {
     super(scope, id);
     const maxMs = STREAM_FUNCTION_TIMEOUT.minus(STREAM_END_MARGIN).toMilliseconds();
@@ -57,7 +62,7 @@ export class RunnelStreamEndpoint extends Construct {
       tracing: config.tracing,
       logRetention: config.logRetentionDays,
     });
-    const origins = [...config.corsOrigins, ...extraOrigins];
+    const origins = consoleOrigin === 'any' ? ['*'] : [...config.corsOrigins, consoleOrigin];
     this.functionUrl = this.function.addFunctionUrl({
       authType: lambda.FunctionUrlAuthType.NONE,
       invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
