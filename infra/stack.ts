@@ -88,7 +88,10 @@ export class RunnelStack extends Stack {
     bindBucket({ grantee: this.apiFunction, bucket, access: 'API' });
     bindSecretValue({ grantee: this.apiFunction, secret: this.operatorSecret });
 
-    this.http = config.frontDoor === 'httpApi' ? new RunnelHttpApi(this, 'Http', { handler: this.apiFunction, config }) : undefined;
+    this.http =
+      config.frontDoor === 'httpApi'
+        ? new RunnelHttpApi(this, 'Http', { handler: this.apiFunction, config })
+        : undefined;
     this.frontDoor = this.http ?? new RunnelFunctionUrlApi(this, 'Api', { handler: this.apiFunction, config });
 
     // Streams: keys, tokens and usage in the metadata table; the log read, never written.

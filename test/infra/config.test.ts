@@ -14,6 +14,8 @@ describe('deploy context', () => {
   it('has defaults for everything', () => {
     expect(read({})).toEqual({
       stageName: 'prod',
+      frontDoor: 'functionUrl',
+      apiReservedConcurrency: undefined,
       domainName: undefined,
       certificateArn: undefined,
       corsOrigins: [],
@@ -45,25 +47,51 @@ describe('deploy context', () => {
     [{ stageName: 'Prod' }, 'stageName'],
     [{ stageName: 'a_b' }, 'stageName'],
     [{ stageName: 'x'.repeat(21) }, 'stageName'],
-    [{ domainName: 'api.example.com' }, 'certificateArn'],
-    [{ certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }, 'domainName'],
-    [{ domainName: 'api.example.com', certificateArn: 'arn:aws:iam::123456789012:role/x' }, 'certificateArn'],
+    [{ frontDoor: 'cloudfront' }, 'frontDoor'],
+    [{ frontDoor: 'httpApi', domainName: 'api.example.com' }, 'certificateArn'],
+    [{ frontDoor: 'httpApi', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' }, 'domainName'],
     [
-      { domainName: 'not a domain', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' },
+      { frontDoor: 'httpApi', domainName: 'api.example.com', certificateArn: 'arn:aws:iam::123456789012:role/x' },
+      'certificateArn',
+    ],
+    [
+      {
+        frontDoor: 'httpApi',
+        domainName: 'not a domain',
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+      },
       'domainName',
     ],
+    // API Gateway's settings mean nothing behind the Function URL: refused, not ignored.
+    [
+      { domainName: 'api.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' },
+      'domainName',
+    ],
+    [{ throttleRateLimit: '50' }, 'throttleRateLimit'],
+    [{ frontDoor: 'functionUrl', throttleBurstLimit: '100' }, 'throttleBurstLimit'],
+    [{ apiReservedConcurrency: '0' }, 'apiReservedConcurrency'],
+    [{ apiReservedConcurrency: 'many' }, 'apiReservedConcurrency'],
     [{ corsOrigins: 'https://a.example/path' }, 'corsOrigins'],
     [{ corsOrigins: 'javascript:alert(1)' }, 'corsOrigins'],
     [{ corsOrigins: 42 }, 'corsOrigins'],
     [{ alarmEmail: 'ops' }, 'alarmEmail'],
-    [{ throttleRateLimit: '0' }, 'throttleRateLimit'],
-    [{ throttleRateLimit: '1.5' }, 'throttleRateLimit'],
-    [{ throttleBurstLimit: 'lots' }, 'throttleBurstLimit'],
+    [{ frontDoor: 'httpApi', throttleRateLimit: '0' }, 'throttleRateLimit'],
+    [{ frontDoor: 'httpApi', throttleRateLimit: '1.5' }, 'throttleRateLimit'],
+    [{ frontDoor: 'httpApi', throttleBurstLimit: 'lots' }, 'throttleBurstLimit'],
     [{ tracing: 'yes' }, 'tracing'],
     [{ logRetentionDays: '10' }, 'logRetentionDays'],
   ])('refuses %j, naming %s', (context, key) => {
     expect(() => read(context)).toThrow(DeployConfigError);
     expect(() => read(context)).toThrow(`Invalid context '${key}'`);
+  });
+
+  it('reads the front door and the API concurrency cap', () => {
+    expect(read({ frontDoor: 'httpApi', throttleRateLimit: '50' })).toMatchObject({
+      frontDoor: 'httpApi',
+      throttleRateLimit: 50,
+    });
+    expect(read({ apiReservedConcurrency: '200' }).apiReservedConcurrency).toBe(200);
+    expect(read({ apiReservedConcurrency: 200 }).apiReservedConcurrency).toBe(200);
   });
 
   it('bad context fails the synth before anything is built', () => {

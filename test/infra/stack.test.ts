@@ -15,6 +15,7 @@ const STAR_ONLY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRe
 
 const FULL_CONTEXT = {
   stageName: 'staging',
+  frontDoor: 'httpApi',
   domainName: 'streams.example.com',
   certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666',
   corsOrigins: 'https://console.example.com,http://localhost:5173',
@@ -25,18 +26,37 @@ const FULL_CONTEXT = {
   throttleBurstLimit: '100',
 };
 
+/** The default front door: the API function's Function URL. */
 let byDefault: Synthesized;
+/** API Gateway as the front door, with every other value at its default. */
+let gateway: Synthesized;
+/** API Gateway with a custom domain, CORS, tracing and the rest configured. */
 let full: Synthesized;
+/** The Function URL with CORS origins and a concurrency cap. */
+let urlConfigured: Synthesized;
 /** The web console's files found in the API function's bundled asset. */
 let bundledConsole: { files: string[]; index: string } = { files: [], index: '' };
+/** The OpenAPI document found beside the API function's bundle. */
+let bundledOpenApi = '';
 beforeAll(() => {
   ensureConsoleBuilt();
   byDefault = synthRunnel(
     {},
-    { onAssembly: (directory, template) => (bundledConsole = consoleInAsset(directory, template)) },
+    {
+      onAssembly: (directory, template) => {
+        bundledConsole = consoleInAsset(directory, template);
+        const file = join(apiAssetDir(directory, template), 'openapi.json');
+        bundledOpenApi = existsSync(file) ? readFileSync(file, 'utf8') : '';
+      },
+    },
   );
-  // The default synth bundles the functions for real; this one needs only the template.
+  // The default synth bundles the functions for real; these need only the template.
+  gateway = synthRunnel({ frontDoor: 'httpApi' }, { bundle: false });
   full = synthRunnel(FULL_CONTEXT, { bundle: false });
+  urlConfigured = synthRunnel(
+    { corsOrigins: FULL_CONTEXT.corsOrigins, apiReservedConcurrency: '200' },
+    { bundle: false },
+  );
 }, SYNTH_TIMEOUT_MS);
 
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -202,7 +222,7 @@ describe('functions', () => {
 
 describe('IAM', () => {
   it('no statement uses a wildcard action, nor "*" resources except where AWS has no resource-level permission', () => {
-    for (const { template } of [byDefault, full]) {
+    for (const { template } of [byDefault, gateway, full, urlConfigured]) {
       for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
         for (const s of policy.Properties.PolicyDocument.Statement as any[]) {
           expect(s.Effect).toBe('Allow');
@@ -279,9 +299,65 @@ describe('IAM', () => {
   });
 });
 
-describe('HTTP API', () => {
-  it('routes everything to the API function with payload 2.0 and throttles the default stage', () => {
+describe('the default front door: the API function URL', () => {
+  it('is a buffered Function URL on the API function, authenticated by the app, with no API Gateway', () => {
     const t = byDefault.template;
+    const fnId = logicalId(t, 'AWS::Lambda::Function', 'ApiFunction');
+    const [urlId] = resourceNamed(t, 'AWS::Lambda::Url', 'ApiUrl');
+    t.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      InvokeMode: 'BUFFERED',
+      TargetFunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
+    // Auth NONE needs a public invoke permission, for the URL only.
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      FunctionUrlAuthType: 'NONE',
+    });
+    for (const [, permission] of resourcesOf(t, 'AWS::Lambda::Permission')) {
+      if (permission.Properties.Principal !== '*') continue;
+      const viaUrl =
+        permission.Properties.FunctionUrlAuthType === 'NONE' || permission.Properties.InvokedViaFunctionUrl === true;
+      expect(viaUrl, JSON.stringify(permission.Properties)).toBe(true);
+    }
+    for (const type of ['AWS::ApiGatewayV2::Api', 'AWS::ApiGatewayV2::Stage', 'AWS::ApiGatewayV2::DomainName']) {
+      t.resourceCountIs(type, 0);
+    }
+    const outputs = t.toJSON().Outputs;
+    expect(outputs.ApiUrl.Value).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
+    expect(outputs.ApiUrl.Description).toContain('Function URL');
+    expect(JSON.stringify(outputs.ConsoleUrl.Value)).toContain(urlId);
+  });
+
+  it('has no CORS unless configured, then the policy the app applies', () => {
+    const [, plain] = resourceNamed(byDefault.template, 'AWS::Lambda::Url', 'ApiUrl');
+    expect(plain.Properties.Cors).toBeUndefined();
+    const [, url] = resourceNamed(urlConfigured.template, 'AWS::Lambda::Url', 'ApiUrl');
+    expect(url.Properties.Cors).toEqual({
+      AllowOrigins: FULL_CONTEXT.corsOrigins.split(','),
+      AllowMethods: [...CORS_POLICY.allowMethods],
+      AllowHeaders: [...CORS_POLICY.allowHeaders],
+      ExposeHeaders: [...CORS_POLICY.exposeHeaders],
+      MaxAge: CORS_POLICY.maxAgeSeconds,
+    });
+  });
+
+  it('caps the API function at the configured concurrency, and at nothing by default', () => {
+    const [, plain] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ApiFunction');
+    expect(plain.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const [, capped] = resourceNamed(urlConfigured.template, 'AWS::Lambda::Function', 'ApiFunction');
+    expect(capped.Properties.ReservedConcurrentExecutions).toBe(200);
+  });
+
+  it('ships the generated OpenAPI document beside the API bundle', () => {
+    expect(bundledOpenApi).toBe(readFileSync(join('shared', 'app', 'openapi.json'), 'utf8'));
+  });
+});
+
+describe('the opt-in front door: API Gateway HTTP API', () => {
+  it('routes everything to the API function with payload 2.0 and throttles the default stage', () => {
+    const t = gateway.template;
     const fnId = logicalId(t, 'AWS::Lambda::Function', 'ApiFunction');
     t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'NONE' });
     t.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
@@ -300,17 +376,26 @@ describe('HTTP API', () => {
   });
 
   it('writes JSON access logs without query strings or headers', () => {
-    const [, stage] = resourceNamed(byDefault.template, 'AWS::ApiGatewayV2::Stage', 'HttpDefaultStage');
+    const [, stage] = resourceNamed(gateway.template, 'AWS::ApiGatewayV2::Stage', 'HttpDefaultStage');
     const format = stage.Properties.AccessLogSettings.Format as string;
     expect(JSON.parse(format)).toEqual(ACCESS_LOG_FIELDS);
     expect(format).not.toMatch(/header|querystring|authoriz/i);
     const logGroupId = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
-    expect(byDefault.template.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(30);
+    expect(gateway.template.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(30);
   });
 
   it('has no CORS and no custom domain unless configured', () => {
-    byDefault.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
-    byDefault.template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+    gateway.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
+    gateway.template.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+  });
+
+  it('replaces the Function URL: the API function has no URL of its own, and ApiUrl is the stage URL', () => {
+    const apiId = logicalId(gateway.template, 'AWS::Lambda::Function', 'ApiFunction');
+    const urls = resourcesOf(gateway.template, 'AWS::Lambda::Url').filter(
+      ([, u]) => u.Properties.TargetFunctionArn['Fn::GetAtt'][0] === apiId,
+    );
+    expect(urls).toEqual([]);
+    expect(JSON.stringify(gateway.template.toJSON().Outputs.ApiUrl.Value)).toContain('execute-api');
   });
 
   it('configures API Gateway with the same CORS policy the app applies', () => {
@@ -331,7 +416,7 @@ describe('HTTP API', () => {
     });
     t.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
     expect(Object.keys(t.findOutputs('DomainTarget'))).toEqual(['DomainTarget']);
-    expect(Object.keys(byDefault.template.findOutputs('DomainTarget'))).toEqual([]);
+    expect(Object.keys(gateway.template.findOutputs('DomainTarget'))).toEqual([]);
     t.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       DisableExecuteApiEndpoint: true,
       CorsConfiguration: Match.objectLike({
@@ -358,16 +443,45 @@ describe('observability', () => {
     'MaintenanceNotRunning',
   ];
 
-  it('every alarm exists and notifies the alarm topic', () => {
-    const t = byDefault.template;
+  /** Stage throttling is API Gateway's: the Function URL has none to alarm on. */
+  const GATEWAY_ONLY = ['ApiThrottled'];
+
+  it.each([
+    ['the Function URL', () => byDefault, ALARMS.filter((a) => !GATEWAY_ONLY.includes(a))],
+    ['API Gateway', () => gateway, ALARMS],
+  ] as const)('behind %s, every alarm exists and notifies the alarm topic', (_, synthesized, names) => {
+    const t = synthesized().template;
     const topicId = logicalId(t, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
     const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Monitoring'));
-    expect(alarms).toHaveLength(ALARMS.length);
-    for (const name of ALARMS) {
+    expect(alarms).toHaveLength(names.length);
+    for (const name of names) {
       const [, alarm] = resourceNamed(t, 'AWS::CloudWatch::Alarm', `Monitoring${name}`);
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.AlarmDescription).toContain('docs/deploy.md');
+    }
+  });
+
+  it("computes the 5xx rate from the front door's own metrics", () => {
+    const metricsOf = (t: Template) => {
+      const [, alarm] = resourceNamed(t, 'AWS::CloudWatch::Alarm', 'MonitoringApi5xxRate');
+      return (alarm.Properties.Metrics as any[])
+        .filter((m) => m.MetricStat)
+        .map((m) => ({ namespace: m.MetricStat.Metric.Namespace, name: m.MetricStat.Metric.MetricName }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    };
+    expect(metricsOf(byDefault.template)).toEqual([
+      { namespace: 'AWS/Lambda', name: 'Url5xxCount' },
+      { namespace: 'AWS/Lambda', name: 'UrlRequestCount' },
+    ]);
+    expect(metricsOf(gateway.template)).toEqual([
+      { namespace: 'AWS/ApiGateway', name: '5xx' },
+      { namespace: 'AWS/ApiGateway', name: 'Count' },
+    ]);
+    const apiId = logicalId(byDefault.template, 'AWS::Lambda::Function', 'ApiFunction');
+    const [, alarm] = resourceNamed(byDefault.template, 'AWS::CloudWatch::Alarm', 'MonitoringApi5xxRate');
+    for (const m of (alarm.Properties.Metrics as any[]).filter((x) => x.MetricStat)) {
+      expect(m.MetricStat.Metric.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: apiId } }]);
     }
   });
 
@@ -394,9 +508,10 @@ describe('observability', () => {
     });
   });
 
-  it('counts gateway throttling from the access log', () => {
-    const [, stage] = resourceNamed(byDefault.template, 'AWS::ApiGatewayV2::Stage', 'HttpDefaultStage');
-    byDefault.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+  it('counts gateway throttling from the access log (API Gateway only)', () => {
+    byDefault.template.resourceCountIs('AWS::Logs::MetricFilter', 0);
+    const [, stage] = resourceNamed(gateway.template, 'AWS::ApiGatewayV2::Stage', 'HttpDefaultStage');
+    gateway.template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: { Ref: stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0] },
       FilterPattern: Match.stringLikeRegexp('\\$\\.status = "429"'),
       MetricTransformations: [Match.objectLike({ MetricName: 'GatewayThrottled', MetricNamespace: 'Runnel' })],
@@ -417,13 +532,13 @@ describe('observability', () => {
   });
 
   it('keeps every log for the configured retention', () => {
-    for (const [{ template }, days] of [
-      [byDefault, 30],
-      [full, 90],
+    for (const [{ template }, days, count] of [
+      [byDefault, 30, 4],
+      [full, 90, 5],
     ] as const) {
       const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
-      // The API, stream, maintenance and connector functions' logs, and the API access log.
-      expect(groups).toHaveLength(5);
+      // The API, stream, maintenance and connector functions' logs, and API Gateway's access log.
+      expect(groups).toHaveLength(count);
       for (const [, group] of groups) expect(group.Properties.RetentionInDays).toBe(days);
     }
   });
@@ -431,7 +546,7 @@ describe('observability', () => {
 
 describe('cdk-nag AwsSolutions', () => {
   it('finds nothing that is not acknowledged', () => {
-    for (const { report } of [byDefault, full]) {
+    for (const { report } of [byDefault, gateway, full, urlConfigured]) {
       const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
       expect(nag?.violations).toEqual([]);
       expect(nag?.conclusion).toBe('success');
@@ -446,7 +561,6 @@ describe('cdk-nag AwsSolutions', () => {
     };
     const bucketId = logicalId(byDefault.template, 'AWS::S3::Bucket', 'StorageSegmentBucket');
     const expected = [
-      'AwsSolutions::AwsSolutions-APIG4',
       `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
       'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:iam::*:role/*]',
       'AwsSolutions::AwsSolutions-L1',
@@ -454,7 +568,11 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions::AwsSolutions-SMG4',
     ];
     expect(acknowledged(byDefault)).toEqual(expected);
-    expect(acknowledged(full)).toEqual([...expected, 'AwsSolutions::AwsSolutions-IAM5[Resource::*]'].sort());
+    // The authorizer finding exists only where there is an API Gateway route.
+    expect(acknowledged(gateway)).toEqual([...expected, 'AwsSolutions::AwsSolutions-APIG4'].sort());
+    expect(acknowledged(full)).toEqual(
+      [...expected, 'AwsSolutions::AwsSolutions-APIG4', 'AwsSolutions::AwsSolutions-IAM5[Resource::*]'].sort(),
+    );
   });
 });
 
@@ -510,12 +628,12 @@ describe('the streaming front door (Server-Sent Events)', () => {
     );
   });
 
-  it("allows GET with Last-Event-ID from the API's own origin (its web console) and the configured origins only", () => {
-    const [urlId, byDefaultUrl] = resourceNamed(byDefault.template, 'AWS::Lambda::Url', 'StreamFunction');
-    const apiId = logicalId(byDefault.template, 'AWS::ApiGatewayV2::Api', 'HttpApi');
-    expect(byDefaultUrl.Properties.Cors.AllowOrigins).toEqual([{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }]);
+  it("behind API Gateway, allows GET with Last-Event-ID from the API's own origin (its web console) and the configured origins only", () => {
+    const [urlId, gatewayUrl] = resourceNamed(gateway.template, 'AWS::Lambda::Url', 'StreamFunction');
+    const apiId = logicalId(gateway.template, 'AWS::ApiGatewayV2::Api', 'HttpApi');
+    expect(gatewayUrl.Properties.Cors.AllowOrigins).toEqual([{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }]);
     // The API function tells the console where the streams are (its CSP and live tail).
-    const [, api] = resourceNamed(byDefault.template, 'AWS::Lambda::Function', 'ApiFunction');
+    const [, api] = resourceNamed(gateway.template, 'AWS::Lambda::Function', 'ApiFunction');
     expect(api.Properties.Environment.Variables.RUNNEL_STREAM_URL).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
     const [, url] = resourceNamed(full.template, 'AWS::Lambda::Url', 'StreamFunction');
     expect(url.Properties.Cors).toMatchObject({
@@ -525,6 +643,20 @@ describe('the streaming front door (Server-Sent Events)', () => {
     });
     // Keys and tokens never travel in cookies.
     expect(url.Properties.Cors.AllowCredentials).toBeUndefined();
+  });
+
+  it('behind the Function URL, allows GET from any origin, never with credentials', () => {
+    // The API's Function URL cannot be named in the stream URL's CORS: the API function's
+    // environment names the stream URL (a cycle). Streams carry their key or token explicitly.
+    for (const { template } of [byDefault, urlConfigured]) {
+      const [urlId, url] = resourceNamed(template, 'AWS::Lambda::Url', 'StreamFunction');
+      expect(url.Properties.Cors).toMatchObject({ AllowOrigins: ['*'], AllowMethods: ['GET'] });
+      expect(url.Properties.Cors.AllowCredentials).toBeUndefined();
+      const [, api] = resourceNamed(template, 'AWS::Lambda::Function', 'ApiFunction');
+      expect(api.Properties.Environment.Variables.RUNNEL_STREAM_URL).toEqual({
+        'Fn::GetAtt': [urlId, 'FunctionUrl'],
+      });
+    }
   });
 });
 
@@ -599,9 +731,12 @@ describe('connector worker', () => {
 
 const consoleFiles = (dir: string) =>
   ['index.html', ...readdirSync(join(dir, 'assets')).map((f) => `assets/${f}`)].sort();
-function consoleInAsset(directory: string, template: Template) {
+function apiAssetDir(directory: string, template: Template) {
   const [, fn] = resourceNamed(template, 'AWS::Lambda::Function', 'ApiFunction');
-  const dir = join(directory, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'console');
+  return join(directory, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+}
+function consoleInAsset(directory: string, template: Template) {
+  const dir = join(apiAssetDir(directory, template), 'console');
   return existsSync(dir)
     ? { files: consoleFiles(dir), index: readFileSync(join(dir, 'index.html'), 'utf8') }
     : { files: [], index: '' };
