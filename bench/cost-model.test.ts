@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CallTotals } from './call-recorder';
 import {
   alternativesPerGb,
+  belowKinesisIngest,
   breakEvenSize,
   inlineCrossover,
   perGb,
@@ -9,7 +10,7 @@ import {
   type RequestProfile,
 } from './cost-model';
 import { S3_PUT_HEDGED_FRACTION } from './latency-model';
-import { GB } from './prices';
+import { DEFAULT_FRONT_DOOR, GB } from './prices';
 
 const calls = (over: Partial<CallTotals>): CallTotals => ({
   calls: 0,
@@ -37,6 +38,7 @@ describe('cost model', () => {
     const cost = priceRequest(
       profile({ calls: calls({ readUnits: 2, writeUnits: 1, s3Puts: 1, s3Gets: 1 }), ioWaitMs: 100 }),
       1024,
+      'httpApi',
     );
     expect(cost.apiGateway).toBeCloseTo(1e-6, 12);
     expect(cost.lambdaRequest).toBeCloseTo(0.2e-6, 12);
@@ -49,12 +51,24 @@ describe('cost model', () => {
   });
 
   it('meters API Gateway per 512 KB and scales CPU below a full vCPU', () => {
-    expect(priceRequest(profile({ wireBytes: 512 * 1024 + 1 })).apiGateway).toBeCloseTo(2e-6, 12);
-    expect(priceRequest(profile({ wireBytes: 5 * 1024 * 1024 })).apiGateway).toBeCloseTo(10e-6, 12);
+    expect(priceRequest(profile({ wireBytes: 512 * 1024 + 1 }), 1024, 'httpApi').apiGateway).toBeCloseTo(2e-6, 12);
+    expect(priceRequest(profile({ wireBytes: 5 * 1024 * 1024 }), 1024, 'httpApi').apiGateway).toBeCloseTo(10e-6, 12);
     // 10 ms of CPU at 1,769 MB is 10 ms; at 884.5 MB it takes 20 ms, at half the memory: the same GB-s.
     const full = priceRequest(profile({ cpuMs: 10 }), 1769).lambdaDuration;
     const half = priceRequest(profile({ cpuMs: 10 }), 884.5).lambdaDuration;
     expect(half).toBeCloseTo(full, 10);
+  });
+
+  it("prices the default front door, the API function's Function URL, with no fee of its own", () => {
+    expect(DEFAULT_FRONT_DOOR).toBe('functionUrl');
+    const p = profile({ wireBytes: 1.07 * 1024 * 1024, calls: calls({ writeUnits: 3, s3Puts: 1 }), ioWaitMs: 40 });
+    const viaUrl = priceRequest(p);
+    const viaGateway = priceRequest(p, undefined, 'httpApi');
+    expect(viaUrl.apiGateway).toBe(0);
+    // A 1.07 MB body is three 512 KB units of API Gateway; everything else is the same.
+    expect(viaGateway.total - viaUrl.total).toBeCloseTo(3e-6, 12);
+    expect(belowKinesisIngest(perGb(p))).toBeGreaterThan(belowKinesisIngest(perGb(p, undefined, 'httpApi')));
+    expect(belowKinesisIngest(0.01)).toBeCloseTo(8, 10);
   });
 
   it('turns a request price into $ per GB of payload', () => {

@@ -1,6 +1,15 @@
 import type { CallTotals } from './call-recorder';
 import { lambdaCpuMs, S3_PUT_HEDGED_FRACTION } from './latency-model';
-import { AWS_PRICES, GB, KINESIS_ON_DEMAND, MODEL_ASSUMPTIONS, MSK_SERVERLESS, UPSTASH_KAFKA_FORMER } from './prices';
+import {
+  AWS_PRICES,
+  DEFAULT_FRONT_DOOR,
+  type FrontDoor,
+  GB,
+  KINESIS_ON_DEMAND,
+  MODEL_ASSUMPTIONS,
+  MSK_SERVERLESS,
+  UPSTASH_KAFKA_FORMER,
+} from './prices';
 
 /** What one request costs us, as measured on the local stack (calls, units, bytes) and modelled (wait). */
 export interface RequestProfile {
@@ -18,6 +27,7 @@ export interface RequestProfile {
 }
 
 export interface CostBreakdown {
+  /** API Gateway's request fee: 0 behind the Function URL. */
   apiGateway: number;
   lambdaRequest: number;
   lambdaDuration: number;
@@ -36,16 +46,17 @@ export const billedDurationMs = (profile: Pick<RequestProfile, 'cpuMs' | 'ioWait
   );
 };
 
-/** $ for one request at list prices. */
+/** $ for one request at list prices, through this front door (the deployment's default unless given). */
 export const priceRequest = (
   profile: RequestProfile,
   memoryMb: number = MODEL_ASSUMPTIONS.lambdaMemoryMb,
+  frontDoor: FrontDoor = DEFAULT_FRONT_DOOR,
 ): CostBreakdown => {
   const p = AWS_PRICES;
   const apiUnits = Math.max(1, Math.ceil(profile.wireBytes / p.apiGatewayHttp.meteringIncrementBytes));
   const gbSeconds = (billedDurationMs(profile, memoryMb) / 1000) * (memoryMb / 1024);
   const cost = {
-    apiGateway: apiUnits * p.apiGatewayHttp.request,
+    apiGateway: frontDoor === 'httpApi' ? apiUnits * p.apiGatewayHttp.request : p.lambdaFunctionUrl.request,
     lambdaRequest: p.lambda.request,
     lambdaDuration: gbSeconds * p.lambda.gbSecondArm64,
     dynamodbReads: profile.calls.readUnits * p.dynamodb.readRequestUnit,
@@ -58,8 +69,11 @@ export const priceRequest = (
 };
 
 /** $ per GB of payload moved by requests of this profile. */
-export const perGb = (profile: RequestProfile, memoryMb?: number) =>
-  (priceRequest(profile, memoryMb).total * GB) / profile.payloadBytes;
+export const perGb = (profile: RequestProfile, memoryMb?: number, frontDoor?: FrontDoor) =>
+  (priceRequest(profile, memoryMb, frontDoor).total * GB) / profile.payloadBytes;
+
+/** How many times cheaper than Kinesis on-demand's ingest price an ingest $/GB is (the goal is ≥ 8). */
+export const belowKinesisIngest = (ingestPerGb: number) => KINESIS_ON_DEMAND.ingestGb / ingestPerGb;
 
 /** $ to keep one GB for the retention period: in S3, or in DynamoDB items when it is inline. */
 export const storagePerGb = (where: 's3' | 'dynamodb', retentionDays: number = MODEL_ASSUMPTIONS.retentionDays) =>

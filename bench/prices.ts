@@ -19,6 +19,10 @@ export const AWS_PRICES = {
     /** Duration is billed in 1 ms increments. */
     billingIncrementMs: 1,
   },
+  /** A Lambda Function URL costs nothing beyond the invocation it makes (buffered responses). */
+  lambdaFunctionUrl: {
+    request: 0,
+  },
   apiGatewayHttp: {
     /** $ per request, HTTP API, first 300 million a month. */
     request: 1.0 / 1e6,
@@ -70,6 +74,13 @@ export const MSK_SERVERLESS = {
 export const UPSTASH_KAFKA_FORMER = {
   message: 0.2 / 100_000,
 } as const;
+
+/**
+ * What clients call, as deployed: the API function's Function URL by default, or an API
+ * Gateway HTTP API (`-c frontDoor=httpApi`); see docs/deploy.md.
+ */
+export type FrontDoor = 'functionUrl' | 'httpApi';
+export const DEFAULT_FRONT_DOOR: FrontDoor = 'functionUrl';
 
 /** Assumptions of the model that are not prices; each is stated in docs/performance.md. */
 export const MODEL_ASSUMPTIONS = {

@@ -2,7 +2,7 @@ import { KiB, MiB, SEGMENT_PUT_HEDGE_AFTER_MS } from '#shared/constants';
 import { USAGE_SHARDS } from '#shared/ports/usage-store';
 import { USAGE_REFRESH_MS } from '#shared/services/quotas';
 import { cdfPoints, lineChart } from './charts';
-import type { CostBreakdown } from './cost-model';
+import { belowKinesisIngest, type CostBreakdown } from './cost-model';
 import {
   LATENCY_DISTRIBUTIONS,
   type LatencyModel,
@@ -82,14 +82,14 @@ export const headlineFigures = (r: BenchResults) => {
   if (at1MiB) {
     lines.push([
       '$/GB ingested at 1 MiB requests (modelled)',
-      `${usd(at1MiB.ingestPerGb)} via API Gateway HTTP API (${(KINESIS_ON_DEMAND.ingestGb / at1MiB.ingestPerGb).toFixed(1)}× below Kinesis on-demand $0.08; goal ≥ 8×); ${usd(at1MiB.ingestPerGbFunctionUrl)} via a Lambda Function URL (${(KINESIS_ON_DEMAND.ingestGb / at1MiB.ingestPerGbFunctionUrl).toFixed(1)}×)`,
+      `${usd(at1MiB.ingestPerGb)} through the default front door, the API function's Function URL (${belowKinesisIngest(at1MiB.ingestPerGb).toFixed(1)}× below Kinesis on-demand $0.08; goal ≥ 8×); ${usd(at1MiB.ingestPerGbHttpApi)} through API Gateway HTTP API, opt-in (${belowKinesisIngest(at1MiB.ingestPerGbHttpApi).toFixed(1)}×)`,
     ]);
     lines.push(['$/GB consumed at 1 MiB fetches (modelled)', `${usd(at1MiB.consumePerGb)} (Kinesis $0.04)`]);
   }
   const be = r.cost.breakEven;
   lines.push([
     'Break-even request size vs Kinesis on-demand ingest',
-    `${be.kinesisIngest ? sizeLabel(Math.round(be.kinesisIngest)) : 'n/a'} (HTTP API); ${be.kinesisIngestFunctionUrl ? sizeLabel(Math.round(be.kinesisIngestFunctionUrl)) : 'n/a'} (Function URL)`,
+    `${be.kinesisIngest ? sizeLabel(Math.round(be.kinesisIngest)) : 'n/a'} (Function URL, the default); ${be.kinesisIngestHttpApi ? sizeLabel(Math.round(be.kinesisIngestHttpApi)) : 'n/a'} (HTTP API)`,
   ]);
   for (const [name, model] of [
     ['1 KiB record, inline', r.latency.small],
@@ -149,15 +149,15 @@ export const renderCharts = (r: BenchResults) => {
     formatY: (y) => (y >= 1 ? `$${y}` : `$${y.toPrecision(1)}`),
     series: [
       {
-        name: 'Runnel ingest (HTTP API)',
+        name: 'Runnel ingest (Function URL, default)',
         color: '#1f77b4',
         points: r.cost.sweep.map((s) => ({ x: s.size, y: s.ingest })),
       },
       {
-        name: 'Runnel ingest (Function URL)',
+        name: 'Runnel ingest (HTTP API)',
         color: '#1f77b4',
         dashed: true,
-        points: r.cost.sweep.map((s) => ({ x: s.size, y: s.ingestFunctionUrl })),
+        points: r.cost.sweep.map((s) => ({ x: s.size, y: s.ingestHttpApi })),
       },
       { name: 'Runnel consume', color: '#2ca02c', points: r.cost.sweep.map((s) => ({ x: s.size, y: s.consume })) },
       { name: 'Kinesis on-demand in', color: '#d62728', points: flat(alt.kinesisOnDemand.ingest) },
@@ -408,7 +408,11 @@ export const renderReport = (r: BenchResults): string => {
       [
         ['Lambda requests', `$${(a.lambda.request * 1e6).toFixed(2)} per million`],
         ['Lambda duration, arm64', `$${a.lambda.gbSecondArm64} per GB-s (1 ms increments)`],
-        ['API Gateway HTTP API', `$${(a.apiGatewayHttp.request * 1e6).toFixed(2)} per million, metered per 512 KB`],
+        ['Lambda Function URL (the default front door)', 'no charge beyond the invocation'],
+        [
+          'API Gateway HTTP API (opt-in front door)',
+          `$${(a.apiGatewayHttp.request * 1e6).toFixed(2)} per million, metered per 512 KB`,
+        ],
         [
           'DynamoDB on-demand writes',
           `$${(a.dynamodb.writeRequestUnit * 1e6).toFixed(3)} per million write request units (1 KB)`,
@@ -434,12 +438,12 @@ export const renderReport = (r: BenchResults): string => {
         ],
       ],
     ),
-    `Method: for each request size, one produce of that many 1 KiB records to one partition and one fetch of exactly that batch (fetches stop at the 4 MiB limit, so "5 MiB" reads 4 MiB), recorded call by call on the local stack with their capacity units and bytes. Each call is priced (segment PUTs ${(1 + S3_PUT_HEDGED_FRACTION).toFixed(3)} times, for the hedged twins); API Gateway counts max(1, ⌈body / 512 KB⌉) units (JSON framing makes a 1 MiB payload a 1.07 MB body, three units); Lambda bills ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB for the measured handler CPU (scaled to the vCPU share) plus the mean modelled wait on its AWS calls (latency model below). Not included: data transfer out of AWS (the same for every service compared), CloudWatch, the maintenance function, and free tiers. GB = 2^30 bytes of record payload.`,
+    `Method: for each request size, one produce of that many 1 KiB records to one partition and one fetch of exactly that batch (fetches stop at the 4 MiB limit, so "5 MiB" reads 4 MiB), recorded call by call on the local stack with their capacity units and bytes. Each call is priced (segment PUTs ${(1 + S3_PUT_HEDGED_FRACTION).toFixed(3)} times, for the hedged twins); the default front door (the API function's Function URL) adds nothing, API Gateway (opt-in) counts max(1, ⌈body / 512 KB⌉) units (JSON framing makes a 1 MiB payload a 1.07 MB body, three units); Lambda bills ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB for the measured handler CPU (scaled to the vCPU share) plus the mean modelled wait on its AWS calls (latency model below). Not included: data transfer out of AWS (the same for every service compared), CloudWatch, the maintenance function, and free tiers. GB = 2^30 bytes of record payload.`,
     table(
       [
         'request size',
+        'ingest $/GB (Function URL, default)',
         'ingest $/GB (HTTP API)',
-        'ingest $/GB (Function URL)',
         'consume $/GB',
         `storage $/GB for ${MODEL_ASSUMPTIONS.retentionDays} days`,
         'Kinesis in / out',
@@ -449,7 +453,7 @@ export const renderReport = (r: BenchResults): string => {
       r.cost.rows.map((row) => [
         sizeLabel(row.size),
         usd(row.ingestPerGb),
-        usd(row.ingestPerGbFunctionUrl),
+        usd(row.ingestPerGbHttpApi),
         usd(row.consumePerGb),
         usd(row.storagePerGb),
         `${usd(r.cost.alternatives.kinesisOnDemand.ingest)} / ${usd(r.cost.alternatives.kinesisOnDemand.consume)}`,
@@ -459,7 +463,7 @@ export const renderReport = (r: BenchResults): string => {
     ),
     `Fixed costs apart from the per-GB prices: Kinesis on-demand ${usd(r.cost.alternatives.kinesisOnDemand.fixedPerMonth)} per stream per month, MSK Serverless ${usd(r.cost.alternatives.mskServerless.fixedPerMonth)} per cluster per month plus partitions; Runnel nothing while idle (but a consumer parked in a long poll bills its wait: ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * a.lambda.gbSecondArm64)} per hour per waiting consumer at ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB, plus ${usd((3_600_000 / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)) * a.dynamodb.readRequestUnit)} per hour of tail re-checks).`,
     '![Cost per GB by request size](cost-per-gb.svg)',
-    'Cost of one request, by line item ($ per million requests):',
+    'Cost of one request through the default front door, by line item ($ per million requests; API Gateway adds its fee when it is the front door):',
     table(
       [
         'request',
@@ -477,7 +481,7 @@ export const renderReport = (r: BenchResults): string => {
         breakdownRow(`fetch ${sizeLabel(row.fetchProfile.payloadBytes)}`, row.fetch),
       ]),
     ),
-    `Break-even request size (where Runnel's $/GB equals the other service's, log-log interpolation between measured sizes): ingest vs Kinesis on-demand ${r.cost.breakEven.kinesisIngest ? sizeLabel(Math.round(r.cost.breakEven.kinesisIngest)) : 'n/a'} via HTTP API, ${r.cost.breakEven.kinesisIngestFunctionUrl ? sizeLabel(Math.round(r.cost.breakEven.kinesisIngestFunctionUrl)) : 'n/a'} via a Function URL; ingest vs MSK Serverless ${r.cost.breakEven.mskIngest ? sizeLabel(Math.round(r.cost.breakEven.mskIngest)) : 'n/a'}; consume vs Kinesis ${r.cost.breakEven.kinesisConsume ? sizeLabel(Math.round(r.cost.breakEven.kinesisConsume)) : 'n/a'}. Below these sizes the per-request prices (API Gateway, Lambda, the S3 PUT) dominate: clients should batch.`,
+    `Break-even request size (where Runnel's $/GB equals the other service's, log-log interpolation between measured sizes): ingest vs Kinesis on-demand ${r.cost.breakEven.kinesisIngest ? sizeLabel(Math.round(r.cost.breakEven.kinesisIngest)) : 'n/a'} via the Function URL (the default), ${r.cost.breakEven.kinesisIngestHttpApi ? sizeLabel(Math.round(r.cost.breakEven.kinesisIngestHttpApi)) : 'n/a'} via API Gateway HTTP API; ingest vs MSK Serverless ${r.cost.breakEven.mskIngest ? sizeLabel(Math.round(r.cost.breakEven.mskIngest)) : 'n/a'}; consume vs Kinesis ${r.cost.breakEven.kinesisConsume ? sizeLabel(Math.round(r.cost.breakEven.kinesisConsume)) : 'n/a'}. Below these sizes the per-request prices (Lambda, the S3 PUT, and API Gateway when it is the front door) dominate: clients should batch.`,
   );
 
   // Inline threshold.

@@ -24,7 +24,7 @@ import { type HandlerCpu, measureHandlerCpu } from './cpu';
 import { type FrontDoor, type LatencyModel, modelLatency } from './latency-model';
 import { type LogLengthResult, measureFetchVersusLogLength } from './log-length';
 import { findNatsServer, measureNatsThroughput, NATS_INSTALL_HINT, type NatsThroughput, startNatsServer } from './nats';
-import { AWS_PRICES, GB, KINESIS_ON_DEMAND } from './prices';
+import { AWS_PRICES, KINESIS_ON_DEMAND } from './prices';
 import {
   type InlineComparison,
   measureInlineComparison,
@@ -84,8 +84,10 @@ export const FULL_CONFIG: BenchConfig = {
 
 export interface CostRow {
   size: number;
+  /** Through the default front door (the API function's Function URL). */
   ingestPerGb: number;
-  ingestPerGbFunctionUrl: number;
+  /** Through API Gateway HTTP API (`frontDoor=httpApi`). */
+  ingestPerGbHttpApi: number;
   consumePerGb: number;
   storagePerGb: number;
   produce: CostBreakdown;
@@ -117,10 +119,10 @@ export interface BenchResults {
   profiles: SizeProfile[];
   cost: {
     rows: CostRow[];
-    sweep: { size: number; ingest: number; ingestFunctionUrl: number; consume: number }[];
+    sweep: { size: number; ingest: number; ingestHttpApi: number; consume: number }[];
     breakEven: {
       kinesisIngest: number | undefined;
-      kinesisIngestFunctionUrl: number | undefined;
+      kinesisIngestHttpApi: number | undefined;
       kinesisConsume: number | undefined;
       mskIngest: number | undefined;
     };
@@ -254,7 +256,7 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     const sweep = profiles.map((p) => ({
       size: p.size,
       ingest: perGb(p.produce),
-      ingestFunctionUrl: perGb(p.produce) - (priceRequest(p.produce).apiGateway * GB) / p.produce.payloadBytes,
+      ingestHttpApi: perGb(p.produce, undefined, 'httpApi'),
       consume: perGb(p.fetch),
     }));
     const rows: CostRow[] = profiles
@@ -262,7 +264,7 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
       .map((p) => ({
         size: p.size,
         ingestPerGb: perGb(p.produce),
-        ingestPerGbFunctionUrl: perGb(p.produce) - (priceRequest(p.produce).apiGateway * GB) / p.produce.payloadBytes,
+        ingestPerGbHttpApi: perGb(p.produce, undefined, 'httpApi'),
         consumePerGb: perGb(p.fetch),
         storagePerGb: storagePerGb(p.size > INLINE_BATCH_MAX_BYTES ? 's3' : 'dynamodb'),
         produce: priceRequest(p.produce),
@@ -270,8 +272,7 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
         produceProfile: p.produce,
         fetchProfile: p.fetch,
       }));
-    const curve = (key: 'ingest' | 'ingestFunctionUrl' | 'consume') =>
-      sweep.map((s) => ({ size: s.size, perGb: s[key] }));
+    const curve = (key: 'ingest' | 'ingestHttpApi' | 'consume') => sweep.map((s) => ({ size: s.size, perGb: s[key] }));
 
     log('latency model…');
     const nearest = (size: number) =>
@@ -336,7 +337,7 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
         sweep,
         breakEven: {
           kinesisIngest: breakEvenSize(curve('ingest'), KINESIS_ON_DEMAND.ingestGb),
-          kinesisIngestFunctionUrl: breakEvenSize(curve('ingestFunctionUrl'), KINESIS_ON_DEMAND.ingestGb),
+          kinesisIngestHttpApi: breakEvenSize(curve('ingestHttpApi'), KINESIS_ON_DEMAND.ingestGb),
           kinesisConsume: breakEvenSize(curve('consume'), KINESIS_ON_DEMAND.retrievalGb),
           mskIngest: breakEvenSize(curve('ingest'), 0.1),
         },
