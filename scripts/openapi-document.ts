@@ -8,11 +8,13 @@
  *
  *   npm run openapi          (rewrites shared/app/openapi.json)
  */
+import { join } from 'node:path';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { type AppDeps, contractOf, createApp } from '#shared/app/create-app';
 import { DEFAULT_LIMITS, FETCH_LIMITS } from '#shared/constants';
 
-export const OPENAPI_DOCUMENT_PATH = new URL('../shared/app/openapi.json', import.meta.url);
+/** Where the document is checked in (the app reads it from here when run from source). */
+export const OPENAPI_DOCUMENT_PATH = join(import.meta.dirname, '..', 'shared', 'app', 'openapi.json');
 
 /** The document, without `servers` (the service adds its own origin to each answer). */
 export const buildOpenApiDocument = () => {

@@ -6,9 +6,8 @@
  *   npm run openapi
  */
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { OPENAPI_DOCUMENT_PATH, openApiDocumentText } from './openapi-document';
 
 const text = openApiDocumentText();
 writeFileSync(OPENAPI_DOCUMENT_PATH, text);
-console.log(`wrote ${fileURLToPath(OPENAPI_DOCUMENT_PATH)} (${(Buffer.byteLength(text) / 1024).toFixed(1)} KB)`);
+console.log(`wrote ${OPENAPI_DOCUMENT_PATH} (${(Buffer.byteLength(text) / 1024).toFixed(1)} KB)`);
