@@ -38,7 +38,7 @@ describe('cost model', () => {
     const cost = priceRequest(
       profile({ calls: calls({ readUnits: 2, writeUnits: 1, s3Puts: 1, s3Gets: 1 }), ioWaitMs: 100 }),
       1024,
-      'httpApi',
+      'api-gateway',
     );
     expect(cost.apiGateway).toBeCloseTo(1e-6, 12);
     expect(cost.lambdaRequest).toBeCloseTo(0.2e-6, 12);
@@ -51,8 +51,11 @@ describe('cost model', () => {
   });
 
   it('meters API Gateway per 512 KB and scales CPU below a full vCPU', () => {
-    expect(priceRequest(profile({ wireBytes: 512 * 1024 + 1 }), 1024, 'httpApi').apiGateway).toBeCloseTo(2e-6, 12);
-    expect(priceRequest(profile({ wireBytes: 5 * 1024 * 1024 }), 1024, 'httpApi').apiGateway).toBeCloseTo(10e-6, 12);
+    expect(priceRequest(profile({ wireBytes: 512 * 1024 + 1 }), 1024, 'api-gateway').apiGateway).toBeCloseTo(2e-6, 12);
+    expect(priceRequest(profile({ wireBytes: 5 * 1024 * 1024 }), 1024, 'api-gateway').apiGateway).toBeCloseTo(
+      10e-6,
+      12,
+    );
     // 10 ms of CPU at 1,769 MB is 10 ms; at 884.5 MB it takes 20 ms, at half the memory: the same GB-s.
     const full = priceRequest(profile({ cpuMs: 10 }), 1769).lambdaDuration;
     const half = priceRequest(profile({ cpuMs: 10 }), 884.5).lambdaDuration;
@@ -60,14 +63,14 @@ describe('cost model', () => {
   });
 
   it("prices the default front door, the API function's Function URL, with no fee of its own", () => {
-    expect(DEFAULT_FRONT_DOOR).toBe('functionUrl');
+    expect(DEFAULT_FRONT_DOOR).toBe('function-url');
     const p = profile({ wireBytes: 1.07 * 1024 * 1024, calls: calls({ writeUnits: 3, s3Puts: 1 }), ioWaitMs: 40 });
     const viaUrl = priceRequest(p);
-    const viaGateway = priceRequest(p, undefined, 'httpApi');
+    const viaGateway = priceRequest(p, undefined, 'api-gateway');
     expect(viaUrl.apiGateway).toBe(0);
     // A 1.07 MB body is three 512 KB units of API Gateway; everything else is the same.
     expect(viaGateway.total - viaUrl.total).toBeCloseTo(3e-6, 12);
-    expect(belowKinesisIngest(perGb(p))).toBeGreaterThan(belowKinesisIngest(perGb(p, undefined, 'httpApi')));
+    expect(belowKinesisIngest(perGb(p))).toBeGreaterThan(belowKinesisIngest(perGb(p, undefined, 'api-gateway')));
     expect(belowKinesisIngest(0.01)).toBeCloseTo(8, 10);
   });
 

@@ -56,7 +56,7 @@ export const priceRequest = (
   const apiUnits = Math.max(1, Math.ceil(profile.wireBytes / p.apiGatewayHttp.meteringIncrementBytes));
   const gbSeconds = (billedDurationMs(profile, memoryMb) / 1000) * (memoryMb / 1024);
   const cost = {
-    apiGateway: frontDoor === 'httpApi' ? apiUnits * p.apiGatewayHttp.request : p.lambdaFunctionUrl.request,
+    apiGateway: frontDoor === 'api-gateway' ? apiUnits * p.apiGatewayHttp.request : p.lambdaFunctionUrl.request,
     lambdaRequest: p.lambda.request,
     lambdaDuration: gbSeconds * p.lambda.gbSecondArm64,
     dynamodbReads: profile.calls.readUnits * p.dynamodb.readRequestUnit,

@@ -1,7 +1,9 @@
 import { SEGMENT_PUT_HEDGE_AFTER_MS } from '#shared/constants';
 import { mulberry32 } from '#shared/domain/seeded-random';
 import { type RecordedCall, roundTrips } from './call-recorder';
-import { MODEL_ASSUMPTIONS } from './prices';
+import { DEFAULT_FRONT_DOOR, type FrontDoor, MODEL_ASSUMPTIONS } from './prices';
+
+export type { FrontDoor } from './prices';
 
 /**
  * Per-call latencies in AWS, as lognormal distributions fixed by their median and 99th
@@ -154,9 +156,6 @@ export const percentiles = (samples: readonly number[]): Percentiles => {
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), mean: sorted.reduce((s, x) => s + x, 0) / sorted.length };
 };
 
-/** The front door requests come through: a Lambda Function URL or an API Gateway HTTP API. */
-export type FrontDoor = 'function-url' | 'api-gateway';
-
 /** The request overhead (in and out, warm invoke) of a front door. */
 export const frontDoorLatency = (frontDoor: FrontDoor): LatencyDistribution =>
   frontDoor === 'api-gateway' ? LATENCY_DISTRIBUTIONS.apiGatewayLambda : LATENCY_DISTRIBUTIONS.functionUrlLambda;
@@ -198,7 +197,7 @@ export interface LatencyModel {
  */
 export const modelLatency = (input: LatencyModelInput): LatencyModel => {
   const random = seededRandom(input.seed ?? 42);
-  const overhead = frontDoorLatency(input.frontDoor ?? 'function-url');
+  const overhead = frontDoorLatency(input.frontDoor ?? DEFAULT_FRONT_DOOR);
   const produceCpu = lambdaCpuMs(input.produceCpuMs);
   const fetchCpu = lambdaCpuMs(input.fetchCpuMs);
   const afterWake = input.fetchCalls.filter((c) => c.operation !== 'DynamoDB.GetItem');

@@ -79,8 +79,8 @@ export const UPSTASH_KAFKA_FORMER = {
  * What clients call, as deployed: the API function's Function URL by default, or an API
  * Gateway HTTP API (`-c frontDoor=httpApi`); see docs/deploy.md.
  */
-export type FrontDoor = 'functionUrl' | 'httpApi';
-export const DEFAULT_FRONT_DOOR: FrontDoor = 'functionUrl';
+export type FrontDoor = 'function-url' | 'api-gateway';
+export const DEFAULT_FRONT_DOOR: FrontDoor = 'function-url';
 
 /** Assumptions of the model that are not prices; each is stated in docs/performance.md. */
 export const MODEL_ASSUMPTIONS = {

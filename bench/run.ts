@@ -256,7 +256,7 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
     const sweep = profiles.map((p) => ({
       size: p.size,
       ingest: perGb(p.produce),
-      ingestHttpApi: perGb(p.produce, undefined, 'httpApi'),
+      ingestHttpApi: perGb(p.produce, undefined, 'api-gateway'),
       consume: perGb(p.fetch),
     }));
     const rows: CostRow[] = profiles
@@ -264,7 +264,7 @@ export const runBench = async (config: BenchConfig): Promise<BenchResults> => {
       .map((p) => ({
         size: p.size,
         ingestPerGb: perGb(p.produce),
-        ingestPerGbHttpApi: perGb(p.produce, undefined, 'httpApi'),
+        ingestPerGbHttpApi: perGb(p.produce, undefined, 'api-gateway'),
         consumePerGb: perGb(p.fetch),
         storagePerGb: storagePerGb(p.size > INLINE_BATCH_MAX_BYTES ? 's3' : 'dynamodb'),
         produce: priceRequest(p.produce),
