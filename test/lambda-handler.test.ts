@@ -7,8 +7,9 @@ import { type Emulators, startEmulators } from '#local/emulators';
 import { hashApiKey } from '#shared/domain/api-keys';
 
 /**
- * The Lambda entry point, invoked as API Gateway (HTTP API, payload 2.0) would invoke it,
- * configured only through the environment, against the emulators.
+ * The Lambda entry point, invoked as API Gateway (HTTP API, payload 2.0) and as its own
+ * Function URL (the default front door) would invoke it, configured only through the
+ * environment, against the emulators.
  */
 const OPERATOR_KEY = 'lambda-test-operator-key-0123456789';
 let emulators: Emulators;
@@ -48,11 +49,35 @@ const event = (
     isBase64Encoded: false,
   }) as APIGatewayProxyEventV2;
 
-const invoke = async (method: string, path: string, options: Parameters<typeof event>[2] = {}) => {
-  const result = (await handler(event(method, path, options), {} as Context)) as Exclude<
-    APIGatewayProxyResultV2,
-    string
-  >;
+/** The same request as a Lambda Function URL sends it: payload 2.0, no API Gateway stage or API id. */
+const URL_HOST = 'xyz789abcdefghijklmnopqrstuvwxyz.lambda-url.eu-west-1.on.aws';
+const urlEvent = (method: string, path: string, options: Parameters<typeof event>[2] & { sourceIp?: string } = {}) => {
+  const e = event(method, path, options);
+  return {
+    ...e,
+    headers: { ...e.headers, host: URL_HOST },
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'xyz789abcdefghijklmnopqrstuvwxyz',
+      domainName: URL_HOST,
+      domainPrefix: 'xyz789abcdefghijklmnopqrstuvwxyz',
+      http: { ...e.requestContext.http, sourceIp: options.sourceIp ?? '198.51.100.7' },
+      requestId: 'url-req-1',
+      routeKey: '$default',
+      stage: '$default',
+      time: e.requestContext.time,
+      timeEpoch: e.requestContext.timeEpoch,
+    },
+  } as APIGatewayProxyEventV2;
+};
+
+const invoke = async (
+  method: string,
+  path: string,
+  options: Parameters<typeof urlEvent>[2] & { via?: 'api-gateway' | 'function-url' } = {},
+) => {
+  const input = options.via === 'function-url' ? urlEvent(method, path, options) : event(method, path, options);
+  const result = (await handler(input, {} as Context)) as Exclude<APIGatewayProxyResultV2, string>;
   return {
     status: result.statusCode,
     body: result.body ? JSON.parse(result.body) : undefined,
@@ -113,11 +138,41 @@ describe('functions/api handler (API Gateway HTTP API, payload 2.0)', () => {
     expect(res.body.code).toBe('unauthorized');
   });
 
-  it('refuses event streams at once: API Gateway buffers responses, streams have their own endpoint', async () => {
+  it('refuses event streams at once: the front door buffers responses, streams have their own endpoint', async () => {
     const res = await invoke('GET', '/v1/topics/l/partitions/0/records', { accept: 'text/event-stream' });
     expect(res.status).toBe(406);
     expect(res.body.code).toBe('not_acceptable');
     expect(res.body.detail).toContain('StreamUrl');
+  });
+});
+
+describe('functions/api handler behind its Function URL (the default front door)', () => {
+  const via = 'function-url' as const;
+
+  it('serves the same app: health, problems, and the generated OpenAPI document with its own origin', async () => {
+    expect(await invoke('GET', '/healthz', { via })).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const problem = await invoke('GET', '/v1/topics', { via });
+    expect(problem).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
+    expect(problem.headers?.['content-type']).toContain('application/problem+json');
+    const doc = await invoke('GET', '/openapi.json', { via });
+    expect(doc.status).toBe(200);
+    expect(doc.body.servers).toEqual([{ url: `https://${URL_HOST}` }]);
+    expect(Object.keys(doc.body.paths)).toContain('/v1/topics/{topic}/records');
+  });
+
+  it('throttles failed authentication by the address Lambda saw, not by a header the caller sets', async () => {
+    // A burst of 20 failures, then 1 a second: 40 in a row reach the throttle unless each took over a second.
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await invoke('GET', '/v1/topics', { via, key: `rnl_nokey${i}_secret`, sourceIp: '198.51.100.66' });
+      statuses.push(res.status ?? 0);
+    }
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses).toContain(429);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    // Another address is not throttled by the first one's failures.
+    const other = await invoke('GET', '/v1/topics', { via, key: 'rnl_nokey_secret', sourceIp: '198.51.100.67' });
+    expect(other.status).toBe(401);
   });
 });
 

@@ -36,7 +36,7 @@ export const noStreams = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   if (isStreamRequest({ method: c.req.method, path, header: (name) => c.req.header(name) })) {
     throw new RunnelError(
       'not_acceptable',
-      'This endpoint does not stream (API Gateway buffers responses): open streams on the stream endpoint (StreamUrl).',
+      'This endpoint does not stream (its front door buffers responses): open streams on the stream endpoint (StreamUrl).',
     );
   }
   await next();
