@@ -43,7 +43,7 @@ const ops = (perRequest: Record<string, number>) =>
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 /** A markdown table with padded columns (the layout the project's formatter gives tables). */
-export const table = (header: string[], rows: (string | number)[][]) => {
+const table = (header: string[], rows: (string | number)[][]) => {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(3, ...cells.map((r) => [...(r[i] ?? '')].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c + ' '.repeat((widths[i] ?? 0) - [...c].length)).join(' | ')} |`;
