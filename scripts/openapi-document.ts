@@ -17,11 +17,12 @@ import { DEFAULT_LIMITS, FETCH_LIMITS } from '#shared/constants';
 export const OPENAPI_DOCUMENT_PATH = join(import.meta.dirname, '..', 'shared', 'app', 'openapi.json');
 
 /** The document, without `servers` (the service adds its own origin to each answer). */
-export const buildOpenApiDocument = () => {
+export const buildOpenApiDocument = async () => {
   // Building the routes touches no storage, so the app gets no ports.
   const app = createApp({ operatorKeyHash: undefined, log: () => {} } as unknown as AppDeps);
   const registry = new OpenAPIRegistry();
-  for (const route of contractOf(app)) registry.registerPath(route as Parameters<typeof registry.registerPath>[0]);
+  for (const route of await contractOf(app))
+    registry.registerPath(route as Parameters<typeof registry.registerPath>[0]);
   registry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
     scheme: 'bearer',
@@ -68,4 +69,4 @@ export const buildOpenApiDocument = () => {
 };
 
 /** The file's text: stable (2-space JSON, trailing newline), so a stale file shows as a diff. */
-export const openApiDocumentText = () => `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`;
+export const openApiDocumentText = async () => `${JSON.stringify(await buildOpenApiDocument(), null, 2)}\n`;

@@ -8,6 +8,6 @@
 import { writeFileSync } from 'node:fs';
 import { OPENAPI_DOCUMENT_PATH, openApiDocumentText } from './openapi-document';
 
-const text = openApiDocumentText();
+const text = await openApiDocumentText();
 writeFileSync(OPENAPI_DOCUMENT_PATH, text);
 console.log(`wrote ${OPENAPI_DOCUMENT_PATH} (${(Buffer.byteLength(text) / 1024).toFixed(1)} KB)`);

@@ -110,7 +110,14 @@ export interface ConsoleOptions {
  * `index.html` for every other path so deep links such as
  * `/console/topics/orders/messages?partition=1&offset=100` open the app.
  */
-export const serveConsole = (app: Hono<AppEnv>, { dir, streamUrl }: ConsoleOptions) => {
+export const serveConsole = (app: Hono<AppEnv>, options: ConsoleOptions) => {
+  const handler = consoleHandler(options);
+  app.get('/console', handler);
+  app.get('/console/*', handler);
+};
+
+/** The handler of every `/console` path (see {@link serveConsole}). */
+export const consoleHandler = ({ dir, streamUrl }: ConsoleOptions) => {
   const csp = consoleCsp(streamUrl ? new URL(streamUrl).origin : undefined);
   let loaded: Promise<Map<string, Asset>> | undefined;
   const assets = () => {
@@ -134,6 +141,5 @@ export const serveConsole = (app: Hono<AppEnv>, { dir, streamUrl }: ConsoleOptio
     if (!index) throw new RunnelError('not_found', 'The web console is not built (npm run build:console).');
     return respond(index, csp, acceptEncoding, 'no-cache', head);
   };
-  app.get('/console', handler);
-  app.get('/console/*', handler);
+  return handler;
 };

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, DEFAULT_STREAM_TIMING, type Limits, type StreamTiming } from '#shared/constants';
-import { STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
 import { RunnelError } from '#shared/domain/errors';
 import type { MetricsSink } from '#shared/observability/telemetry';
 import type { ConnectorStore } from '#shared/ports/connector-store';
@@ -15,8 +14,7 @@ import type { UsageStore } from '#shared/ports/usage-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator } from '#shared/services/auth';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from '#shared/services/auth-throttle';
-import { type ConnectorPolicy, ConnectorService } from '#shared/services/connectors/connectors';
-import { systemResolver } from '#shared/services/connectors/http-delivery';
+import type { ConnectorPolicy } from '#shared/services/connectors/connectors';
 import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
 import { GroupService } from '#shared/services/groups';
@@ -32,8 +30,9 @@ import { TenantService } from '#shared/services/tenants';
 import { TokenService } from '#shared/services/tokens';
 import { TopicService } from '#shared/services/topics';
 import { WaiterQuota } from '#shared/services/waiter-quota';
-import { type ConsoleOptions, serveConsole } from './console';
+import type { ConsoleOptions, consoleHandler } from './console';
 import type { AppEnv } from './env';
+import { LAZY_ROUTES, type LazyRoutes } from './lazy-routes';
 import { accessLog } from './middleware/access-log';
 import { type ClientAddress, operatorAuth, tenantAuth } from './middleware/auth';
 import { browserCors } from './middleware/cors';
@@ -43,14 +42,10 @@ import { noStreams, streamsOnly } from './middleware/streams-only';
 import { utf8JsonBody } from './middleware/utf8-body';
 import { waitingRequests } from './middleware/waiting-requests';
 import { problemResponse, toRunnelError } from './problem';
-import type { RouteConfig, Router } from './router';
-import { adminRoutes } from './routes/admin';
-import { connectorRoutes } from './routes/connectors';
+import { honoPath, type RouteConfig, type Router, runRoute } from './router';
 import { groupRoutes } from './routes/groups';
-import { keyRoutes } from './routes/keys';
 import { recordRoutes } from './routes/records';
 import { streamRoutes } from './routes/streams';
-import { tokenRoutes } from './routes/tokens';
 import { topicRoutes } from './routes/topics';
 import type { StreamFaults } from './streaming/sse';
 
@@ -149,23 +144,35 @@ export const createServices = (deps: AppDeps) => {
     streams: new RecordStreams(fetcher),
     tokens: new TokenService(deps.metadata, clock),
     groups: new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock }),
-    connectors: new ConnectorService(deps.connectors, deps.metadata, clock, {
-      destinations: STRICT_DESTINATIONS,
-      resolve: systemResolver,
-      requireRoleArn: true,
-      reservedBuckets: [],
-      ...deps.connectorPolicy,
-    }),
   };
 };
 
 export type Services = ReturnType<typeof createServices>;
 
-/** The routes of each app, with their full paths, for the OpenAPI document. */
-const contracts = new WeakMap<Hono<AppEnv>, RouteConfig[]>();
+/** The routes of each app, with their full paths, in the order they are mounted, for the OpenAPI document. */
+const contracts = new WeakMap<Hono<AppEnv>, (() => Promise<RouteConfig[]>)[]>();
 
-/** Every route of an app made by {@link createApp}, paths from the root (`/v1/topics/{topic}`). */
-export const contractOf = (app: Hono<AppEnv>): RouteConfig[] => contracts.get(app) ?? [];
+/**
+ * Every route of an app made by {@link createApp}, paths from the root
+ * (`/v1/topics/{topic}`). Loads the routes that are otherwise loaded on their first
+ * request ({@link LAZY_ROUTES}).
+ */
+export const contractOf = async (app: Hono<AppEnv>): Promise<RouteConfig[]> =>
+  (await Promise.all((contracts.get(app) ?? []).map((part) => part()))).flat();
+
+/** Loads a router once; a failed load is not kept, so the next request tries again. */
+const once = (load: () => Promise<Router>) => {
+  let loaded: Promise<Router> | undefined;
+  return () => {
+    if (!loaded) {
+      loaded = load();
+      loaded.catch(() => {
+        loaded = undefined;
+      });
+    }
+    return loaded;
+  };
+};
 
 /** The generated document, read once per instance on the first request for it. */
 const documents = new Map<string, Promise<Record<string, unknown>>>();
@@ -202,11 +209,31 @@ const routeMatchers = (app: Hono<AppEnv>) => {
 export const createApp = (deps: AppDeps, services: Services = createServices(deps)) => {
   const log = deps.log ?? defaultLog;
   const app = new Hono<AppEnv>();
-  const contract: RouteConfig[] = [];
+  const contract: (() => Promise<RouteConfig[]>)[] = [];
   contracts.set(app, contract);
+  const withPrefix = (prefix: string, router: Router) =>
+    router.definitions.map((route) => ({ ...route, path: `${prefix}${route.path}` }));
   const mount = (prefix: string, router: Router) => {
     app.route(prefix, router);
-    for (const route of router.definitions) contract.push({ ...route, path: `${prefix}${route.path}` });
+    contract.push(async () => withPrefix(prefix, router));
+  };
+  /**
+   * Registers routes whose code is imported on their first request (rarely used routes,
+   * kept off the data plane's cold start): each method and path answers at once for
+   * routing, 404 and 405; the first request loads the router and runs that route's
+   * validators and handler in the same request, behind the same middleware.
+   */
+  const mountLazy = (prefix: string, routes: LazyRoutes, load: () => Promise<Router>) => {
+    const router = once(load);
+    for (const [method, path] of routes) {
+      const key = `${method.toUpperCase()} ${path}`;
+      app.on([method.toUpperCase()], [`${prefix}${honoPath(path)}`], async (c) => {
+        const chain = (await router()).chains.get(key);
+        if (!chain) throw new Error(`lazy route ${key} is not registered by its router`);
+        return runRoute(chain, c);
+      });
+    }
+    contract.push(async () => withPrefix(prefix, await router()));
   };
   const auth = { ...services, clientAddress: deps.clientAddress ?? (() => undefined) };
 
@@ -230,7 +257,20 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   );
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  if (deps.console) serveConsole(app, deps.console);
+  if (deps.console) {
+    // Like its files, the console's serving code is loaded on its first request.
+    const options = deps.console;
+    let handler: Promise<ReturnType<typeof consoleHandler>> | undefined;
+    const serve = async (c: Context<AppEnv>) => {
+      handler ??= import('./console').then((m) => m.consoleHandler(options));
+      handler.catch(() => {
+        handler = undefined;
+      });
+      return (await handler)(c);
+    };
+    app.get('/console', serve);
+    app.get('/console/*', serve);
+  }
 
   if (deps.streamsOnly) app.use(streamsOnly());
   if (deps.streamsElsewhere) app.use(noStreams());
@@ -245,13 +285,16 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   mount('/v1', topicRoutes(services));
   mount('/v1', recordRoutes({ ...services, stream }));
   mount('/v1', streamRoutes(stream));
-  mount('/v1', keyRoutes(services));
-  mount('/v1', tokenRoutes(services));
+  mountLazy('/v1', LAZY_ROUTES.keys, async () => (await import('./routes/keys')).keyRoutes(services));
+  mountLazy('/v1', LAZY_ROUTES.tokens, async () => (await import('./routes/tokens')).tokenRoutes(services));
   mount('/v1', groupRoutes(services));
-  mount('/v1', connectorRoutes(services));
+  mountLazy('/v1', LAZY_ROUTES.connectors, async () => {
+    const { connectorRoutes, createConnectorService } = await import('./routes/connectors');
+    return connectorRoutes({ connectors: createConnectorService(deps, services.clock) });
+  });
 
   app.use('/admin/v1/*', operatorAuth(auth), utf8JsonBody());
-  mount('/admin/v1', adminRoutes(services));
+  mountLazy('/admin/v1', LAZY_ROUTES.admin, async () => (await import('./routes/admin')).adminRoutes(services));
 
   // Generated at build time from the same route definitions (scripts/openapi.ts), so
   // starting the app builds no document and loads no OpenAPI generator.

@@ -103,6 +103,8 @@ const hook = (result: { success: boolean; error?: { issues: readonly Issue[] } }
 export class Router extends Hono<AppEnv> {
   /** The routes registered here, paths relative to where the router is mounted. */
   readonly definitions: RouteConfig[] = [];
+  /** Each route's validators and handler, by `METHOD /path` (OpenAPI style), for {@link runRoute}. */
+  readonly chains = new Map<string, MiddlewareHandler<AppEnv>[]>();
 
   openapi<R extends RouteConfig>(route: R, handler: Handler<AppEnv, string, RouteInput<R>>): this {
     this.definitions.push(route);
@@ -117,15 +119,34 @@ export class Router extends Hono<AppEnv> {
         zValidator('json', request.body.content['application/json'].schema, hook) as MiddlewareHandler<AppEnv>,
       );
     }
-    this.on(
-      [route.method.toUpperCase()],
-      [route.path.replaceAll(/\/{(.+?)}/g, '/:$1')],
+    this.chains.set(`${route.method.toUpperCase()} ${route.path}`, [
       ...validators,
-      handler as Handler,
-    );
+      handler as MiddlewareHandler<AppEnv>,
+    ]);
+    this.on([route.method.toUpperCase()], [honoPath(route.path)], ...validators, handler as Handler);
     return this;
   }
 }
+
+/** `/topics/{topic}` as hono writes it: `/topics/:topic`. */
+export const honoPath = (path: string) => path.replaceAll(/\/{(.+?)}/g, '/:$1');
+
+/**
+ * Runs one route's validators and handler (`chain`, from {@link Router.chains}) in the
+ * context of a request that another app matched on the same method and path, as hono's
+ * own dispatch would: a middleware's returned response becomes the answer, errors reach
+ * that app's `onError`.
+ */
+export const runRoute = async (chain: readonly MiddlewareHandler<AppEnv>[], c: Context<AppEnv>) => {
+  const dispatch = async (i: number): Promise<void> => {
+    const step = chain[i];
+    if (!step) return;
+    const res = await step(c, () => dispatch(i + 1));
+    if (res instanceof Response && !c.finalized) c.res = res;
+  };
+  await dispatch(0);
+  return c.res;
+};
 
 export const newRouter = () => new Router();
 

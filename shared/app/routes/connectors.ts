@@ -7,8 +7,11 @@ import {
   parseConnectorConfig,
   topicAccess,
 } from '#shared/domain/connectors/config';
+import { STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
 import { canSee } from '#shared/domain/permissions';
-import { type ConnectorService, connectorView } from '#shared/services/connectors/connectors';
+import { ConnectorService, connectorView } from '#shared/services/connectors/connectors';
+import { systemResolver } from '#shared/services/connectors/http-delivery';
+import type { AppDeps } from '../create-app';
 import { authorize } from '../middleware/auth';
 import {
   bodyProblemResponses,
@@ -66,6 +69,23 @@ const UpdateConnectorSchema = z
   .meta({ id: 'UpdateConnector' });
 
 const ConnectorParamSchema = z.object({ name: NameSchema });
+
+/**
+ * The connector service of the API, built when the connector routes are first used
+ * (they are loaded on first request; see `createApp`). @default policy strict (AWS):
+ * public https destinations, s3-sinks through a role
+ */
+export const createConnectorService = (
+  deps: Pick<AppDeps, 'connectors' | 'metadata' | 'connectorPolicy'>,
+  clock: () => number,
+) =>
+  new ConnectorService(deps.connectors, deps.metadata, clock, {
+    destinations: STRICT_DESTINATIONS,
+    resolve: systemResolver,
+    requireRoleArn: true,
+    reservedBuckets: [],
+    ...deps.connectorPolicy,
+  });
 
 const parseConfig = (kind: ConnectorKind, raw: unknown) => {
   const parsed = parseConnectorConfig(kind, raw);
