@@ -1,8 +1,10 @@
 /**
  * Cold-start figures for the API function: bundles `functions/api.ts` exactly as the CDK
- * construct does (infra/constructs/bundling.ts) and a bare baseline (hono + the same AWS
- * SDK clients, nothing else) the same way, then measures each bundle's size and the time
- * a fresh Node.js process takes to import it, which builds the app (median of several
+ * construct does (infra/constructs/bundling.ts: `index.mjs` plus chunks loaded on first
+ * use) and a bare baseline (bench/cold-start-baseline.ts: hono + the same AWS SDK clients,
+ * nothing else) the same way, then measures what a start loads (the entry and the chunks
+ * it imports statically; chunks behind `import()` are counted apart) and the time a fresh
+ * Node.js process takes to import the entry, which builds the app (median of several
  * runs, each in its own child process, no network: the operator key comes as a hash).
  * Runs alternate between the bundles, so load from other processes weighs on both alike;
  * the ratios (API over baseline) are the figures to compare, not the absolute times.
@@ -15,8 +17,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { ESM_REQUIRE_BANNER, EXTERNAL_MODULES, MAIN_FIELDS, MINIFY, NODE_TARGET } from '../infra/constructs/bundling';
+import { build, type Metafile } from 'esbuild';
+import { ENTRY_FILE, functionBuildOptions } from '../infra/constructs/bundling';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -30,42 +32,14 @@ export const COLD_START_TARGET = 1.3;
  */
 export const BEFORE = { bytes: 1_241_600, sizeRatio: 2.44, importRatio: 1.86 } as const;
 
-/** The construct's options, for esbuild's API (NodejsFunction passes the same as CLI flags). */
-const constructOptions: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: NODE_TARGET,
-  format: 'esm',
-  mainFields: MAIN_FIELDS,
-  banner: { js: ESM_REQUIRE_BANNER },
-  external: EXTERNAL_MODULES,
-  minify: MINIFY,
-  sourcemap: true,
-  sourcesContent: false,
-  metafile: true,
-  logLevel: 'warning',
-};
-
-const BASELINE = `
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Hono } from 'hono';
-import { handle } from 'hono/aws-lambda';
-const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-const s3 = new S3Client({});
-const secrets = new SecretsManagerClient({});
-const app = new Hono();
-app.get('/healthz', (c) => c.json({ status: 'ok', clients: [dynamodb, s3, secrets].length }));
-export const handler = handle(app);
-`;
-
 export interface BundleFigures {
   name: 'api' | 'baseline';
+  /** What a start loads: the entry and every chunk it imports statically. */
   bytes: number;
   gzipBytes: number;
   mapBytes: number;
+  /** Chunks loaded only on first use (behind `import()`), not at start. */
+  lazyBytes: number;
   /** Median import time, ms. */
   importMs: number;
   /** Median import time with `--enable-source-maps` (as the functions run), ms. */
@@ -87,10 +61,11 @@ export interface ColdStartResult {
   openApiDocumentGzipBytes: number;
 }
 
-/** Output bytes by npm package (or `runnel` for our own code), largest first. */
-const byPackage = (metafile: Metafile): [string, number][] => {
+/** Output bytes by npm package (or `runnel` for our own code) in the given outputs, largest first. */
+const byPackage = (metafile: Metafile, files: Set<string>): [string, number][] => {
   const totals = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (!files.has(file)) continue;
     for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
       const key = match?.[1] ?? 'runnel';
@@ -98,6 +73,20 @@ const byPackage = (metafile: Metafile): [string, number][] => {
     }
   }
   return [...totals.entries()].sort((a, b) => b[1] - a[1]);
+};
+
+/** The output files a start loads: the entry and, transitively, what it imports statically. */
+const loadedAtStart = (metafile: Metafile, entry: string): Set<string> => {
+  const loaded = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (loaded.has(file)) continue;
+    loaded.add(file);
+    for (const i of metafile.outputs[file]?.imports ?? []) {
+      if (i.kind === 'import-statement' && metafile.outputs[i.path]) pending.push(i.path);
+    }
+  }
+  return loaded;
 };
 
 const ENV = {
@@ -134,31 +123,29 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
   if (!Number.isInteger(runs) || runs < 1) throw new Error('runs must be a positive integer');
   const workDir = mkdtempSync(join(tmpdir(), 'runnel-bundle-'));
   try {
-    const bundle = async (name: 'api' | 'baseline', entry: { file: string } | { contents: string }) => {
+    const bundle = async (name: 'api' | 'baseline', entry: string) => {
       const outdir = join(workDir, name);
       mkdirSync(outdir);
-      const file = join(outdir, 'index.mjs');
-      const result = await build({
-        ...constructOptions,
-        ...('file' in entry
-          ? { entryPoints: [entry.file] }
-          : { stdin: { contents: entry.contents, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` } }),
-        outfile: file,
-        absWorkingDir: root,
-      });
-      const code = readFileSync(file);
+      const result = await build({ ...functionBuildOptions(entry, outdir), absWorkingDir: root, metafile: true });
+      const metafile = result.metafile as Metafile;
+      const entryOutput = Object.keys(metafile.outputs).find((f) => f.endsWith(`/${name}/${ENTRY_FILE}`));
+      if (!entryOutput) throw new Error(`no ${ENTRY_FILE} in the ${name} bundle`);
+      const atStart = loadedAtStart(metafile, entryOutput);
+      const code = Buffer.concat([...atStart].map((f) => readFileSync(resolve(root, f))));
+      const all = Object.entries(metafile.outputs).filter(([f]) => f.endsWith('.mjs'));
       return {
         name,
-        file,
+        file: join(outdir, ENTRY_FILE),
         bytes: code.byteLength,
         gzipBytes: gzipSync(code, { level: 9 }).byteLength,
-        mapBytes: statSync(`${file}.map`).size,
-        byPackage: byPackage(result.metafile as Metafile),
+        mapBytes: [...atStart].reduce((sum, f) => sum + statSync(resolve(root, `${f}.map`)).size, 0),
+        lazyBytes: all.filter(([f]) => !atStart.has(f)).reduce((sum, [, o]) => sum + o.bytes, 0),
+        byPackage: byPackage(metafile, atStart),
       };
     };
     const bundles = [
-      await bundle('api', { file: join(root, 'functions/api.ts') }),
-      await bundle('baseline', { contents: BASELINE }),
+      await bundle('api', join(root, 'functions/api.ts')),
+      await bundle('baseline', join(root, 'bench/cold-start-baseline.ts')),
     ];
     // Warm the file cache once; then alternate bundles and option sets run by run.
     for (const b of bundles) importMs(b.file, []);

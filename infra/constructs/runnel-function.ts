@@ -1,11 +1,13 @@
+import { copyFileSync, cpSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { join } from 'node:path';
+import { AssetHashType, DockerImage, type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ESM_REQUIRE_BANNER, EXTERNAL_MODULES, MAIN_FIELDS, MINIFY, NODE_TARGET } from './bundling';
+import { buildSync } from 'esbuild';
+import { functionBuildOptions } from './bundling';
 
 /** Lambda's Node.js runtime: the major version of `engines` and of the `node` the npm scripts run. */
 export const NODE_RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -48,18 +50,36 @@ const assertEsbuildInstalled = (projectRoot: string) => {
   try {
     createRequire(`${projectRoot}/package.json`).resolve('esbuild');
   } catch {
-    // Without a local esbuild NodejsFunction silently falls back to Docker; refuse instead.
+    // Bundling runs the local esbuild, never Docker.
     throw new Error('esbuild is not installed locally (npm ci installs it); bundling never uses Docker.');
   }
 };
 
 /**
- * Every Runnel function: arm64, Node.js 22, one minified ESM bundle with source maps, its
+ * Bundles the handler with the local esbuild (bundling.ts: `index.mjs` and its chunks),
+ * then copies the extra directories and files beside it; fails when one is missing.
+ */
+const bundleFunction = (props: RunnelFunctionProps, outputDir: string): boolean => {
+  buildSync({ ...functionBuildOptions(props.entry, outputDir), absWorkingDir: props.projectRoot });
+  for (const [name, source] of Object.entries(props.bundleDirs ?? {})) {
+    if (!existsSync(join(source, 'index.html'))) throw new Error(`${source} is not built (npm ci builds it)`);
+    cpSync(source, join(outputDir, name), { recursive: true });
+  }
+  for (const [name, source] of Object.entries(props.bundleFiles ?? {})) {
+    if (!existsSync(source)) throw new Error(`${source} is missing`);
+    copyFileSync(source, join(outputDir, name));
+  }
+  return true;
+};
+
+/**
+ * Every Runnel function: arm64, Node.js 22, a minified ESM bundle with source maps
+ * (`index.mjs` and the chunks it imports on first use), its
  * own log group with a retention, optional X-Ray tracing, and a role that starts with
  * nothing but writing to that log group. Access to tables, bucket and secret is granted
  * per function (see `access.ts`).
  */
-export class RunnelFunction extends NodejsFunction {
+export class RunnelFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props: RunnelFunctionProps) {
     for (const name of Object.keys(props.environment ?? {})) {
       if (SECRET_LIKE.test(name)) throw new Error(`${id}: environment variable ${name} looks like a secret value`);
@@ -83,10 +103,15 @@ export class RunnelFunction extends NodejsFunction {
     );
 
     super(scope, id, {
-      entry: props.entry,
-      handler: 'handler',
-      projectRoot: props.projectRoot,
-      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      code: lambda.Code.fromAsset(props.projectRoot, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: local bundling either succeeds or throws.
+          image: DockerImage.fromRegistry('runnel-bundles-locally'),
+          local: { tryBundle: (outputDir) => bundleFunction(props, outputDir) },
+        },
+      }),
+      handler: 'index.handler',
       description: props.description,
       runtime: NODE_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -101,38 +126,6 @@ export class RunnelFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: METRICS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: NODE_TARGET,
-        mainFields: MAIN_FIELDS,
-        banner: ESM_REQUIRE_BANNER,
-        externalModules: EXTERNAL_MODULES,
-        minify: MINIFY,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        forceDockerBundling: false,
-        logLevel: LogLevel.WARNING,
-        commandHooks:
-          props.bundleDirs || props.bundleFiles
-            ? {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (_inputDir: string, outputDir: string) => [
-                  ...Object.entries(props.bundleDirs ?? {}).map(
-                    ([name, source]) =>
-                      `test -f "${source}/index.html" && cp -R "${source}" "${outputDir}/${name}" || ` +
-                      `{ echo "${source} is not built (npm ci builds it)" >&2; exit 1; }`,
-                  ),
-                  ...Object.entries(props.bundleFiles ?? {}).map(
-                    ([name, source]) =>
-                      `test -f "${source}" && cp "${source}" "${outputDir}/${name}" || ` +
-                      `{ echo "${source} is missing" >&2; exit 1; }`,
-                  ),
-                ],
-              }
-            : undefined,
       },
     });
   }

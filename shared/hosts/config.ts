@@ -2,7 +2,11 @@ import * as z from 'zod';
 import type { StorageConfig } from '#shared/adapters/aws';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
 import { DEFAULT_EXACTLY_ONCE_TIMING, type ExactlyOnceTiming } from '#shared/constants';
-import { type DestinationPolicy, LOCAL_DESTINATIONS, STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
+import {
+  type DestinationPolicy,
+  LOCAL_DESTINATIONS,
+  STRICT_DESTINATIONS,
+} from '#shared/domain/connectors/destination-policy';
 import type { MaintenanceOptions } from '#shared/services/maintenance';
 
 /**

@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions } from '#shared/adapters/dynamodb/tables';
@@ -38,6 +41,8 @@ let urlConfigured: Synthesized;
 let bundledConsole: { files: string[]; index: string } = { files: [], index: '' };
 /** The OpenAPI document found beside the API function's bundle. */
 let bundledOpenApi = '';
+/** What the API function's bundled asset holds and answers (the default synth's; see inspectApiBundle). */
+let apiBundle: ReturnType<typeof inspectApiBundle> | undefined;
 beforeAll(() => {
   ensureConsoleBuilt();
   byDefault = synthRunnel(
@@ -45,6 +50,7 @@ beforeAll(() => {
     {
       onAssembly: (directory, template) => {
         bundledConsole = consoleInAsset(directory, template);
+        apiBundle = inspectApiBundle(apiAssetDir(directory, template));
         const file = join(apiAssetDir(directory, template), 'openapi.json');
         bundledOpenApi = existsSync(file) ? readFileSync(file, 'utf8') : '';
       },
@@ -352,6 +358,27 @@ describe('the default front door: the API function URL', () => {
 
   it('ships the generated OpenAPI document beside the API bundle', () => {
     expect(bundledOpenApi).toBe(readFileSync(join('shared', 'app', 'openapi.json'), 'utf8'));
+  });
+
+  it('ships every chunk the API bundle imports, and a start loads none of the routes kept for first use', () => {
+    if (!apiBundle) throw new Error('the API bundle was not inspected');
+    const { atStart, files, startCode } = apiBundle;
+    expect(files).toBeGreaterThan(atStart);
+    // Operation ids appear only in the routes' own code; the SSRF checks' address parser only with connectors.
+    const onStart = ['"createTopic"', '"produce"', '"joinGroup"'];
+    const firstUse = ['"createKey"', '"createToken"', '"createConnector"', '"createTenant"', 'ipaddr: '];
+    expect(onStart.filter((text) => startCode.includes(text))).toEqual(onStart);
+    expect(firstUse.filter((text) => startCode.includes(text))).toEqual([]);
+  });
+
+  it('serves routes kept for first use from the bundle: their chunks load and bad input gets the same problem', () => {
+    const [invalid, wrongMethod, consolePage] = apiBundle?.answers ?? [];
+    expect(invalid?.status).toBe(400);
+    expect(invalid?.type).toContain('application/problem+json');
+    expect(JSON.parse(invalid?.body ?? '{}')).toMatchObject({ code: 'invalid_request', status: 400 });
+    expect(wrongMethod?.status).toBe(405);
+    expect(consolePage?.status).toBe(200);
+    expect(consolePage?.type).toContain('text/html');
   });
 });
 
@@ -728,6 +755,75 @@ describe('connector worker', () => {
     expect(ConnectorWorkerRoleArn.Value).toEqual({ 'Fn::GetAtt': [fn.Properties.Role['Fn::GetAtt'][0], 'Arn'] });
   });
 });
+
+/**
+ * The API asset's module graph (what a start loads, and every file with the chunks behind
+ * `import()`), and the answers of its handler, run in a child process, to requests for
+ * routes kept for first use (an invalid operator request, a wrong method, the console).
+ */
+function inspectApiBundle(dir: string) {
+  const entry = join(dir, 'index.mjs');
+  const atStart = moduleGraph(entry, false);
+  const operatorKey = 'operator-key-for-the-bundle-test';
+  const script = `
+    const { handler } = await import(${JSON.stringify(pathToFileURL(entry).href)});
+    const event = (method, path, body) => ({
+      version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '',
+      headers: { host: 'example.lambda-url.eu-west-1.on.aws', 'content-type': 'application/json', authorization: 'Bearer ${operatorKey}' },
+      requestContext: { http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.7', userAgent: 'test' }, requestId: 'r', routeKey: '$default', stage: '$default', timeEpoch: 0 },
+      body: body === undefined ? undefined : JSON.stringify(body), isBase64Encoded: false,
+    });
+    const answers = [];
+    for (const [method, path, body] of [['PATCH', '/admin/v1/tenants/t1', { quotas: 'none' }], ['PUT', '/admin/v1/tenants/t1'], ['GET', '/console']]) {
+      const res = await handler(event(method, path, body), { awsRequestId: 'r', functionName: 'api' });
+      answers.push({ status: res.statusCode, type: res.headers['content-type'], body: res.body.slice(0, 300) });
+    }
+    process.stdout.write('\\nANSWERS ' + JSON.stringify(answers) + '\\n');`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'example',
+      RUNNEL_METADATA_TABLE: 'runnel-metadata',
+      RUNNEL_LOG_TABLE: 'runnel-log',
+      RUNNEL_SEGMENT_BUCKET: 'runnel-segments',
+      RUNNEL_OPERATOR_KEY_HASH: createHash('sha256').update(operatorKey).digest('hex'),
+      POWERTOOLS_SERVICE_NAME: 'runnel',
+      POWERTOOLS_METRICS_NAMESPACE: 'Runnel',
+    },
+  });
+  return {
+    atStart: atStart.size,
+    files: moduleGraph(entry, true).size,
+    startCode: [...atStart].map((f) => readFileSync(f, 'utf8')).join('\n'),
+    answers: JSON.parse(
+      out
+        .split('\n')
+        .find((line) => line.startsWith('ANSWERS '))
+        ?.slice(8) ?? '[]',
+    ) as { status: number; type: string; body: string }[],
+  };
+}
+
+/** The output files a bundle's module imports, transitively: statically only, or with `import()` too. */
+function moduleGraph(entry: string, dynamic: boolean) {
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    if (!existsSync(file)) throw new Error(`${file} is imported but not in the bundle`);
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    const pattern = dynamic
+      ? /(?:from|import)\s*\(?"(\.\.?\/[^"]+\.mjs)"/g
+      : /(?:from|import)\s*"(\.\.?\/[^"]+\.mjs)"/g;
+    for (const [, path] of code.matchAll(pattern)) pending.push(join(dirname(file), path as string));
+  }
+  return seen;
+}
 
 const consoleFiles = (dir: string) =>
   ['index.html', ...readdirSync(join(dir, 'assets')).map((f) => `assets/${f}`)].sort();
