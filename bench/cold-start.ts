@@ -32,8 +32,10 @@ export const COLD_START_TARGET = 1.3;
  */
 export const BEFORE = { bytes: 1_241_600, sizeRatio: 2.44, importRatio: 1.86 } as const;
 
+type BundleName = 'api' | 'baseline' | 'api-one-file' | 'baseline-one-file';
+
 export interface BundleFigures {
-  name: 'api' | 'baseline';
+  name: BundleName;
   /** What a start loads: the entry and every chunk it imports statically. */
   bytes: number;
   gzipBytes: number;
@@ -56,6 +58,11 @@ export interface ColdStartResult {
   baseline: BundleFigures;
   sizeRatio: number;
   importRatio: number;
+  /**
+   * Both bundled as one file without code splitting (as the functions were before
+   * splitting), measured in the same alternating runs: what splitting gains each of them.
+   */
+  oneFile: { api: BundleFigures; baseline: BundleFigures; sizeRatio: number; importRatio: number };
   /** The generated OpenAPI document shipped beside the API bundle (read on request, not at start). */
   openApiDocumentBytes: number;
   openApiDocumentGzipBytes: number;
@@ -123,10 +130,12 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
   if (!Number.isInteger(runs) || runs < 1) throw new Error('runs must be a positive integer');
   const workDir = mkdtempSync(join(tmpdir(), 'runnel-bundle-'));
   try {
-    const bundle = async (name: 'api' | 'baseline', entry: string) => {
+    const bundle = async (name: BundleName, entry: string) => {
       const outdir = join(workDir, name);
       mkdirSync(outdir);
-      const result = await build({ ...functionBuildOptions(entry, outdir), absWorkingDir: root, metafile: true });
+      const splitting = !name.endsWith('one-file');
+      const options = { ...functionBuildOptions(entry, outdir), splitting, absWorkingDir: root, metafile: true };
+      const result = await build(options);
       const metafile = result.metafile as Metafile;
       const entryOutput = Object.keys(metafile.outputs).find((f) => f.endsWith(`/${name}/${ENTRY_FILE}`));
       if (!entryOutput) throw new Error(`no ${ENTRY_FILE} in the ${name} bundle`);
@@ -146,6 +155,8 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
     const bundles = [
       await bundle('api', join(root, 'functions/api.ts')),
       await bundle('baseline', join(root, 'bench/cold-start-baseline.ts')),
+      await bundle('api-one-file', join(root, 'functions/api.ts')),
+      await bundle('baseline-one-file', join(root, 'bench/cold-start-baseline.ts')),
     ];
     // Warm the file cache once; then alternate bundles and option sets run by run.
     for (const b of bundles) importMs(b.file, []);
@@ -157,13 +168,13 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
         mapped.get(b.name)?.push(importMs(b.file, ['--enable-source-maps']));
       }
     }
-    const [api, baseline] = bundles.map(
+    const [api, baseline, apiOneFile, baselineOneFile] = bundles.map(
       ({ file: _file, ...b }): BundleFigures => ({
         ...b,
         importMs: median(plain.get(b.name) ?? []),
         importMsSourceMaps: median(mapped.get(b.name) ?? []),
       }),
-    ) as [BundleFigures, BundleFigures];
+    ) as [BundleFigures, BundleFigures, BundleFigures, BundleFigures];
     const document = readFileSync(join(root, 'shared/app/openapi.json'));
     return {
       node: process.version,
@@ -173,6 +184,12 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
       baseline,
       sizeRatio: api.bytes / baseline.bytes,
       importRatio: api.importMs / baseline.importMs,
+      oneFile: {
+        api: apiOneFile,
+        baseline: baselineOneFile,
+        sizeRatio: apiOneFile.bytes / baselineOneFile.bytes,
+        importRatio: apiOneFile.importMs / baselineOneFile.importMs,
+      },
       openApiDocumentBytes: document.byteLength,
       openApiDocumentGzipBytes: gzipSync(document, { level: 9 }).byteLength,
     };
