@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { boundedCache } from './bounded-cache';
 
 /**
  * Key permissions: actions on resource patterns. A resource is `topic:<name>`,
@@ -16,7 +16,7 @@ export interface Permission {
 export const ALL_PERMISSIONS: Permission[] = [{ resource: '*', actions: [...ACTIONS] }];
 
 /** Compiled patterns; the least recently used go first. */
-const patternCache = new LRUCache<string, RegExp>({ max: 1000 });
+const patternCache = boundedCache<string, RegExp>(1000);
 
 const toRegExp = (pattern: string): RegExp => {
   let re = patternCache.get(pattern);

@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { boundedCache } from '#shared/domain/bounded-cache';
 import { RunnelError } from '#shared/domain/errors';
 
 export interface FailedAuthLimiterOptions {
@@ -35,7 +36,7 @@ export class FailedAuthLimiter {
     }
     this.burst = burst;
     this.refillPerMs = refillPerSecond / 1000;
-    this.buckets = new LRUCache({ max: maxAddresses });
+    this.buckets = boundedCache(maxAddresses);
   }
 
   private tokens(address: string, now: number): number {

@@ -1,6 +1,7 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { API_KEY_CACHE_MS, API_KEY_LAST_USE_INTERVAL_MS } from '#shared/constants';
 import { hashApiKey, hashesEqual, keyIdOf } from '#shared/domain/api-keys';
+import { boundedCache } from '#shared/domain/bounded-cache';
 import { isBrowserToken, tokenKeyId, verifyToken } from '#shared/domain/browser-tokens';
 import { tokenExpired, unauthorized } from '#shared/domain/errors';
 import type { Permission } from '#shared/domain/permissions';
@@ -67,10 +68,10 @@ export class Authenticator {
   ) {
     this.cacheMs = options.cacheMs ?? API_KEY_CACHE_MS;
     // Bounded by count; expiry is checked on the injected clock (stale from `expiresAt` on).
-    this.keys = new LRUCache({ max: MAX_CACHE_ENTRIES });
-    this.unknownKeys = new LRUCache({ max: MAX_CACHE_ENTRIES });
-    this.tenants = new LRUCache({ max: MAX_CACHE_ENTRIES });
-    this.lastUseWritten = new LRUCache({ max: MAX_CACHE_ENTRIES });
+    this.keys = boundedCache(MAX_CACHE_ENTRIES);
+    this.unknownKeys = boundedCache(MAX_CACHE_ENTRIES);
+    this.tenants = boundedCache(MAX_CACHE_ENTRIES);
+    this.lastUseWritten = boundedCache(MAX_CACHE_ENTRIES);
     this.lastUseIntervalMs = options.lastUseIntervalMs ?? API_KEY_LAST_USE_INTERVAL_MS;
   }
 

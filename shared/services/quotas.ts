@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache';
 import { DEFAULT_RETENTION_MS, SECOND } from '#shared/constants';
+import { boundedCache } from '#shared/domain/bounded-cache';
 import { RunnelError } from '#shared/domain/errors';
 import { type Quotas, retentionAllowed } from '#shared/domain/quotas';
 import { type ProducedRecord, recordSize } from '#shared/domain/records';
@@ -114,7 +114,7 @@ export interface ProduceAdmission {
  * accuracy this gives across instances.
  */
 export class QuotaService {
-  private readonly tenants = new LRUCache<string, TenantUsage>({ max: MAX_TENANTS_REMEMBERED });
+  private readonly tenants = boundedCache<string, TenantUsage>(MAX_TENANTS_REMEMBERED);
 
   constructor(
     private readonly metadata: MetadataStore,

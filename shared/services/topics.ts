@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { DEFAULT_RETENTION_MS, type Limits } from '#shared/constants';
+import { boundedCache } from '#shared/domain/bounded-cache';
 import { invalidRequest, partitionNotFound, RunnelError, topicNotFound } from '#shared/domain/errors';
 import type { PartitionRef } from '#shared/ports/log-index';
 import type { MetadataStore, Topic } from '#shared/ports/metadata-store';
@@ -44,7 +44,7 @@ const sameTopic = (a: Topic, b: Topic) =>
 
 export class TopicService {
   /** The last version of each topic this instance read: plans only, always validated. */
-  private readonly remembered = new LRUCache<string, Topic>({ max: MAX_TOPICS_REMEMBERED });
+  private readonly remembered = boundedCache<string, Topic>(MAX_TOPICS_REMEMBERED);
 
   constructor(
     private readonly metadata: MetadataStore,
