@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { getConnInfo, handle } from 'hono/aws-lambda';
 import { awsPorts } from '#shared/adapters/aws';
 import { createSdkClients } from '#shared/adapters/sdk-clients';
@@ -19,19 +18,22 @@ const storageErrors = new SdkErrorCounter();
 storageErrors.attach(dynamodb, 'DynamoDB');
 storageErrors.attach(s3, 'S3');
 
-const readOperatorKeyHash = async (): Promise<string | undefined> => {
-  if (config.operatorKeyHash) return config.operatorKeyHash;
-  if (!config.operatorSecretArn) return undefined;
-  const secret = await new SecretsManagerClient({}).send(
-    new GetSecretValueCommand({ SecretId: config.operatorSecretArn }),
-  );
+/**
+ * The operator key is read from its secret on the first operator request, not at start:
+ * a start then waits for no Secrets Manager call, and the client is loaded only then.
+ */
+const readOperatorKeyHash = async (secretArn: string): Promise<string | undefined> => {
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const secret = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
   // Only the hash stays in memory.
   return secret.SecretString ? hashApiKey(secret.SecretString) : undefined;
 };
+const { operatorSecretArn } = config;
 
 const app = createApp({
   ...awsPorts({ dynamodb, s3 }, config.storage),
-  operatorKeyHash: await readOperatorKeyHash(),
+  operatorKeyHash:
+    config.operatorKeyHash ?? (operatorSecretArn ? () => readOperatorKeyHash(operatorSecretArn) : undefined),
   corsOrigins: config.corsOrigins,
   exactlyOnce: { timing: config.exactlyOnceTiming },
   // In AWS: public https destinations only, s3-sinks through the tenant's role.

@@ -12,7 +12,7 @@ import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
 import { AppendNotifier } from '#shared/services/append-notifier';
-import { Authenticator } from '#shared/services/auth';
+import { Authenticator, type OperatorKeyHash } from '#shared/services/auth';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from '#shared/services/auth-throttle';
 import type { ConnectorPolicy } from '#shared/services/connectors/connectors';
 import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
@@ -64,8 +64,11 @@ export interface AppDeps {
   connectors: ConnectorStore;
   /** Where connectors may reach. @default strict (AWS): public https destinations, s3-sinks through a role */
   connectorPolicy?: Partial<ConnectorPolicy>;
-  /** SHA-256 (hex) of the operator key; without it the operator API refuses every call. */
-  operatorKeyHash: string | undefined;
+  /**
+   * SHA-256 (hex) of the operator key, or a function that loads it on the first operator
+   * request; without it the operator API refuses every call.
+   */
+  operatorKeyHash: OperatorKeyHash;
   /** @default Date.now */
   clock?: () => number;
   /** @default DEFAULT_LIMITS */

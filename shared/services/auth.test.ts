@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateApiKey } from '#shared/domain/api-keys';
+import { generateApiKey, hashApiKey } from '#shared/domain/api-keys';
 import { ALL_PERMISSIONS } from '#shared/domain/permissions';
 import type { ApiKey, MetadataStore, Tenant } from '#shared/ports/metadata-store';
 import { Authenticator } from './auth';
@@ -79,5 +79,48 @@ describe('Authenticator lookups', () => {
     const principals = await Promise.all(Array.from({ length: 50 }, () => auth.tenant(apiKey)));
     expect(principals.every((p) => p.keyId === keyId)).toBe(true);
     expect(lookups.get(keyId)).toBe(2);
+  });
+});
+
+describe('Authenticator operator key', () => {
+  const metadata = {} as MetadataStore;
+  const operatorKey = 'the-operator-key';
+
+  it('loads the operator key hash on the first operator check, once, and not at construction', async () => {
+    let loads = 0;
+    const auth = new Authenticator(
+      metadata,
+      async () => {
+        loads++;
+        return hashApiKey(operatorKey);
+      },
+      () => 0,
+    );
+    expect(loads).toBe(0);
+    expect(await auth.isOperator('not-the-key')).toBe(false);
+    expect(await auth.isOperator(operatorKey)).toBe(true);
+    expect(loads).toBe(1);
+  });
+
+  it('tries the load again after it failed, and refuses every key when there is no operator key', async () => {
+    let fail = true;
+    const auth = new Authenticator(
+      metadata,
+      async () => {
+        if (fail) throw new Error('secret unavailable');
+        return hashApiKey(operatorKey);
+      },
+      () => 0,
+    );
+    await expect(auth.isOperator(operatorKey)).rejects.toThrow('secret unavailable');
+    fail = false;
+    expect(await auth.isOperator(operatorKey)).toBe(true);
+    const none = new Authenticator(
+      metadata,
+      async () => undefined,
+      () => 0,
+    );
+    expect(await none.isOperator(operatorKey)).toBe(false);
+    expect(await new Authenticator(metadata, hashApiKey(operatorKey), () => 0).isOperator(operatorKey)).toBe(true);
   });
 });

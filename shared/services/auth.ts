@@ -41,6 +41,28 @@ export interface AuthenticatorOptions {
 }
 
 /**
+ * The operator key's SHA-256 (hex), or a function that loads it (from Secrets Manager in
+ * AWS) on the first operator request, so that starting an instance waits for no secret.
+ * `undefined`: the operator API refuses every call.
+ */
+export type OperatorKeyHash = string | undefined | (() => Promise<string | undefined>);
+
+/** Loads the hash once; a failed load is not kept, so the next operator request tries again. */
+const once = (hash: OperatorKeyHash): (() => Promise<string | undefined>) => {
+  if (typeof hash !== 'function') return async () => hash;
+  let loading: Promise<string | undefined> | undefined;
+  return () => {
+    if (!loading) {
+      loading = hash();
+      loading.catch(() => {
+        loading = undefined;
+      });
+    }
+    return loading;
+  };
+};
+
+/**
  * Resolves bearer tokens to principals. A key needs its key item and a live tenant item;
  * both are cached for a few seconds per function instance, so a warm request costs no
  * DynamoDB call, and a revoked key or deleted tenant fails on every instance within
@@ -57,15 +79,17 @@ export class Authenticator {
   private readonly unknownKeys: LRUCache<string, Found<ApiKey>>;
   private readonly tenants: LRUCache<string, Found<Tenant>>;
   private readonly lastUseWritten: LRUCache<string, number>;
+  private readonly operatorKeyHash: () => Promise<string | undefined>;
   private readonly cacheMs: number;
   private readonly lastUseIntervalMs: number;
 
   constructor(
     private readonly metadata: MetadataStore,
-    private readonly operatorKeyHash: string | undefined,
+    operatorKeyHash: OperatorKeyHash,
     private readonly clock: () => number,
     options: AuthenticatorOptions = {},
   ) {
+    this.operatorKeyHash = once(operatorKeyHash);
     this.cacheMs = options.cacheMs ?? API_KEY_CACHE_MS;
     // Bounded by count; expiry is checked on the injected clock (stale from `expiresAt` on).
     this.keys = boundedCache(MAX_CACHE_ENTRIES);
@@ -75,8 +99,10 @@ export class Authenticator {
     this.lastUseIntervalMs = options.lastUseIntervalMs ?? API_KEY_LAST_USE_INTERVAL_MS;
   }
 
-  isOperator(token: string): boolean {
-    return this.operatorKeyHash !== undefined && hashesEqual(hashApiKey(token), this.operatorKeyHash);
+  /** Whether `token` is the operator key (constant-time compare of the hashes). */
+  async isOperator(token: string): Promise<boolean> {
+    const expected = await this.operatorKeyHash();
+    return expected !== undefined && hashesEqual(hashApiKey(token), expected);
   }
 
   private fresh<T>(found: Found<T> | undefined): found is Found<T> {

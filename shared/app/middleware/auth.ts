@@ -78,7 +78,7 @@ export const operatorAuth =
     await throttled(c, deps, async () => {
       const token = bearerToken(c.req.header('Authorization'));
       if (!token) throw unauthorized();
-      if (!deps.authenticator.isOperator(token)) {
+      if (!(await deps.authenticator.isOperator(token))) {
         // A valid tenant key gets 403 (known key, no permission); anything else 401.
         await deps.authenticator.tenant(token);
         throw forbidden('The operator API needs the operator key.');
