@@ -1,7 +1,15 @@
 import type { ConnectorStore } from '#shared/ports/connector-store';
 import type { GroupStore } from '#shared/ports/group-store';
 import type { IdempotencyStore } from '#shared/ports/idempotency-store';
-import type { EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
+import type {
+  CounterState,
+  EntryPage,
+  IndexEntry,
+  LogIndex,
+  OffsetCounter,
+  PartitionRef,
+  Reservation,
+} from '#shared/ports/log-index';
 import { isSameEntry, OffsetTakenError, partitionKey } from '#shared/ports/log-index';
 import type {
   ApiKey,
@@ -95,6 +103,33 @@ export class MemoryLogIndex implements LogIndex {
     if (i < 0) return false;
     list.splice(i, 1);
     return true;
+  }
+
+  private readonly counters = new Map<string, CounterState>();
+
+  async reserve(p: PartitionRef, count: number): Promise<Reservation | undefined> {
+    const counter = this.counters.get(partitionKey(p));
+    if (!counter) return undefined;
+    const reservation = { baseOffset: counter.next, slot: counter.slot };
+    counter.next += count;
+    counter.slot += 1;
+    return reservation;
+  }
+
+  async initCounter(p: PartitionRef, counter: OffsetCounter) {
+    if (this.counters.has(partitionKey(p))) return false;
+    this.counters.set(partitionKey(p), { ...counter, floor: 0 });
+    return true;
+  }
+
+  async readCounter(p: PartitionRef) {
+    const counter = this.counters.get(partitionKey(p));
+    return counter && { ...counter };
+  }
+
+  async raiseFloor(p: PartitionRef, offset: number) {
+    const counter = this.counters.get(partitionKey(p));
+    if (counter) counter.floor = Math.max(counter.floor, offset);
   }
 }
 

@@ -61,6 +61,20 @@ export const FETCH_LIMITS = {
  */
 export const MAX_APPEND_ATTEMPTS = 100;
 
+/**
+ * Gap bound G: a hole in a partition (offsets reserved on its counter that no entry or
+ * marker covers) whose next entry is older than this is marked by the first reader that
+ * reaches it. Readers stall at a hole for at most about this long (docs/offset-protocol.md).
+ */
+export const GAP_BOUND_MS = 10_000;
+
+/**
+ * Writer bound W: a writer sends its entry's put only while its reservation is younger
+ * than this; past it, it marks the reservation as a gap itself and reserves again. Half
+ * of G, so a live writer's put is normally long settled when readers start marking.
+ */
+export const RESERVATION_BOUND_MS = GAP_BOUND_MS / 2;
+
 /** How long an API key lookup is cached in a warm function. A revoked key fails after at most this. */
 export const API_KEY_CACHE_MS = 5 * SECOND;
 

@@ -3,8 +3,10 @@ import {
   type BatchStart,
   batchAppendTime,
   entryEnd,
+  firstSlot,
   IDEMPOTENT_WRITER_PREFIX,
   type IndexEntry,
+  lastSlot,
 } from '#shared/domain/index-entry';
 import { classOfKey, classOutlives } from '#shared/domain/retention';
 import { readBatchHeaders, stampAppendTime } from '#shared/domain/segment-codec';
@@ -77,7 +79,8 @@ export const planCompaction = (entries: readonly IndexEntry[], options: Compacti
     return trailing;
   };
   for (const entry of entries) {
-    if (entry.location.kind === 'expired') {
+    // Expiry and gap markers hold no records: never folded, and no run folds across one.
+    if (entry.location.kind === 'expired' || entry.location.kind === 'gap') {
       close('full');
       continue;
     }
@@ -173,6 +176,14 @@ export const foldRun = (options: {
     batches,
   };
   if (Object.keys(keptWriters).length > 0) entry.keptWriters = keptWriters;
+  // The run's reservations, so that the gap rule still counts the slots around it.
+  // (Runs hold no gap markers, so every slot is known; -1 for entries older than the counter.)
+  const firstOfRun = firstSlot(first) ?? -1;
+  const lastOfRun = lastSlot(run.at(-1) as IndexEntry) ?? -1;
+  if (lastOfRun >= 0) {
+    entry.slot = firstOfRun;
+    if (lastOfRun !== firstOfRun) entry.lastSlot = lastOfRun;
+  }
   return { body: Buffer.concat(parts, position), entry };
 };
 

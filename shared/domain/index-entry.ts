@@ -12,7 +12,14 @@
 export type BatchLocation =
   | { kind: 'inline'; data: Uint8Array }
   | { kind: 'object'; objectKey: string; byteOffset: number; byteLength: number }
-  | { kind: 'expired' };
+  | { kind: 'expired' }
+  /**
+   * A gap marker: offsets reserved by a writer that never wrote them (it died, or gave
+   * its reservation up). Readers pass it as empty space; an entry inside its range (a
+   * 1-offset marker covered by a bigger one, or by an entry that landed first) is skipped.
+   * docs/offset-protocol.md, "Gaps".
+   */
+  | { kind: 'gap' };
 
 /** Where one batch of a compacted entry starts. */
 export interface BatchStart {
@@ -47,7 +54,38 @@ export interface IndexEntry {
    * long as a claim can be retried, so recovery finds a commit whatever was folded.
    */
   keptWriters?: Record<string, number>;
+  /**
+   * Reservation number (slot) of the entry: the partition's offset counter hands out one
+   * per reservation, in offset order. Compacted entries and gap markers cover a range of
+   * slots, `slot` to `lastSlot`. Entries written before the counter existed have none
+   * and count as slot -1; 1-offset gap markers have none (their slot is unknown).
+   */
+  slot?: number;
+  /** The last slot of a compacted entry or gap marker covering several; else `slot`. */
+  lastSlot?: number;
+  /**
+   * Inner gap markers only (1 offset, put inside a hole before the marker at its start,
+   * see docs/offset-protocol.md): where the hole starts. Such a marker is empty space
+   * only once everything from the hole's start up to it is covered.
+   */
+  holeStart?: number;
 }
+
+/** Whether the entry is an inner gap marker (part of a hole being marked offset by offset). */
+export const isInnerMarker = (entry: IndexEntry): boolean => entry.holeStart !== undefined;
+
+/** Whether the entry is a gap marker (no records: a dead reservation, passed by readers). */
+export const isGap = (entry: IndexEntry): boolean => entry.location.kind === 'gap';
+
+/**
+ * The first slot the entry covers: -1 for an entry written before the counter existed,
+ * undefined for a gap marker whose slots are unknown.
+ */
+export const firstSlot = (entry: IndexEntry): number | undefined => entry.slot ?? (isGap(entry) ? undefined : -1);
+
+/** The last slot the entry covers (see {@link firstSlot}). */
+export const lastSlot = (entry: IndexEntry): number | undefined =>
+  entry.lastSlot ?? entry.slot ?? (isGap(entry) ? undefined : -1);
 
 /** Writer ids of idempotent produce attempts start with this; only they survive compaction. */
 export const IDEMPOTENT_WRITER_PREFIX = 'i.';

@@ -25,10 +25,14 @@ export {
   batchOfWriter,
   entryBatches,
   entryEnd,
+  firstSlot,
   IDEMPOTENT_WRITER_PREFIX,
   type IndexEntry,
+  isGap,
+  isInnerMarker,
   isSameEntry,
   lastAppendTime,
+  lastSlot,
 } from '#shared/domain/index-entry';
 
 /** Another writer committed an entry at this base offset first. */
@@ -42,6 +46,23 @@ export interface EntryPage {
   entries: IndexEntry[];
   /** True when the partition may hold entries after the last one returned. */
   more: boolean;
+}
+
+/** Offsets handed out by the partition's counter: `[baseOffset, baseOffset + count)`, reservation number `slot`. */
+export interface Reservation {
+  baseOffset: number;
+  slot: number;
+}
+
+/** The counter's state: the next offset and the next reservation number it hands out. */
+export interface OffsetCounter {
+  next: number;
+  slot: number;
+}
+
+/** The counter item as stored: its next offset and slot, and the trim floor (offsets below it were trimmed). */
+export interface CounterState extends OffsetCounter {
+  floor: number;
 }
 
 export interface LogIndex {
@@ -58,6 +79,25 @@ export interface LogIndex {
    * write. Throws {@link OffsetTakenError} when another writer got there first.
    */
   append(partition: PartitionRef, entry: IndexEntry): Promise<void>;
+  /**
+   * Reserves `count` offsets on the partition's counter: one atomic increment of a
+   * single item (`ADD next :count, slot :1`), which never conflicts. Undefined when the
+   * partition has no counter yet ({@link initCounter} first).
+   */
+  reserve(partition: PartitionRef, count: number): Promise<Reservation | undefined>;
+  /**
+   * Creates the partition's counter at `counter` if it has none (one conditional put);
+   * false when it exists already (another writer created it first: use that one).
+   */
+  initCounter(partition: PartitionRef, counter: OffsetCounter): Promise<boolean>;
+  /** The partition's counter (strongly consistent), undefined when it has none. */
+  readCounter(partition: PartitionRef): Promise<CounterState | undefined>;
+  /**
+   * Raises the counter's trim floor to `offset` before retention deletes the entries below
+   * it (never lowers it; nothing happens when the partition has no counter). A reader that
+   * finds no entry below an offset tells a trimmed head from a hole at the partition's start by it.
+   */
+  raiseFloor(partition: PartitionRef, offset: number): Promise<void>;
   /**
    * Overwrites `expected` with `next` (same base offset) if the stored entry is still
    * `expected` (same record count, append time and location): compaction, rehoming and

@@ -74,15 +74,31 @@ export class PartitionCompactor {
     const cutoff = retentionCutoff(topic.retentionMs, now);
     const deletable = now - this.options.safetyAgeMs;
     let covered = 0;
+    // An expired entry goes only once the next one is seen to follow it without a hole: the
+    // entry before a hole stays, so that readers can still count the slots missing there.
+    let candidate: IndexEntry | undefined;
+    const expired: IndexEntry[] = [];
     for await (const entry of scanEntries(this.index, ref, 0)) {
+      if (candidate && entryEnd(entry) > covered) {
+        if (entry.baseOffset !== entryEnd(candidate)) break;
+        expired.push(candidate);
+        candidate = undefined;
+      }
       if (entry.baseOffset >= last.baseOffset) break;
       if (entryEnd(entry) <= covered) {
         if (await this.index.remove(ref, entry)) work.coveredRemoved += 1;
         continue;
       }
       covered = entryEnd(entry);
-      const expired = entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff;
-      if (!expired || lastAppendTime(entry) >= deletable) break;
+      const isExpired = entry.location.kind === 'expired' || lastAppendTime(entry) < cutoff;
+      if (!isExpired || lastAppendTime(entry) >= deletable) break;
+      candidate = entry;
+    }
+    const floor = expired.at(-1);
+    // The trim floor first: a reader that then finds nothing below an offset under it knows
+    // the range was trimmed, not a hole at the partition's start (gaps.ts).
+    if (floor) await this.index.raiseFloor(ref, entryEnd(floor));
+    for (const entry of expired) {
       if (await this.index.remove(ref, entry)) {
         work.entriesRemoved += 1;
         work.bytesRemoved += entry.sizeBytes;

@@ -2,7 +2,7 @@ import { offsetOutOfRange } from '#shared/domain/errors';
 import type { StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
 import type { Topic } from '#shared/ports/metadata-store';
-import type { LongPoll } from './long-poll';
+import { LONG_POLL_INTERVAL_MS, type LongPoll } from './long-poll';
 import type { PartitionBounds, PartitionLog } from './partition-log';
 import type { PartitionReader, ReadResult } from './partition-reader';
 import { partitionRef } from './topics';
@@ -69,6 +69,8 @@ export class FetchService {
     }
 
     let waited = false;
+    let waitOver = false;
+    const waitTimer = request.waitMs > 0 ? setTimeout(() => (waitOver = true), request.waitMs) : undefined;
     if (read.records.length === 0 && request.waitMs > 0) {
       waited = bounds.highWatermark <= from;
       // Long poll: cheap strongly consistent reads of the tail until something arrives.
@@ -80,7 +82,16 @@ export class FetchService {
           this.reader.read(ref, from, request, retention),
         ]);
       }
+      // Stopped at a hole (a writer between its reservation and its put): keep waiting until
+      // it fills, readers mark it as a gap (at most the gap bound), or the wait is over.
+      while (read.records.length === 0 && read.hole && !waitOver) {
+        waited = true;
+        await this.longPoll.pause(ref, LONG_POLL_INTERVAL_MS);
+        if (waitOver) break;
+        read = await this.reader.read(ref, from, request, retention);
+      }
     }
+    clearTimeout(waitTimer);
 
     return {
       records: read.records,

@@ -3,12 +3,13 @@ import { fenced } from '#shared/domain/groups/errors';
 import type { AutoOffsetReset } from '#shared/domain/groups/membership';
 import { recordSize, type StoredRecord } from '#shared/domain/records';
 import { type CommittedOffset, type GroupStore, StaleGenerationError } from '#shared/ports/group-store';
+import type { PartitionRef } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
 import { mapWithConcurrency } from './concurrency';
 import type { FetchService } from './fetch';
 import type { GroupMembership } from './group-membership';
 import { type GroupTopics, snapshot } from './group-topics';
-import type { LongPoll } from './long-poll';
+import { LONG_POLL_INTERVAL_MS, type LongPoll } from './long-poll';
 import type { PartitionLog } from './partition-log';
 import { partitionRef } from './topics';
 
@@ -135,12 +136,17 @@ export class GroupFetch {
     const ordered = [...positions.slice(first), ...positions.slice(0, first)];
     const waitingFor = ordered.map((p) => ({ ref: partitionRef(p.topic, p.partition), from: p.position }));
     let waited = false;
+    let aboveButEmpty = false;
     for (;;) {
       const records = await this.readFrom(ordered, member.autoOffsetReset, request);
       const left = deadline - this.clock();
       if (records.length > 0 || left <= 0 || ordered.length === 0) return { generation, records, waited };
       waited = true;
-      await this.longPoll.waitForRecords(waitingFor, left);
+      // A high watermark above a position and still nothing to read: a hole (a writer between
+      // its reservation and its put). Look again at the long poll's pace, not at once.
+      if (aboveButEmpty)
+        await this.longPoll.pause(waitingFor[0]?.ref as PartitionRef, Math.min(left, LONG_POLL_INTERVAL_MS));
+      aboveButEmpty = await this.longPoll.waitForRecords(waitingFor, left);
     }
   }
 

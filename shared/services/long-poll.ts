@@ -82,6 +82,11 @@ export class LongPoll {
     }
   }
 
+  /** Waits for an append to `ref` in this process or `ms`, whichever comes first (a fetch waiting on a hole). */
+  pause(ref: PartitionRef, ms: number): Promise<void> {
+    return this.notifier.wait(partitionKey(ref), ms);
+  }
+
   private watch(ref: PartitionRef): Watch {
     const key = partitionKey(ref);
     let watch = this.watches.get(key);

@@ -1,9 +1,17 @@
-import { MAX_APPEND_ATTEMPTS } from '#shared/constants';
+import { MAX_APPEND_ATTEMPTS, RESERVATION_BOUND_MS } from '#shared/constants';
 import { PortError } from '#shared/domain/errors';
 import { retentionCutoff } from '#shared/domain/retention';
-import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryEnd, lastAppendTime, OffsetTakenError, partitionKey, scanEntries } from '#shared/ports/log-index';
+import type { IndexEntry, LogIndex, PartitionRef, Reservation } from '#shared/ports/log-index';
+import {
+  entryEnd,
+  lastAppendTime,
+  lastSlot,
+  OffsetTakenError,
+  partitionKey,
+  scanEntries,
+} from '#shared/ports/log-index';
 import type { AppendNotifier } from './append-notifier';
+import { gapMarker } from './gaps';
 
 /** A batch ready to be committed: its bytes are already inline or in a segment object. */
 export interface PendingEntry extends Omit<IndexEntry, 'baseOffset' | 'appendTime'> {
@@ -14,7 +22,7 @@ export interface PendingEntry extends Omit<IndexEntry, 'baseOffset' | 'appendTim
 export interface AppendResult {
   baseOffset: number;
   appendTime: number;
-  /** Conditional writes it took (1 on an uncontended partition). */
+  /** Reservations it took (1 unless a reservation was fenced by readers or given up). */
   attempts: number;
 }
 
@@ -42,7 +50,7 @@ export interface PartitionSummary extends PartitionBounds {
 /** The append ran out of attempts because other writers kept winning. */
 export class AppendContentionError extends PortError {
   constructor(readonly attempts: number) {
-    super('append_contention', `Append lost ${attempts} compare-and-set rounds to concurrent writers`);
+    super('append_contention', `Append gave up after ${attempts} reservations`);
   }
 }
 
@@ -57,15 +65,14 @@ export class LeaseExpiredError extends PortError {
 }
 
 export interface AppendOptions {
-  /** No conditional write is sent at or after this time (ms, same clock). */
+  /** No reservation and no put is sent at or after this time (ms, same clock). */
   deadline?: number;
+  /** Awaited before the reservation (a write): the quota admission. A rejection stops the append. */
+  reserveGate?: Promise<unknown>;
   /**
-   * The partition's last entry, read already (started before the caller's other work, so
-   * that the read runs alongside it). Reading the tail early is the same as a slow step 1:
-   * the conditional write decides. @default read at step 1
+   * Awaited (alongside the reservation) before the entry's put: the segment PUT, the topic's
+   * validation. A rejection stops the append; a reservation taken already is marked as a gap.
    */
-  tail?: Promise<IndexEntry | undefined>;
-  /** Awaited (with the tail read) before the first conditional write; a rejection stops the append. */
   gate?: Promise<unknown>;
 }
 
@@ -74,89 +81,152 @@ export interface PartitionLogDeps {
   clock: () => number;
   /** Wakes this process's long polls on a commit. @default none */
   notifier?: AppendNotifier;
-  /** Compare-and-set rounds before an append gives up. @default MAX_APPEND_ATTEMPTS */
+  /** Reservations before an append gives up. @default MAX_APPEND_ATTEMPTS */
   maxAttempts?: number;
+  /** The writer bound W: no put for a reservation older than this. @default RESERVATION_BOUND_MS */
+  reservationBoundMs?: number;
+}
+
+/** A reservation as the writer holds it: its offsets, its slot, and when the reserving call was sent. */
+interface Held extends Reservation {
+  sentAt: number;
 }
 
 /**
  * The append protocol of one partition: where the next batch goes, the high watermark and
  * the log's bounds. docs/offset-protocol.md has the timeline and its crash points. In
- * short: the index holds one entry per committed batch, keyed by base offset; an append
- * reads the last entry, computes the next base offset and writes its entry there on the
- * condition that the key is free. Offsets are dense by construction (an entry exists or it
- * does not), so there is never a hole for a reader to wait on. Reading records is
- * PartitionReader's (partition-reader.ts).
+ * short: an append reserves its offsets on the partition's counter item (one atomic
+ * increment, which never conflicts), then writes its entry at the reserved base offset on
+ * the condition that the key is free. A writer that dies between the two leaves a hole,
+ * which readers wait on for a bounded time and then mark as a gap (gaps.ts). Reading
+ * records is PartitionReader's (partition-reader.ts).
  */
 export class PartitionLog {
   private readonly index: LogIndex;
   private readonly clock: () => number;
   private readonly notifier: AppendNotifier | undefined;
   private readonly maxAttempts: number;
+  private readonly reservationBoundMs: number;
 
   constructor(deps: PartitionLogDeps) {
     this.index = deps.index;
     this.clock = deps.clock;
     this.notifier = deps.notifier;
     this.maxAttempts = deps.maxAttempts ?? MAX_APPEND_ATTEMPTS;
+    this.reservationBoundMs = deps.reservationBoundMs ?? RESERVATION_BOUND_MS;
   }
 
   /**
    * Commits `pending` as the partition's next batch and answers its base offset.
    * Timeline of one append (each step a single-item call, no transaction):
    *
-   *   1. Read the partition's last entry L (strongly consistent, 1 item).
-   *   2. If the writer's deadline has passed, stop (LeaseExpiredError): an exactly-once
-   *      takeover may be writing this request now, so this attempt must send nothing more.
-   *   3. baseOffset := L.baseOffset + L.recordCount (0 on an empty partition);
-   *      appendTime := max(now, L.appendTime), so append times never go backwards within a
-   *      partition whatever the clocks of the functions that write it.
-   *   4. PutItem the entry at key baseOffset IF attribute_not_exists(sk). Of two writers
-   *      that computed the same baseOffset exactly one succeeds: the offset is the key.
+   *   1. If the writer's deadline has passed, stop (LeaseExpiredError): an exactly-once
+   *      takeover may be writing this request now, so this attempt sends nothing more.
+   *   2. Reserve: `UpdateItem ADD next :n, slot :1` on the partition's counter item
+   *      (ReturnValues UPDATED_NEW): baseOffset := next − n, slot := slot − 1. Never
+   *      conflicts. No counter yet (a new partition, or one written before counters): create
+   *      it from the last entry with a conditional put (losing that race is fine), reserve.
+   *   3. Before the put: the deadline again, and the reservation's age: sent more than the
+   *      writer bound W ago, the writer marks its reservation as a gap itself and goes to 1.
+   *   4. PutItem the entry at key baseOffset (slot, writer id) IF attribute_not_exists(sk).
+   *      No other writer holds this offset (the counter gave it to us alone).
    *   5. Written: wake this process's long polls, answer baseOffset. Committed from here:
    *      every later reader sees the batch.
-   *   6. Condition failed (OffsetTakenError): an entry holds baseOffset. Read it:
+   *   6. Condition failed (OffsetTakenError): an item holds baseOffset. Read it:
    *      a. Lost acknowledgement: it carries our writerId. Our PutItem landed at step 4 but
    *         its response was lost (timeout, reset), the SDK retried the identical write,
    *         and the retry failed the condition against our own item. The append
    *         succeeded: answer baseOffset with the stored append time (as step 5).
-   *      b. Another writer's entry: read the new last entry and go to 2, at most
-   *         `maxAttempts` rounds (then AppendContentionError, answered 503).
+   *      b. A gap marker: readers waited the gap bound on our reservation and fenced it.
+   *         Nothing of ours is there: go to 1 (a new reservation, a new attempt), at most
+   *         `maxAttempts` of them (then AppendContentionError, answered 503).
    *
-   * A crash before 4 leaves nothing; after 4 the batch is committed whether or not anyone
-   * heard of it (an idempotent retry finds it by writerId, docs/exactly-once.md).
+   * A crash before 4 leaves at most a hole (readers mark it after the gap bound); after 4
+   * the batch is committed whether or not anyone heard of it (an idempotent retry finds it
+   * by writerId, docs/exactly-once.md).
    */
   async append(partition: PartitionRef, pending: PendingEntry, options: AppendOptions = {}): Promise<AppendResult> {
-    let [last] = await Promise.all([options.tail ?? this.index.last(partition), options.gate]);
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+    const { usesAppendTime, ...rest } = pending;
+    const checkDeadline = () => {
       if (options.deadline !== undefined && this.clock() >= options.deadline) {
         throw new LeaseExpiredError(options.deadline);
       }
-      const baseOffset = last ? entryEnd(last) : 0;
-      const appendTime = Math.max(this.clock(), last?.appendTime ?? 0);
-      try {
-        const { usesAppendTime, ...rest } = pending;
-        const maxTimestamp = usesAppendTime ? Math.max(pending.maxTimestamp, appendTime) : pending.maxTimestamp;
-        await this.index.append(partition, { ...rest, maxTimestamp, baseOffset, appendTime });
-        this.notifier?.notify(partitionKey(partition));
-        return { baseOffset, appendTime, attempts: attempt };
-      } catch (error) {
-        if (!(error instanceof OffsetTakenError)) throw error;
-        const taken = await this.index.entryAtOrBefore(partition, baseOffset);
-        if (taken?.baseOffset === baseOffset && pending.writerId !== undefined && taken.writerId === pending.writerId) {
-          // 6a: our own write, its acknowledgement lost.
-          this.notifier?.notify(partitionKey(partition));
-          return { baseOffset, appendTime: taken.appendTime, attempts: attempt };
-        }
-        // 6b: someone else's: read the new tail and try after it.
-        last = await this.index.last(partition);
-      }
+    };
+    await options.reserveGate;
+    checkDeadline();
+    let held = this.reserve(partition, pending.recordCount);
+    try {
+      await Promise.all([held, options.gate]);
+    } catch (error) {
+      // The gate refused (or the reservation failed): give a reservation taken back at once.
+      const taken = await held.catch(() => undefined);
+      if (taken) await this.abandon(partition, taken, pending.recordCount);
+      throw error;
     }
-    throw new AppendContentionError(this.maxAttempts);
+    for (let attempt = 1; ; attempt++) {
+      const reservation = await held;
+      const now = this.clock();
+      if (options.deadline !== undefined && now >= options.deadline) {
+        await this.abandon(partition, reservation, pending.recordCount);
+        throw new LeaseExpiredError(options.deadline);
+      }
+      const { baseOffset, slot } = reservation;
+      if (now - reservation.sentAt <= this.reservationBoundMs) {
+        const appendTime = now;
+        const maxTimestamp = usesAppendTime ? Math.max(pending.maxTimestamp, appendTime) : pending.maxTimestamp;
+        try {
+          await this.index.append(partition, { ...rest, maxTimestamp, baseOffset, appendTime, slot });
+          this.notifier?.notify(partitionKey(partition));
+          return { baseOffset, appendTime, attempts: attempt };
+        } catch (error) {
+          if (!(error instanceof OffsetTakenError)) throw error;
+          const taken = await this.index.entryAtOrBefore(partition, baseOffset);
+          if (
+            taken?.baseOffset === baseOffset &&
+            pending.writerId !== undefined &&
+            taken.writerId === pending.writerId
+          ) {
+            // 6a: our own write, its acknowledgement lost.
+            this.notifier?.notify(partitionKey(partition));
+            return { baseOffset, appendTime: taken.appendTime, attempts: attempt };
+          }
+          // 6b: a gap marker fenced our reservation: reserve again.
+        }
+      } else {
+        // Too old to write: readers may be about to pass it. Mark it ourselves, reserve again.
+        await this.abandon(partition, reservation, pending.recordCount);
+      }
+      if (attempt >= this.maxAttempts) throw new AppendContentionError(attempt);
+      checkDeadline();
+      held = this.reserve(partition, pending.recordCount);
+    }
   }
 
-  /** The partition's last entry (one strongly consistent 1-item query): pass it as {@link AppendOptions.tail}. */
-  tail(partition: PartitionRef): Promise<IndexEntry | undefined> {
-    return this.index.last(partition);
+  /** Step 2: reserve `count` offsets on the counter, creating the counter from the last entry if there is none. */
+  private async reserve(partition: PartitionRef, count: number): Promise<Held> {
+    const sentAt = this.clock();
+    const reserved = await this.index.reserve(partition, count);
+    if (reserved) return { ...reserved, sentAt };
+    const last = await this.index.last(partition);
+    await this.index.initCounter(partition, {
+      next: last ? entryEnd(last) : 0,
+      slot: (last ? (lastSlot(last) ?? -1) : -1) + 1,
+    });
+    const again = await this.index.reserve(partition, count);
+    if (!again) throw new Error('The partition counter is missing right after it was created');
+    return { ...again, sentAt };
+  }
+
+  /**
+   * Gives a reservation up without writing its records: a gap marker over exactly it (its
+   * slot known, so readers pass it at once). Best effort: if the marker cannot be written
+   * readers mark the hole after the gap bound.
+   */
+  private async abandon(partition: PartitionRef, reservation: Reservation, count: number): Promise<void> {
+    const marker = gapMarker(reservation.baseOffset, count, this.clock(), {
+      slots: { slot: reservation.slot, lastSlot: reservation.slot },
+    });
+    await this.index.append(partition, marker).catch(() => {});
   }
 
   /** High watermark only: one strongly consistent 1-item query. */

@@ -1,10 +1,12 @@
+import { GAP_BOUND_MS } from '#shared/constants';
 import { recordSize, type StoredRecord } from '#shared/domain/records';
 import { retentionCutoff } from '#shared/domain/retention';
 import { decodeBatches } from '#shared/domain/segment-codec';
 import type { IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
-import { entryBatches, entryEnd, scanEntries } from '#shared/ports/log-index';
+import { entryBatches, entryEnd, isInnerMarker, scanEntries } from '#shared/ports/log-index';
 import { SegmentNotFoundError, type SegmentStore } from '#shared/ports/segment-store';
 import { mapWithConcurrency } from './concurrency';
+import { coveringOrBefore, GapResolver } from './gaps';
 
 export interface ReadLimits {
   maxRecords: number;
@@ -14,13 +16,24 @@ export interface ReadLimits {
 export interface ReadResult {
   records: StoredRecord[];
   nextOffset: number;
+  /**
+   * The read stopped, empty-handed, at a hole: offsets reserved by a writer that has not
+   * written them (yet). Readers never pass it until it is filled or, once `until` (ms)
+   * has passed, marked as a gap (docs/offset-protocol.md, "Gaps").
+   */
+  hole?: { at: number; until: number };
 }
 
 export interface PartitionReaderDeps {
   index: LogIndex;
   segments: SegmentStore;
   clock: () => number;
+  /** The gap bound G. @default GAP_BOUND_MS */
+  gapBoundMs?: number;
 }
+
+/** Times one read resolves a hole and reads on before it answers what it has. */
+const HOLE_ROUNDS = 3;
 
 /** Entries fetched per index query while reading. */
 const READ_PAGE_ENTRIES = 100;
@@ -41,11 +54,13 @@ export class PartitionReader {
   private readonly index: LogIndex;
   private readonly segments: SegmentStore;
   private readonly clock: () => number;
+  private readonly gaps: GapResolver;
 
   constructor(deps: PartitionReaderDeps) {
     this.index = deps.index;
     this.segments = deps.segments;
     this.clock = deps.clock;
+    this.gaps = new GapResolver(deps.index, deps.clock, deps.gapBoundMs ?? GAP_BOUND_MS);
   }
 
   /**
@@ -59,6 +74,11 @@ export class PartitionReader {
    * the next entry starts above the offset wanted, the entry covering that offset is
    * looked up below it. An object deleted after its entry was read makes the read start
    * over from the index.
+   *
+   * A hole (offsets reserved, not written) stops the read: what lies before it is
+   * returned, and nothing at or beyond it. A read that stops at a hole with nothing to
+   * return asks the gap resolver, which marks the hole once it is older than the gap bound
+   * (then the read goes on) or tells until when it may still fill (`hole` in the result).
    */
   async read(
     partition: PartitionRef,
@@ -66,6 +86,22 @@ export class PartitionReader {
     limits: ReadLimits,
     retentionMs: number,
   ): Promise<ReadResult> {
+    for (let round = 1; ; round++) {
+      const { holeAt, ...result } = await this.readRetrying(partition, fromOffset, limits, retentionMs);
+      if (holeAt === undefined || result.records.length > 0) return result;
+      const state = await this.gaps.resolve(partition, holeAt);
+      if (state.kind === 'open') return { ...result, hole: { at: state.at, until: state.until } };
+      if (round >= HOLE_ROUNDS) return { ...result, hole: { at: holeAt, until: this.clock() } };
+      // Marked, or it changed under us (a late entry landed, compaction or trim ran): read again.
+    }
+  }
+
+  private async readRetrying(
+    partition: PartitionRef,
+    fromOffset: number,
+    limits: ReadLimits,
+    retentionMs: number,
+  ): Promise<ReadResult & { holeAt?: number }> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.readOnce(partition, fromOffset, limits, retentionMs);
@@ -80,18 +116,22 @@ export class PartitionReader {
     fromOffset: number,
     limits: ReadLimits,
     retentionMs: number,
-  ): Promise<ReadResult> {
+  ): Promise<ReadResult & { holeAt?: number }> {
     const cutoff = retentionCutoff(retentionMs, this.clock());
     const selected: IndexEntry[] = [];
     let budgetRecords = limits.maxRecords;
     let budgetBytes = limits.maxBytes;
     // The next offset an entry must cover; everything below it is selected (or expired).
     let cursor = fromOffset;
+    // Where the last item this read took (or passed) ends: an inner gap marker starting there
+    // follows a known reservation boundary and may be passed (gaps.ts).
+    let vouched: number | undefined;
     const take = (entry: IndexEntry): boolean => {
+      vouched = Math.max(cursor, entryEnd(entry));
       for (const part of entryBatches(entry)) {
         const end = entryEnd(part);
         if (end <= cursor) continue;
-        if (part.location.kind !== 'expired') {
+        if (part.location.kind !== 'expired' && part.location.kind !== 'gap') {
           selected.push(part);
           budgetRecords -= end - Math.max(cursor, part.baseOffset);
           budgetBytes -= part.sizeBytes;
@@ -101,11 +141,16 @@ export class PartitionReader {
       }
       return true;
     };
-    /** The entry covering `cursor` from below, taken if it holds anything past it; false when the budget ran out. */
-    const takeCovering = async (): Promise<boolean> => {
-      const covering = await this.index.entryAtOrBefore(partition, cursor);
-      return !(covering && entryEnd(covering) > cursor) || take(covering);
+    /**
+     * The entry covering `cursor` from below, taken if it holds anything past it: 'stop' when
+     * the budget ran out, 'none' when no entry lies at or below `cursor` (trimmed by retention).
+     */
+    const takeCovering = async (): Promise<'stop' | 'none' | 'go'> => {
+      const covering = await coveringOrBefore(this.index, partition, cursor);
+      if (!covering) return 'none';
+      return entryEnd(covering) <= cursor || take(covering) ? 'go' : 'stop';
     };
+    let holeAt: number | undefined;
 
     // Every entry holds at least one record: a page never needs more entries than records are wanted.
     const pageSize = () => Math.min(READ_PAGE_ENTRIES, Math.max(1, budgetRecords));
@@ -116,10 +161,33 @@ export class PartitionReader {
       if (entry.baseOffset > cursor) {
         // The entries for [cursor, entry.baseOffset) were folded into an entry below cursor
         // after the scan began (or, at the start, cursor is inside a batch).
-        if (!(await takeCovering())) break;
-        // Covered by no entry: the range was past retention and trimmed.
-        cursor = Math.max(cursor, entry.baseOffset);
+        const covering = await takeCovering();
+        if (covering === 'stop') break;
+        // No entry at or below: the range was past retention and trimmed (or it is a hole at the partition's start).
+        if (covering === 'none' && (await this.gaps.trimmedBelow(partition, entry, cursor))) {
+          cursor = Math.max(cursor, entry.baseOffset);
+        }
+        // An entry ends below the next one: a hole. Never pass it.
+        if (entry.baseOffset > cursor) {
+          holeAt = cursor;
+          break;
+        }
         if (entryEnd(entry) <= cursor) continue;
+      }
+      if (isInnerMarker(entry) && vouched !== entry.baseOffset) {
+        // An inner marker met first: part of a hole still being marked, or inside an entry
+        // that landed at the hole's start. Pass it only as what covers it from below says.
+        const covering = await coveringOrBefore(this.index, partition, cursor);
+        if (!covering || entryEnd(covering) <= cursor) {
+          holeAt = cursor;
+          break;
+        }
+        if (!take(covering)) break;
+        if (entryEnd(entry) <= cursor) continue;
+        if (vouched !== entry.baseOffset) {
+          holeAt = cursor;
+          break;
+        }
       }
       if (!take(entry)) break;
     }
@@ -148,7 +216,7 @@ export class PartitionReader {
     // Every selected record was consumed: continue after the last entry taken, so entries
     // that hold nothing readable (expiry markers) are passed too.
     if (complete) nextOffset = Math.max(nextOffset, cursor);
-    return { records, nextOffset };
+    return holeAt === undefined || !complete ? { records, nextOffset } : { records, nextOffset, holeAt };
   }
 
   /**
@@ -182,7 +250,7 @@ export class PartitionReader {
   private async decode(entries: IndexEntry[]): Promise<StoredRecord[]> {
     const bytesByEntry = await this.entryBytes(entries);
     return entries.flatMap((entry) => {
-      if (entry.location.kind === 'expired') return [];
+      if (entry.location.kind === 'expired' || entry.location.kind === 'gap') return [];
       const bytes = bytesByEntry.get(entry);
       if (!bytes) throw new Error(`No bytes for entry at ${entry.baseOffset}`);
       return decodeBatches(bytes, { baseOffset: entry.baseOffset, appendTime: entry.appendTime });

@@ -6,7 +6,6 @@ import { type ProducedRecord, recordSize } from '#shared/domain/records';
 import { segmentKey, twinSegmentKey } from '#shared/domain/retention';
 import { encodeBatch } from '#shared/domain/segment-codec';
 import type { CommittedBatch } from '#shared/ports/idempotency-store';
-import type { IndexEntry } from '#shared/ports/log-index';
 import type { Topic } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import { hedged } from './hedge';
@@ -34,7 +33,7 @@ export interface ProduceStats {
   /** Segment objects written (0 or 1). */
   objectsWritten: number;
   partitions: number;
-  /** Conditional index writes over all partitions (= partitions when uncontended). */
+  /** Offset reservations over all partitions (= partitions unless one was fenced or given up). */
   appendAttempts: number;
 }
 
@@ -63,13 +62,14 @@ export interface ProduceOptions {
   /** Partitions already committed by an earlier attempt of the same request: not appended again. */
   committed?: ReadonlyMap<number, CommittedBatch>;
   /**
-   * Awaited before anything is written (the segment PUT, the appends): the quota admission.
-   * The partition tails are read meanwhile.
+   * Awaited before anything is written (the segment PUT, the offset reservations, the
+   * appends): the quota admission.
    */
   writeGate?: Promise<unknown>;
   /**
-   * Awaited before the appends' conditional writes only: a check that may run alongside the
-   * segment PUT and the tail reads (the topic's validation when it was planned from a cache).
+   * Awaited before the appends' entry puts only: a check that may run alongside the segment
+   * PUT and the reservations (the topic's validation when it was planned from a cache); a
+   * reservation taken meanwhile is given back as a gap marker when it refuses.
    */
   commitGate?: Promise<unknown>;
   /** Called after each partition commits; lets tests stop a writer between commits. */
@@ -177,9 +177,9 @@ export class ProduceService {
       at += b.bytes.byteLength;
     }
     const refOf = (partition: number) => ({ tenantId: topic.tenantId, topicId: topic.topicId, partition });
-    // Side by side: every partition's tail read, the write gate then the segment PUT, the
-    // commit gate. Each append waits for all of them (and observes every rejection).
-    const tails = new Map(batches.map((b) => [b.partition, this.log.tail(refOf(b.partition))]));
+    // Side by side once the write gate (the quota) admitted the request: every partition's
+    // reservation, the segment PUT, the commit gate. Each put waits for all of them (and
+    // observes every rejection).
     const put = (async () => {
       await options.writeGate;
       if (!objectKey) return;
@@ -216,7 +216,7 @@ export class ProduceService {
         entry.writerId = writerId;
         const result = await this.log.append(refOf(b.partition), entry, {
           ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
-          tail: tails.get(b.partition) as Promise<IndexEntry | undefined>,
+          reserveGate: options.writeGate,
           gate,
         });
         appendAttempts += result.attempts;

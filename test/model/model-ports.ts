@@ -10,13 +10,16 @@ import {
   SequenceRejectedError,
 } from '#shared/ports/idempotency-store';
 import {
+  type CounterState,
   type EntryPage,
   type IndexEntry,
   isSameEntry,
   type LogIndex,
+  type OffsetCounter,
   OffsetTakenError,
   type PartitionRef,
   partitionKey,
+  type Reservation,
 } from '#shared/ports/log-index';
 
 /**
@@ -38,8 +41,16 @@ export interface World {
 }
 
 export class ModelLogIndex implements LogIndex {
-  readonly partitions = new Map<string, Map<number, IndexEntry>>();
-  constructor(private readonly world: World) {}
+  readonly partitions: Map<string, Map<number, IndexEntry>>;
+  readonly counters: Map<string, CounterState>;
+  /** `shared`: the state of another model index, seen through this one's world (its own scheduling rules). */
+  constructor(
+    private readonly world: World,
+    shared?: ModelLogIndex,
+  ) {
+    this.partitions = shared?.partitions ?? new Map();
+    this.counters = shared?.counters ?? new Map();
+  }
   private entries(p: PartitionRef) {
     const key = partitionKey(p);
     let m = this.partitions.get(key);
@@ -78,6 +89,32 @@ export class ModelLogIndex implements LogIndex {
       const m = this.entries(p);
       if (m.has(entry.baseOffset)) throw new OffsetTakenError(entry.baseOffset);
       m.set(entry.baseOffset, clone(entry));
+    });
+  }
+  reserve(p: PartitionRef, count: number) {
+    return this.world.schedule('index.reserve', (): Reservation | undefined => {
+      const counter = this.counters.get(partitionKey(p));
+      if (!counter) return undefined;
+      const reservation = { baseOffset: counter.next, slot: counter.slot };
+      counter.next += count;
+      counter.slot += 1;
+      return reservation;
+    });
+  }
+  initCounter(p: PartitionRef, counter: OffsetCounter) {
+    return this.world.schedule('index.initCounter', () => {
+      if (this.counters.has(partitionKey(p))) return false;
+      this.counters.set(partitionKey(p), { ...clone(counter), floor: 0 });
+      return true;
+    });
+  }
+  readCounter(p: PartitionRef) {
+    return this.world.schedule('index.readCounter', () => clone(this.counters.get(partitionKey(p))));
+  }
+  raiseFloor(p: PartitionRef, offset: number) {
+    return this.world.schedule('index.raiseFloor', () => {
+      const counter = this.counters.get(partitionKey(p));
+      if (counter) counter.floor = Math.max(counter.floor, offset);
     });
   }
   // Compaction's calls (not made by the produce protocol), with the adapter's conditions.

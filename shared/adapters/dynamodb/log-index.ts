@@ -1,5 +1,22 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { BatchLocation, BatchStart, EntryPage, IndexEntry, LogIndex, PartitionRef } from '#shared/ports/log-index';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  BatchLocation,
+  BatchStart,
+  CounterState,
+  EntryPage,
+  IndexEntry,
+  LogIndex,
+  OffsetCounter,
+  PartitionRef,
+  Reservation,
+} from '#shared/ports/log-index';
 import { OffsetTakenError, partitionKey } from '#shared/ports/log-index';
 import { sendConditional } from './conditional';
 
@@ -25,6 +42,13 @@ interface LogItem {
   w?: string;
   /** expiry marker: the batch's bytes are gone (only on a partition's last entry) */
   g?: boolean;
+  /** gap marker: offsets of a reservation that was never written */
+  gp?: boolean;
+  /** slot (reservation number) and, for compacted entries and gap markers over several, the last one */
+  sl?: number;
+  sle?: number;
+  /** inner gap marker: where its hole starts */
+  hs?: number;
   /** batch directory of a compacted entry: per batch u32 offset delta, u32 byte delta, f64 append time */
   bd?: Uint8Array;
   /** writer ids kept through compaction → their batch's base offset */
@@ -58,11 +82,13 @@ const decodeBatchStarts = (bytes: Uint8Array, baseOffset: number, byteOffset: nu
 
 const toEntry = (item: Record<string, unknown>): IndexEntry => {
   const it = item as unknown as LogItem;
-  const location: BatchLocation = it.g
-    ? { kind: 'expired' }
-    : it.d !== undefined
-      ? { kind: 'inline', data: it.d }
-      : { kind: 'object', objectKey: it.ok as string, byteOffset: it.bo as number, byteLength: it.bl as number };
+  const location: BatchLocation = it.gp
+    ? { kind: 'gap' }
+    : it.g
+      ? { kind: 'expired' }
+      : it.d !== undefined
+        ? { kind: 'inline', data: it.d }
+        : { kind: 'object', objectKey: it.ok as string, byteOffset: it.bo as number, byteLength: it.bl as number };
   const entry: IndexEntry = {
     baseOffset: it.sk,
     recordCount: it.n,
@@ -74,6 +100,9 @@ const toEntry = (item: Record<string, unknown>): IndexEntry => {
   if (it.w !== undefined) entry.writerId = it.w;
   if (it.bd !== undefined) entry.batches = decodeBatchStarts(it.bd, it.sk, it.bo ?? 0);
   if (it.kw !== undefined) entry.keptWriters = it.kw;
+  if (it.sl !== undefined) entry.slot = it.sl;
+  if (it.sle !== undefined) entry.lastSlot = it.sle;
+  if (it.hs !== undefined) entry.holeStart = it.hs;
   return entry;
 };
 
@@ -93,9 +122,14 @@ const toItem = (p: PartitionRef, entry: IndexEntry): LogItem => {
     item.bo = entry.location.byteOffset;
     item.bl = entry.location.byteLength;
     if (entry.batches) item.bd = encodeBatchStarts(entry, entry.location.byteOffset, entry.batches);
+  } else if (entry.location.kind === 'gap') {
+    item.gp = true;
   } else {
     item.g = true;
   }
+  if (entry.slot !== undefined) item.sl = entry.slot;
+  if (entry.lastSlot !== undefined) item.sle = entry.lastSlot;
+  if (entry.holeStart !== undefined) item.hs = entry.holeStart;
   if (entry.writerId !== undefined) item.w = entry.writerId;
   if (entry.keptWriters !== undefined && Object.keys(entry.keptWriters).length > 0) item.kw = entry.keptWriters;
   return item;
@@ -116,6 +150,8 @@ const unchanged = (expected: IndexEntry) => {
     values[':bl'] = expected.location.byteLength;
   } else if (expected.location.kind === 'inline') {
     location = 'attribute_exists(d)';
+  } else if (expected.location.kind === 'gap') {
+    location = 'attribute_exists(gp)';
   } else {
     location = 'attribute_exists(g)';
   }
@@ -125,6 +161,13 @@ const unchanged = (expected: IndexEntry) => {
     ExpressionAttributeValues: values,
   };
 };
+
+/**
+ * The partition's offset counter: its own item, under a key no query of the partition's
+ * entries can see (`<partitionKey>#next`, sort key 0). `next` is the next offset to hand
+ * out, `slot` the next reservation number.
+ */
+const counterKey = (p: PartitionRef) => ({ pk: `${partitionKey(p)}#next`, sk: 0 });
 
 export class DynamoDbLogIndex implements LogIndex {
   constructor(
@@ -188,6 +231,64 @@ export class DynamoDbLogIndex implements LogIndex {
       }),
     );
     if (!written) throw new OffsetTakenError(entry.baseOffset);
+  }
+
+  async reserve(p: PartitionRef, count: number): Promise<Reservation | undefined> {
+    if (!Number.isInteger(count) || count < 1) throw new Error('reserve takes a positive record count');
+    const result = await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: counterKey(p),
+        // Never conflicts: an atomic increment. The condition only refuses to create the
+        // counter from nothing (it must start at the partition's end: initCounter).
+        UpdateExpression: 'ADD #next :n, #slot :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#next': 'next', '#slot': 'slot' },
+        ExpressionAttributeValues: { ':n': count, ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    if (!result) return undefined;
+    const next = result.Attributes?.next as number;
+    const slot = result.Attributes?.slot as number;
+    return { baseOffset: next - count, slot: slot - 1 };
+  }
+
+  async initCounter(p: PartitionRef, counter: OffsetCounter): Promise<boolean> {
+    const written = await sendConditional(
+      this.client,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...counterKey(p), next: counter.next, slot: counter.slot },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return written !== undefined;
+  }
+
+  async readCounter(p: PartitionRef): Promise<CounterState | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: counterKey(p), ConsistentRead: true }),
+    );
+    const item = result.Item;
+    if (!item) return undefined;
+    return { next: item.next as number, slot: item.slot as number, floor: (item.floor as number | undefined) ?? 0 };
+  }
+
+  async raiseFloor(p: PartitionRef, offset: number): Promise<void> {
+    await sendConditional(
+      this.client,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: counterKey(p),
+        UpdateExpression: 'SET #floor = :o',
+        // Never creates a counter (reserve must not find one that starts from nothing), never lowers the floor.
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#floor) OR #floor < :o)',
+        ExpressionAttributeNames: { '#floor': 'floor' },
+        ExpressionAttributeValues: { ':o': offset },
+      }),
+    );
   }
 
   async replace(p: PartitionRef, expected: IndexEntry, next: IndexEntry): Promise<boolean> {
