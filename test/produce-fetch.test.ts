@@ -99,6 +99,8 @@ describe('produce and fetch', () => {
   });
 
   it('writes one S3 object for a large request touching many partitions, none for a small one', async () => {
+    // Every partition's offset counter exists (a partition's first append creates it).
+    await produce('wide', { records: Array.from({ length: 10 }, (_, i) => ({ value: 'w', partition: i })) });
     stack.calls.reset();
     const small = await produce('wide', {
       records: Array.from({ length: 10 }, (_, i) => ({ value: 'x', partition: i })),
@@ -114,7 +116,9 @@ describe('produce and fetch', () => {
     });
     expect(large.status).toBe(200);
     expect(stack.calls.get('S3.PutObject')).toBe(1);
+    // Per partition one reservation (UpdateItem on its counter) and one entry (PutItem).
     expect(stack.calls.get('DynamoDB.PutItem')).toBe(10);
+    expect(stack.calls.get('DynamoDB.UpdateItem')).toBeGreaterThanOrEqual(10); // + the tenant's usage counters
 
     // Reading one partition's batch back is one ranged GET.
     stack.calls.reset();

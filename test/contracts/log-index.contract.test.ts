@@ -160,6 +160,57 @@ describe.each(implementations)('LogIndex contract: %s', (_name, make) => {
     expect((await index.first(p))?.baseOffset).toBe(2);
   });
 
+  it('has no counter until one is created, then hands out offsets and slots that never repeat', async () => {
+    p = freshPartition();
+    expect(await index.reserve(p, 3)).toBeUndefined();
+    expect(await index.readCounter(p)).toBeUndefined();
+    expect(await index.initCounter(p, { next: 7, slot: 2 })).toBe(true);
+    // A second creation (a writer that lost the race) changes nothing.
+    expect(await index.initCounter(p, { next: 0, slot: 0 })).toBe(false);
+    expect(await index.reserve(p, 3)).toEqual({ baseOffset: 7, slot: 2 });
+    expect(await index.reserve(p, 1)).toEqual({ baseOffset: 10, slot: 3 });
+    const concurrent = await Promise.all(Array.from({ length: 8 }, () => index.reserve(p, 2)));
+    const bases = concurrent.map((r) => r?.baseOffset).sort((a, b) => (a as number) - (b as number));
+    expect(bases).toEqual([11, 13, 15, 17, 19, 21, 23, 25]);
+    expect(new Set(concurrent.map((r) => r?.slot))).toEqual(new Set([4, 5, 6, 7, 8, 9, 10, 11]));
+    expect(await index.readCounter(p)).toEqual({ next: 27, slot: 12, floor: 0 });
+    // The counter is no entry: the partition's queries never see it.
+    expect(await index.last(p)).toBeUndefined();
+    expect(await index.entriesFrom(p, 0, 10)).toEqual({ entries: [], more: false });
+  });
+
+  it('raises the trim floor, never lowers it, and never creates a counter by it', async () => {
+    p = freshPartition();
+    await index.raiseFloor(p, 5);
+    expect(await index.readCounter(p)).toBeUndefined();
+    expect(await index.reserve(p, 1)).toBeUndefined();
+    await index.initCounter(p, { next: 10, slot: 0 });
+    await index.raiseFloor(p, 4);
+    await index.raiseFloor(p, 2);
+    expect(await index.readCounter(p)).toEqual({ next: 10, slot: 0, floor: 4 });
+    expect(await index.reserve(p, 1)).toEqual({ baseOffset: 10, slot: 0 });
+  });
+
+  it('keeps slots and gap markers as written, and a gap marker takes its key like an entry', async () => {
+    const slotted = inline(0, 2, { writerId: 'w', slot: 4 });
+    const gap: IndexEntry = {
+      baseOffset: 2,
+      recordCount: 3,
+      appendTime: 9,
+      maxTimestamp: -1,
+      sizeBytes: 0,
+      location: { kind: 'gap' },
+      slot: 5,
+      lastSlot: 6,
+    };
+    const { slot: _slot, lastSlot: _lastSlot, ...unslotted } = gap;
+    const inner: IndexEntry = { ...unslotted, baseOffset: 3, recordCount: 1, holeStart: 2 };
+    await seed(slotted, inner, gap);
+    expect((await index.entriesFrom(p, 0, 10)).entries.map(plain)).toEqual([slotted, gap, inner].map(plain));
+    await expect(index.append(p, inline(2, 1))).rejects.toBeInstanceOf(OffsetTakenError);
+    expect(await index.remove(p, structuredClone(gap))).toBe(true);
+  });
+
   it('keeps partitions apart', async () => {
     await seed(inline(0, 1));
     const other = freshPartition();
