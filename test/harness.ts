@@ -85,6 +85,8 @@ export interface StackOptions {
   dataDir?: string;
   /** Exactly-once timing and hooks (short leases in crash tests). */
   exactlyOnce?: AppDeps['exactlyOnce'];
+  /** The offset protocol's gap and writer bounds. */
+  gaps?: AppDeps['gaps'];
   /** Called with the SDK clients before the ports are built (fault injection). */
   attach?: (clients: { dynamodb: Emulators['dynamodb']; s3: Emulators['s3'] }) => void;
   /** @default OPERATOR_KEY */
@@ -132,6 +134,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     // Hedged segment PUTs off: a loaded machine would hedge some and change the exact call
     // counts tests and the bench read (test/segment-hedge.test.ts turns it on; the bench models it).
     segmentHedge: { afterMs: Number.POSITIVE_INFINITY },
+    ...(options.gaps ? { gaps: options.gaps } : {}),
     connectorPolicy: options.connectorPolicy ?? {
       destinations: LOCAL_DESTINATIONS,
       requireRoleArn: false,

@@ -20,6 +20,7 @@ describe('torture (short seeded run of fixed size; the long one is `npm run tort
       ackMismatches: 0,
       reordered: 0,
       holes: 0,
+      skipped: 0,
       tornBatches: 0,
       foreignValues: 0,
     });

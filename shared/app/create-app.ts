@@ -58,6 +58,11 @@ export interface AppDeps {
   idempotency: IdempotencyStore;
   /** Timing of exactly-once produce, and protocol hooks for crash tests. */
   exactlyOnce?: ExactlyOnceOptions;
+  /**
+   * The offset protocol's bounds (docs/offset-protocol.md): G, after which readers mark a
+   * hole, and W, after which a writer gives its reservation up. @default GAP_BOUND_MS, RESERVATION_BOUND_MS
+   */
+  gaps?: { gapBoundMs: number; reservationBoundMs: number };
   /** Per-tenant rate windows and stored bytes (quotas). */
   usage: UsageStore;
   groups: GroupStore;
@@ -119,8 +124,18 @@ export const createServices = (deps: AppDeps) => {
   const segments = deps.segmentCacheBytes
     ? new CachingSegmentStore(deps.segments, deps.segmentCacheBytes)
     : deps.segments;
-  const log = new PartitionLog({ index: deps.index, clock, notifier });
-  const reader = new PartitionReader({ index: deps.index, segments, clock });
+  const log = new PartitionLog({
+    index: deps.index,
+    clock,
+    notifier,
+    ...(deps.gaps ? { reservationBoundMs: deps.gaps.reservationBoundMs } : {}),
+  });
+  const reader = new PartitionReader({
+    index: deps.index,
+    segments,
+    clock,
+    ...(deps.gaps ? { gapBoundMs: deps.gaps.gapBoundMs } : {}),
+  });
   const waiterQuota = new WaiterQuota(deps.waitersPerTenant);
   const longPoll = new LongPoll({ log, notifier, clock });
   const fetcher = new FetchService({ log, reader, longPoll, clock });

@@ -26,6 +26,7 @@ export const violationCount = (r: TortureReport) =>
   r.ackMismatches +
   r.reordered +
   r.holes +
+  r.skipped +
   r.tornBatches +
   r.foreignValues +
   r.attempts.unexpected;

@@ -46,6 +46,15 @@ export interface TortureReport {
   /** Fetches that returned nothing while reporting a high watermark above their offset (a race, not a skip). */
   staleEmptyReads: number;
   holes: number;
+  /** Offsets readers passed as marked gaps (reservations of attempts that died before their put). */
+  gapOffsetsPassed: number;
+  /** Offsets a consumer passed that hold a record (a skip): must be 0. */
+  skipped: number;
+  /**
+   * Longest time a consumer stood at one offset below the high watermark with nothing to
+   * read (a hole: a writer between its reservation and its put, or one that died there) (ms).
+   */
+  worstReaderStallMs: number;
   tornBatches: number;
   foreignValues: number;
   recovered: number;
@@ -58,6 +67,8 @@ export interface TortureReport {
 
 type Mode = 'key' | 'sequence' | 'plain';
 const TOPIC = 'torture';
+/** The gap bound of the run: readers mark a hole whose next entry is older than this. */
+const GAP_BOUND_MS = 1500;
 const PARTITIONS = 3;
 
 interface Written {
@@ -104,6 +115,8 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       },
     },
     attach: (clients) => faults.attach(clients),
+    // Short bounds so that holes of crashed writers are passed within the run (G > W + settle).
+    gaps: { gapBoundMs: GAP_BOUND_MS, reservationBoundMs: 500 },
   });
   const tenantB = await stack.services.tenants.create('tenant-b');
   const tenants: { name: string; api: Api }[] = [
@@ -118,6 +131,9 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
 
   const crashPoints: CrashPoint[] = [
     { operation: 'PutObject', count: 1 },
+    // Between a partition's reservation (UpdateItem on its counter) and its entry's put: a hole.
+    { operation: 'UpdateItem', table: 'log', count: 1 },
+    { operation: 'UpdateItem', table: 'log', count: 2 },
     { operation: 'PutItem', table: 'log', count: 1 },
     { operation: 'PutItem', table: 'log', count: 2 },
     { operation: 'PutItem', table: 'metadata', count: 1 },
@@ -135,6 +151,9 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   let reordered = 0;
   let staleEmptyReads = 0;
   let foreignValues = 0;
+  let worstReaderStallMs = 0;
+  /** Offset ranges consumers passed without a record: each must hold nothing in the final log. */
+  const passed: { tenant: string; partition: number; from: number; to: number }[] = [];
   /** Where each consumer stops (tenant/partition → high watermark once producers are done). */
   const targets = new Map<string, number>();
 
@@ -218,6 +237,8 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   const consumer = async (tenant: (typeof tenants)[number], partition: number) => {
     let offset = 0;
     let lastHighWatermark = 0;
+    /** Since when the consumer stands at `offset` below the high watermark with nothing to read. */
+    let stuckSince: number | undefined;
     for (;;) {
       const target = targets.get(`${tenant.name}/${partition}`);
       if (target !== undefined && offset >= target) break;
@@ -240,11 +261,14 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
         );
       }
       lastHighWatermark = highWatermark;
+      const before = offset;
       for (const r of records) {
-        if (r.offset !== offset) {
+        if (r.offset < offset) {
           reordered++;
           violations.push(`${tenant.name}/${partition}: expected offset ${offset}, got ${r.offset}`);
         }
+        // Offsets passed without a record: a marked gap (checked against the final log below).
+        if (r.offset > offset) passed.push({ tenant: tenant.name, partition, from: offset, to: r.offset });
         offset = r.offset + 1;
         readRecords++;
         const value = String(r.value);
@@ -256,6 +280,17 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       // holds no record yet reports a higher high watermark. Nothing is skipped (the next
       // fetch returns them), so this is counted, not a violation.
       if (records.length === 0 && nextOffset < highWatermark) staleEmptyReads++;
+      if (nextOffset > offset) {
+        passed.push({ tenant: tenant.name, partition, from: offset, to: nextOffset });
+        offset = nextOffset;
+      }
+      const now = Date.now();
+      if (offset > before || offset >= highWatermark) {
+        if (stuckSince !== undefined) worstReaderStallMs = Math.max(worstReaderStallMs, now - stuckSince);
+        stuckSince = undefined;
+      } else {
+        stuckSince ??= now;
+      }
       if (records.length === 0) await sleep(50);
     }
   };
@@ -278,6 +313,8 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   // The drain: every partition from offset 0, fault-free.
   const finalLog = new Map<string, { tenant: string; partition: number; offset: number }[]>();
   let holes = 0;
+  let gapOffsetsPassed = 0;
+  const held = new Set<string>();
   for (const t of tenants) {
     for (let p = 0; p < PARTITIONS; p++) {
       let offset = 0;
@@ -285,13 +322,20 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
         const res = await t.api.get(`/v1/topics/${TOPIC}/partitions/${p}/records?offset=${offset}&maxRecords=1000`);
         if (res.status !== 200) throw new Error(`drain ${t.name}/${p}: ${res.status}`);
         for (const r of res.body.records as { offset: number; value: string }[]) {
-          if (r.offset !== offset) holes += r.offset - offset;
+          // The drain passes marked gaps; whether anything was skipped shows as lost records.
+          if (r.offset > offset) gapOffsetsPassed += r.offset - offset;
+          if (r.offset < offset) holes++;
           offset = r.offset + 1;
+          held.add(`${t.name}/${p}/${r.offset}`);
           const id = String(r.value).split('|').slice(0, 5).join('|');
           const list = finalLog.get(id) ?? [];
           list.push({ tenant: t.name, partition: p, offset: r.offset });
           finalLog.set(id, list);
           if (!String(r.value).startsWith(`${t.name}|`)) foreignValues++;
+        }
+        if (res.body.nextOffset > offset) {
+          gapOffsetsPassed += res.body.nextOffset - offset;
+          offset = res.body.nextOffset;
         }
         if (offset >= res.body.highWatermark) break;
       }
@@ -363,6 +407,15 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       }
     }
   }
+  let skipped = 0;
+  for (const range of passed) {
+    for (let o = range.from; o < range.to; o++) {
+      if (held.has(`${range.tenant}/${range.partition}/${o}`)) {
+        skipped++;
+        violations.push(`${range.tenant}/${range.partition}: a consumer passed offset ${o}, which holds a record`);
+      }
+    }
+  }
   const acked = written.filter((w) => w.ack).length;
   const report: TortureReport = {
     seed: options.seed,
@@ -380,6 +433,9 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
     reordered,
     staleEmptyReads,
     holes,
+    gapOffsetsPassed,
+    skipped,
+    worstReaderStallMs,
     tornBatches,
     foreignValues,
     recovered,
