@@ -127,23 +127,39 @@ export interface HotPartitionResult {
   via: 'api' | 'append';
   writers: number;
   appends: number;
-  /** Conditional PutItem attempts per successful append (1 = no conflict). */
-  writeAttemptsPerAppend: number;
-  /** Failed conditional writes per append. */
+  /** Offset reservations (UpdateItem on the partition's counter) per successful append (1 = none given up or fenced). */
+  attemptsPerAppend: number;
+  /** Entry puts that failed their condition (a gap marker had fenced the reservation) per append. */
   conflictsPerAppend: number;
-  /** All AWS calls per append (topic lookup, tail reads, writes, retries). */
+  /** DynamoDB calls per append (topic lookup, reservation, put, retries; usage writes through the API). */
+  dynamoCallsPerAppend: number;
+  /** All AWS calls per append. */
   callsPerAppend: number;
   byOperationPerAppend: Record<string, number>;
   /** DynamoDB capacity per append, failed conditional writes included. */
   writeUnitsPerAppend: number;
   readUnitsPerAppend: number;
+  /** Writes per append to the partition's single hottest item (its counter): what bounds the partition's rate. */
+  hottestItemWritesPerAppend: number;
   /** Produce requests refused with 503 after running out of attempts (should be 0). */
   refused: number;
 }
 
+/** DynamoDB's limit per item (and per partition key before it splits for heat): 1,000 write units per second. */
+export const ITEM_WRITE_UNITS_PER_SECOND = 1000;
+
+/**
+ * Modelled ceiling of one partition in appends per second: its counter item takes one
+ * write (1 unit, the item is tiny) per reservation, and the entries share one partition
+ * key (DynamoDB spreads a hot key's sort-key range over partitions, "split for heat", but
+ * count it unsplit). `entryWriteUnits`: units of one entry put (1 per KB).
+ */
+export const hotPartitionCeiling = (hottestItemWritesPerAppend: number, entryWriteUnits: number): number =>
+  Math.min(ITEM_WRITE_UNITS_PER_SECOND / hottestItemWritesPerAppend, ITEM_WRITE_UNITS_PER_SECOND / entryWriteUnits);
+
 /**
  * `writers` concurrent producers append small (inline) batches to ONE partition, each
- * `appendsPerWriter` times in a row: the compare-and-set append's cost under contention.
+ * `appendsPerWriter` times in a row: the append protocol's cost under contention.
  */
 export const measureHotPartition = async (
   stack: BenchStack,
@@ -162,7 +178,7 @@ export const measureHotPartition = async (
     Array.from({ length: options.writers }, async () => {
       for (let i = 0; i < options.appendsPerWriter; i++) {
         if (via === 'append') {
-          // The produce service on its own: the compare-and-set append protocol, nothing before it.
+          // The produce service on its own: the append protocol, nothing before it.
           const t = await stack.services.topics.get(stack.tenantId, topic);
           try {
             await stack.services.producer.produce(t, record, { limits: stack.services.limits });
@@ -181,18 +197,29 @@ export const measureHotPartition = async (
   );
   const appends = options.writers * options.appendsPerWriter - refused;
   const byOperation = stack.counter.snapshot();
-  const puts = byOperation['DynamoDB.PutItem'] ?? 0;
-  const failed = stack.recorder.calls.filter((c) => c.operation === 'DynamoDB.PutItem' && !c.ok).length;
+  const calls = stack.recorder.calls;
+  const reservations = calls.filter((c) => c.operation === 'DynamoDB.UpdateItem' && c.item?.includes('#next ')).length;
+  const failed = calls.filter((c) => c.operation === 'DynamoDB.PutItem' && !c.ok).length;
+  const perItem = new Map<string, number>();
+  for (const c of calls) {
+    if (!c.item || !['DynamoDB.PutItem', 'DynamoDB.UpdateItem'].includes(c.operation)) continue;
+    perItem.set(c.item, (perItem.get(c.item) ?? 0) + 1);
+  }
+  const dynamoCalls = Object.entries(byOperation)
+    .filter(([op]) => op.startsWith('DynamoDB.'))
+    .reduce((n, [, v]) => n + v, 0);
   return {
     via,
     writers: options.writers,
     appends,
-    writeAttemptsPerAppend: puts / appends,
+    attemptsPerAppend: reservations / appends,
     conflictsPerAppend: failed / appends,
+    dynamoCallsPerAppend: dynamoCalls / appends,
     callsPerAppend: stack.counter.total() / appends,
     byOperationPerAppend: divide(byOperation, appends),
-    writeUnitsPerAppend: totals(stack.recorder.calls).writeUnits / appends,
-    readUnitsPerAppend: totals(stack.recorder.calls).readUnits / appends,
+    writeUnitsPerAppend: totals(calls).writeUnits / appends,
+    readUnitsPerAppend: totals(calls).readUnits / appends,
+    hottestItemWritesPerAppend: Math.max(0, ...perItem.values()) / appends,
     refused,
   };
 };

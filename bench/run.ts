@@ -65,6 +65,7 @@ export const FULL_CONFIG: BenchConfig = {
     { writers: 1, appendsPerWriter: 40 },
     { writers: 4, appendsPerWriter: 20 },
     { writers: 16, appendsPerWriter: 10 },
+    { writers: 64, appendsPerWriter: 5 },
   ],
   admissionRounds: 4,
   cpuRequests: 300,

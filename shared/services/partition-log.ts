@@ -152,6 +152,8 @@ export class PartitionLog {
         throw new LeaseExpiredError(options.deadline);
       }
     };
+    // The gate is observed even when the append stops before awaiting it (a refused admission, the deadline).
+    options.gate?.catch(() => {});
     await options.reserveGate;
     checkDeadline();
     let held = this.reserve(partition, pending.recordCount);
