@@ -265,10 +265,14 @@ describe('compaction', () => {
     // The job cannot drop the partly expired entry yet.
     await job().run();
     expect((await entries(ref))[0]).toMatchObject({ baseOffset: 0, recordCount: 18 });
-    // Once all of it is past retention, it goes.
+    // Once all of it is past retention, its bytes go; the entry stays as a data-less expiry
+    // marker in front of the first retained one (a trimmed head, not a hole at the start).
     now = t0 + HOUR + 9 * MINUTE;
     await job().run();
-    expect((await entries(ref)).map((e) => e.baseOffset)).toEqual([18]);
+    expect((await entries(ref)).map((e) => [e.baseOffset, e.location.kind])).toEqual([
+      [0, 'expired'],
+      [18, 'inline'],
+    ]);
     expect((await stack.api.get('/v1/topics/aging/partitions/0/records')).body.logStartOffset).toBe(18);
   });
 

@@ -78,7 +78,10 @@ export class PartitionCompactor {
     // entry before a hole stays, so that readers can still count the slots missing there.
     let candidate: IndexEntry | undefined;
     const expired: IndexEntry[] = [];
+    /** The first entry that stays after the deleted ones. */
+    let stays: IndexEntry | undefined;
     for await (const entry of scanEntries(this.index, ref, 0)) {
+      stays = entry;
       if (candidate && entryEnd(entry) > covered) {
         if (entry.baseOffset !== entryEnd(candidate)) break;
         expired.push(candidate);
@@ -94,14 +97,27 @@ export class PartitionCompactor {
       if (!isExpired || lastAppendTime(entry) >= deletable) break;
       candidate = entry;
     }
-    const floor = expired.at(-1);
-    // The trim floor first: a reader that then finds nothing below an offset under it knows
-    // the range was trimmed, not a hole at the partition's start (gaps.ts).
-    if (floor) await this.index.raiseFloor(ref, entryEnd(floor));
+    // The last of them stays as a data-less expiry marker: a partition whose first entry is
+    // an expiry marker was trimmed, one whose first entry holds records past offset 0 has a
+    // hole at its start (gaps.ts). Below it, the trim floor is raised before anything goes.
+    const staysExpired =
+      stays !== undefined &&
+      stays.baseOffset === entryEnd(expired.at(-1) ?? stays) &&
+      (stays.location.kind === 'expired' || (stays.baseOffset >= last.baseOffset && lastAppendTime(last) < cutoff));
+    const kept = staysExpired ? undefined : expired.pop();
+    const floor = kept ? kept.baseOffset : expired.length > 0 ? entryEnd(expired.at(-1) as IndexEntry) : 0;
+    if (expired.length > 0) await this.index.raiseFloor(ref, floor);
     for (const entry of expired) {
       if (await this.index.remove(ref, entry)) {
         work.entriesRemoved += 1;
         work.bytesRemoved += entry.sizeBytes;
+      }
+    }
+    if (kept && kept.location.kind !== 'expired') {
+      const { batches: _batches, keptWriters: _keptWriters, ...rest } = kept;
+      if (await this.index.replace(ref, kept, { ...rest, sizeBytes: 0, location: { kind: 'expired' } })) {
+        work.markersWritten += 1;
+        work.bytesRemoved += kept.sizeBytes;
       }
     }
     if (last.location.kind !== 'expired' && lastAppendTime(last) < cutoff) {

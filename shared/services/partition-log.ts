@@ -4,6 +4,7 @@ import { retentionCutoff } from '#shared/domain/retention';
 import type { IndexEntry, LogIndex, PartitionRef, Reservation } from '#shared/ports/log-index';
 import {
   entryEnd,
+  firstSlot,
   lastAppendTime,
   lastSlot,
   OffsetTakenError,
@@ -246,6 +247,8 @@ export class PartitionLog {
     const [last, first] = await Promise.all([this.index.last(partition), this.index.first(partition)]);
     const highWatermark = last ? entryEnd(last) : 0;
     if (!first) return { logStartOffset: 0, highWatermark };
+    const hole = await this.headHole(partition, first);
+    if (hole !== undefined) return { logStartOffset: hole, highWatermark };
     const cutoff = retentionCutoff(retentionMs, this.clock());
     const retained = firstRetainedOffset(first, cutoff);
     if (retained !== undefined) return { logStartOffset: retained, highWatermark };
@@ -290,7 +293,23 @@ export class PartitionLog {
     if (logStartOffset === undefined) {
       logStartOffset = page.more ? (await this.bounds(partition, retentionMs)).logStartOffset : highWatermark;
     }
+    const first = page.entries[0];
+    const hole = first && (await this.headHole(partition, first));
+    if (hole !== undefined) logStartOffset = Math.min(logStartOffset, hole);
     return { logStartOffset, highWatermark, segments, retainedBytes, statsComplete: !page.more };
+  }
+
+  /**
+   * Where a hole at the partition's start begins, if the first entry follows one: offsets
+   * reserved by the partition's first writers and not written yet (or never). They may still
+   * be written, so they are part of the log (the log start offset is there, and a consumer
+   * starting at the earliest offset waits for them). A first entry that is an expiry marker
+   * or older than the counter means a trimmed head; otherwise the counter's trim floor tells.
+   */
+  private async headHole(partition: PartitionRef, first: IndexEntry): Promise<number | undefined> {
+    if (first.baseOffset === 0 || first.location.kind === 'expired' || firstSlot(first) === -1) return undefined;
+    const counter = await this.index.readCounter(partition);
+    return counter && counter.floor < first.baseOffset ? counter.floor : undefined;
   }
 
   /** The entry covering `offset`, or the last one before it. */
