@@ -62,9 +62,10 @@ describe('npm run bench (smoke)', () => {
     expect(large1?.perRequest['S3.PutObject']).toBe(1);
     expect(large10?.perRequest['S3.PutObject']).toBe(1);
     expect(large10?.perRequest['DynamoDB.PutItem']).toBe(10);
-    // Two round trips, with or without S3: the topic's validation, the tail read and the S3
-    // PUT side by side, then the conditional write with the usage write alongside it.
-    expect(large1?.perRequest['DynamoDB.UpdateItem']).toBe(1);
+    // Two round trips, with or without S3: the topic's validation, the offset reservation and
+    // the S3 PUT side by side, then the entry's conditional put with the usage write alongside.
+    // UpdateItem: the reservation and the usage write.
+    expect(large1?.perRequest['DynamoDB.UpdateItem']).toBe(2);
     for (const p of results.produceCalls) expect(p.roundTrips).toBe(2);
     expect(small1?.writeUnits).toBeGreaterThanOrEqual(1);
 

@@ -127,6 +127,10 @@ export class MemoryLogIndex implements LogIndex {
     return counter && { ...counter };
   }
 
+  async removeCounter(p: PartitionRef) {
+    this.counters.delete(partitionKey(p));
+  }
+
   async raiseFloor(p: PartitionRef, offset: number) {
     const counter = this.counters.get(partitionKey(p));
     if (counter) counter.floor = Math.max(counter.floor, offset);

@@ -55,9 +55,9 @@ export const FETCH_LIMITS = {
 } as const;
 
 /**
- * Attempts of the compare-and-set append before a produce answers 503 (retriable).
- * Every failed attempt means another writer succeeded, so this bounds only how long one
- * request can lose to others, not the partition's progress.
+ * Offset reservations one append may use before a produce answers 503 (retriable). A
+ * reservation is used up only when readers fenced it (its writer was slower than the gap
+ * bound) or its writer gave it up (past the writer bound), so this is a bound for a hang.
  */
 export const MAX_APPEND_ATTEMPTS = 100;
 

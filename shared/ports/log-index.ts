@@ -98,6 +98,8 @@ export interface LogIndex {
    * finds no entry below an offset tells a trimmed head from a hole at the partition's start by it.
    */
   raiseFloor(partition: PartitionRef, offset: number): Promise<void>;
+  /** Deletes the partition's counter: only for a deleted topic's data, after its entries. */
+  removeCounter(partition: PartitionRef): Promise<void>;
   /**
    * Overwrites `expected` with `next` (same base offset) if the stored entry is still
    * `expected` (same record count, append time and location): compaction, rehoming and

@@ -331,6 +331,7 @@ export class MaintenanceJob {
         budget.spend(page.entries.length);
         if (!page.more) break;
       }
+      await this.deps.index.removeCounter(ref);
     }
     for (const prefix of topicPrefixes(deleted.tenantId, deleted.topicId)) {
       report.orphansDeleted += await this.deleteObjects(prefix, () => true, budget);

@@ -189,6 +189,9 @@ describe.each(implementations)('LogIndex contract: %s', (_name, make) => {
     await index.raiseFloor(p, 2);
     expect(await index.readCounter(p)).toEqual({ next: 10, slot: 0, floor: 4 });
     expect(await index.reserve(p, 1)).toEqual({ baseOffset: 10, slot: 0 });
+    // A deleted topic's counter goes with its data.
+    await index.removeCounter(p);
+    expect(await index.readCounter(p)).toBeUndefined();
   });
 
   it('keeps slots and gap markers as written, and a gap marker takes its key like an entry', async () => {

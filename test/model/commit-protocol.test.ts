@@ -108,6 +108,12 @@ const writerPorts = (
         false,
         () => new Ambiguous(),
       ),
+    removeCounter: (p) =>
+      gate(
+        () => index.removeCounter(p),
+        true,
+        () => new Ambiguous(),
+      ),
     raiseFloor: (p, o) =>
       gate(
         () => index.raiseFloor(p, o),

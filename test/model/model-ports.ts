@@ -111,6 +111,11 @@ export class ModelLogIndex implements LogIndex {
   readCounter(p: PartitionRef) {
     return this.world.schedule('index.readCounter', () => clone(this.counters.get(partitionKey(p))));
   }
+  removeCounter(p: PartitionRef) {
+    return this.world.schedule('index.removeCounter', () => {
+      this.counters.delete(partitionKey(p));
+    });
+  }
   raiseFloor(p: PartitionRef, offset: number) {
     return this.world.schedule('index.raiseFloor', () => {
       const counter = this.counters.get(partitionKey(p));

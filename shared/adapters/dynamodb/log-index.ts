@@ -291,6 +291,10 @@ export class DynamoDbLogIndex implements LogIndex {
     );
   }
 
+  async removeCounter(p: PartitionRef): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: counterKey(p) }));
+  }
+
   async replace(p: PartitionRef, expected: IndexEntry, next: IndexEntry): Promise<boolean> {
     if (next.baseOffset !== expected.baseOffset) throw new Error('replace keeps the base offset');
     const written = await sendConditional(

@@ -122,7 +122,7 @@ export const recordRoutes = ({
       const planned = idempotency ? undefined : topics.recall(principal.tenantId, name);
       if (planned && records.every((r) => r.partition === undefined || r.partition < planned.partitions)) {
         // The fast path: plan with the topic as this instance last read it and validate it
-        // alongside the tail reads and the segment PUT; the quota decides before any write.
+        // alongside the offset reservations and the segment PUT; the quota decides before any write.
         let admission: ProduceAdmission | undefined;
         const admitted = quotas.admitProduce(principal, bytes).then((admittedWith) => {
           admission = admittedWith;
