@@ -72,7 +72,7 @@ type Mode = 'key' | 'sequence' | 'plain';
 const TOPIC = 'torture';
 /** The gap bound of the run: readers mark a hole whose next entry is older than this (> W + settle). */
 const GAP_BOUND_MS = 2500;
-const SETTLE_MS = 1500;
+const SETTLE_MS = Number(process.env.TORTURE_SETTLE_MS ?? 3000);
 const PARTITIONS = 3;
 
 interface Written {
@@ -117,7 +117,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       // settleMs bounds how long a call already sent can still land (the lease argument,
       // docs/exactly-once.md). The emulators run without SDK timeouts on a shared machine,
       // so the run reports the longest call it saw (worstCallMs) against it.
-      timing: { leaseMs: 4000, settleMs: SETTLE_MS },
+      timing: { leaseMs: 2 * SETTLE_MS, settleMs: SETTLE_MS },
       afterStep: (step) => {
         if (step === 'took-over') recovered++;
       },
