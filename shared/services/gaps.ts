@@ -121,20 +121,18 @@ export class GapResolver {
     }
     const h = before ? entryEnd(before) : 0;
     const previousSlot = before ? lastSlot(before) : -1;
-    const page = await this.index.entriesFrom(partition, h, HOLE_PAGE_ENTRIES);
-    if (page.entries[0]?.baseOffset === h) return { kind: 'changed' };
     // Markers of unknown slot (inner ones a reader that stopped half-way left inside the hole), then N.
     const marked = new Set<number>();
     let next: IndexEntry | undefined;
-    for (const entry of page.entries) {
+    for await (const entry of scanEntries(this.index, partition, h, HOLE_PAGE_ENTRIES)) {
+      if (entry.baseOffset === h) return { kind: 'changed' };
       if (firstSlot(entry) !== undefined) {
         next = entry;
         break;
       }
       marked.add(entry.baseOffset);
     }
-    // Nothing after the hole in sight: a reservation at the tail (nothing to pass) or a
-    // hole whose end is past this page: report it open, the next read looks again.
+    // Nothing after the hole: a reservation at the tail (nothing to pass yet).
     const now = this.clock();
     if (!next) return { kind: 'open', at: h, until: now + this.gapBoundMs };
     if (now < next.appendTime + this.gapBoundMs)

@@ -577,7 +577,8 @@ describe('offset protocol on a hot partition (model-checked)', () => {
       ),
       { numRuns: runs },
     );
-    console.log(`hot-partition model: ${runs} schedules explored ${JSON.stringify(explored)}`);
+    if (process.env.MODEL_VERBOSE)
+      console.log(`hot-partition model: ${runs} schedules explored ${JSON.stringify(explored)}`);
     // The run met every case it is about, or it proves nothing.
     expect(explored.holes).toBeGreaterThan(0);
     expect(explored.multiHoles).toBeGreaterThan(0);
