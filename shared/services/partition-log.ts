@@ -147,7 +147,6 @@ export class PartitionLog {
    * by writerId, docs/exactly-once.md).
    */
   async append(partition: PartitionRef, pending: PendingEntry, options: AppendOptions = {}): Promise<AppendResult> {
-    const { usesAppendTime, ...rest } = pending;
     const checkDeadline = () => {
       if (options.deadline !== undefined && this.clock() >= options.deadline) {
         throw new LeaseExpiredError(options.deadline);
@@ -175,6 +174,8 @@ export class PartitionLog {
       }
       const { baseOffset, slot } = reservation;
       if (now - reservation.sentAt <= this.reservationBoundMs) {
+        // Read once the gate passed: the segment PUT may have settled on another object (a hedge's twin).
+        const { usesAppendTime, ...rest } = pending;
         const appendTime = now;
         const maxTimestamp = usesAppendTime ? Math.max(pending.maxTimestamp, appendTime) : pending.maxTimestamp;
         try {

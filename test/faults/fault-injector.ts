@@ -33,6 +33,12 @@ export interface FaultOptions {
   rates: Partial<Record<FaultKind, number>>;
   /** @default 50 */
   maxDelayMs?: number;
+  /**
+   * Calls that still run once their request has died: work of the instance that other
+   * requests wait on (in one process a hung call would hang them, which a real crash, taking
+   * the whole instance down, cannot do). @default none
+   */
+  outlivesCrash?: (input: Record<string, unknown>) => boolean;
 }
 
 /** Where a request dies: after the `count`-th call of `operation` (on a table whose name ends with `table`) landed. */
@@ -129,7 +135,7 @@ export class FaultInjector {
         const operation = String(context.commandName).replace(/Command$/, '');
         const table = String((args.input as { TableName?: string }).TableName ?? '');
         const request = this.context.getStore();
-        if (request?.crashed) return never();
+        if (request?.crashed && !this.options.outlivesCrash?.(args.input as Record<string, unknown>)) return never();
         const crashHere =
           request?.crashAfter !== undefined &&
           request.crashAfter.operation === operation &&
