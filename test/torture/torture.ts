@@ -116,12 +116,10 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       delay: 4 * rate,
     },
     maxDelayMs: 40,
-    // A usage-shard read or write a dead request had started (or was retrying) still
-    // completes: later requests of the tenant on this instance wait on it (quotas.ts: the
-    // shared read, and every answer waits on the tenant's earlier usage writes), so in this
-    // one process it would hang the whole tenant, which a real crash (the instance dies with
-    // its quota state) cannot do. The new crash points right after a reservation, which runs
-    // beside the usage write, made this frequent.
+    // A usage-shard read a dead request had started (or a write it was retrying) still
+    // completes: later requests of the tenant on this instance may wait on that read
+    // (quotas.ts shares one read per tenant), so in this one process it would hang the
+    // tenant, which a real crash (the instance dies with its quota state) cannot do.
     outlivesCrash: isUsageCall,
   });
   faults.enabled = false; // setup runs fault-free
