@@ -7,10 +7,10 @@ import type { PartitionLog } from './partition-log';
  * How often a watched partition's tail is re-read when no in-process wake-up comes (an
  * append served by another instance sends none). Half of it is, on average, the largest
  * term of the end-to-end latency; each re-check is one strongly consistent 1-item read
- * (1 read unit for an entry up to 4 KB), about 67,000 an hour per watched partition per
- * instance, $0.0083 at on-demand prices (docs/performance.md).
+ * (1 read unit for an entry up to 4 KB), about 82,000 an hour per watched partition per
+ * instance, $0.0102 at on-demand prices (docs/performance.md).
  */
-export const LONG_POLL_INTERVAL_MS = 50;
+export const LONG_POLL_INTERVAL_MS = 40;
 
 export interface PartitionPosition {
   ref: PartitionRef;
