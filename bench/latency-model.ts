@@ -57,6 +57,10 @@ export const LATENCY_DISTRIBUTIONS = {
 /** Bytes per ms one S3 request streams once the first byte is out (80 MB/s: an assumption, not a published figure). */
 export const S3_STREAM_BYTES_PER_MS = 80_000;
 
+/** Tail re-checks a long poll makes in an hour per watched partition: it waits the interval, then reads. */
+export const reChecksPerHour = (pollIntervalMs: number): number =>
+  3_600_000 / (pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms);
+
 /** Deterministic random numbers, so a run's figures are reproducible. */
 export const seededRandom = mulberry32;
 

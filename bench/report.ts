@@ -8,6 +8,7 @@ import {
   LATENCY_DISTRIBUTIONS,
   type LatencyModel,
   percentiles,
+  reChecksPerHour,
   S3_PUT_HEDGED_FRACTION,
   S3_STREAM_BYTES_PER_MS,
   sampleCall,
@@ -475,7 +476,7 @@ export const renderReport = (r: BenchResults): string => {
         `${usd(r.cost.alternatives.upstashKafkaFormer.ingest)} / ${usd(r.cost.alternatives.upstashKafkaFormer.consume)}`,
       ]),
     ),
-    `Fixed costs apart from the per-GB prices: Kinesis on-demand ${usd(r.cost.alternatives.kinesisOnDemand.fixedPerMonth)} per stream per month, MSK Serverless ${usd(r.cost.alternatives.mskServerless.fixedPerMonth)} per cluster per month plus partitions; Runnel nothing while idle (but a consumer parked in a long poll bills its wait: ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * a.lambda.gbSecondArm64)} per hour per waiting consumer at ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB, plus ${usd((3_600_000 / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)) * a.dynamodb.readRequestUnit)} per hour of tail re-checks).`,
+    `Fixed costs apart from the per-GB prices: Kinesis on-demand ${usd(r.cost.alternatives.kinesisOnDemand.fixedPerMonth)} per stream per month, MSK Serverless ${usd(r.cost.alternatives.mskServerless.fixedPerMonth)} per cluster per month plus partitions; Runnel nothing while idle (but a consumer parked in a long poll bills its wait: ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * a.lambda.gbSecondArm64)} per hour per waiting consumer at ${MODEL_ASSUMPTIONS.lambdaMemoryMb} MB, plus ${usd(reChecksPerHour(r.latency.pollIntervalMs) * a.dynamodb.readRequestUnit)} per hour of tail re-checks).`,
     '![Cost per GB by request size](cost-per-gb.svg)',
     'Cost of one request through the default front door, by line item ($ per million requests; API Gateway adds its fee when it is the front door):',
     table(
@@ -563,7 +564,7 @@ export const renderReport = (r: BenchResults): string => {
         return [label, ms(model[path].p50), ms(model[path].p90), ms(model[path].p99), model.roundTrips[path]];
       }),
     ),
-    `Round trips: produce = topic validation, offset reservation [and S3 PUT] side by side → the entry's conditional put (with the usage write alongside); fetch = topic validation, bounds and index query side by side [→ S3 GET]; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET]. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it): ${r.latency.pollIntervalMs} ms costs ${num(Math.round(3_600_000 / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)))} strongly consistent 1-item reads per hour per watched partition per instance (1 read unit while the tail entry is at most 4 KB, 2 for an inline entry up to 8 KiB), ${usd((3_600_000 / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)) * AWS_PRICES.dynamodb.readRequestUnit)} per waiting consumer-hour, against ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * AWS_PRICES.lambda.gbSecondArm64)} for the Lambda time that consumer holds; consumers waiting on one partition in one instance share the reads. A 100 ms interval would make ${((100 + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms) / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)).toFixed(1)}× fewer reads and add about ${Math.round((100 - r.latency.pollIntervalMs) / 2)} ms to the median end to end.`,
+    `Round trips: produce = topic validation, offset reservation [and S3 PUT] side by side → the entry's conditional put (with the usage write alongside); fetch = topic validation, bounds and index query side by side [→ S3 GET]; end to end = the produce up to its commit, the consumer's tail re-check, bounds and index query in parallel [→ S3 GET]. Anchors: Kinesis Data Streams ~200 ms end to end with polling consumers; WarpStream p50 500 ms / p99 900 ms end to end. The long-poll interval is the largest single term of the end-to-end figure (on average half of it): ${r.latency.pollIntervalMs} ms costs ${num(Math.round(reChecksPerHour(r.latency.pollIntervalMs)))} strongly consistent 1-item reads per hour per watched partition per instance (1 read unit while the tail entry is at most 4 KB, 2 for an inline entry up to 8 KiB), ${usd(reChecksPerHour(r.latency.pollIntervalMs) * AWS_PRICES.dynamodb.readRequestUnit)} per waiting consumer-hour, against ${usd(3600 * (MODEL_ASSUMPTIONS.lambdaMemoryMb / 1024) * AWS_PRICES.lambda.gbSecondArm64)} for the Lambda time that consumer holds; consumers waiting on one partition in one instance share the reads. A 100 ms interval would make ${((100 + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms) / (r.latency.pollIntervalMs + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms)).toFixed(1)}× fewer reads and add about ${Math.round((100 - r.latency.pollIntervalMs) / 2)} ms to the median end to end.`,
     '![Latency CDF, one record](latency-small.svg)',
     '![Latency CDF, 100-record batch](latency-batch.svg)',
   );

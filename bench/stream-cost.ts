@@ -1,5 +1,5 @@
 import { LONG_POLL_INTERVAL_MS } from '#shared/services/long-poll';
-import { LATENCY_DISTRIBUTIONS } from './latency-model';
+import { reChecksPerHour } from './latency-model';
 import { AWS_PRICES } from './prices';
 
 /**
@@ -52,7 +52,7 @@ export const DEFAULT_STREAM_COST_ASSUMPTIONS: StreamCostAssumptions = {
   streamMinutes: 14,
   partitions: 1,
   // One read per re-check: the wait, then the read itself.
-  tailReadsPerSecond: 1000 / (LONG_POLL_INTERVAL_MS + LATENCY_DISTRIBUTIONS.dynamodbRead.p50Ms),
+  tailReadsPerSecond: reChecksPerHour(LONG_POLL_INTERVAL_MS) / 3600,
   readsPerEvent: 2,
   writesPerEvent: 1,
   eventBytes: 400,

@@ -1,19 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { StreamFault, StreamFaults } from '#shared/app/streaming/sse';
+import { mulberry32 } from '#shared/domain/seeded-random';
 import type { Api } from './harness';
 
-/** A deterministic PRNG (mulberry32): the same seed cuts the same events. */
-export const seededRandom = (seed: number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** A deterministic PRNG: the same seed cuts the same events. */
+export const seededRandom = mulberry32;
 
 const CUTS: StreamFault[] = ['end', 'cut-before', 'cut-inside', 'cut-after'];
 

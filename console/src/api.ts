@@ -1,4 +1,15 @@
-import { Runnel, RunnelError } from '@runnel/client';
+import {
+  type Connector,
+  type PartitionState,
+  type Permission,
+  Runnel,
+  RunnelError,
+  type Topic,
+  type TopicDescription as TopicDetail,
+} from '@runnel/client';
+
+/** The API's own shapes, as the SDK declares them. */
+export type { Connector, PartitionState, Permission, Topic, TopicDetail };
 
 /**
  * The console's one door to the Runnel HTTP API, through the `@runnel/client` SDK (the
@@ -23,21 +34,6 @@ export class ApiError extends Error {
   }
 }
 
-export interface Topic {
-  name: string;
-  partitions: number;
-  retentionMs: number;
-  createdAt: number;
-}
-export interface PartitionState {
-  partition: number;
-  logStartOffset: number;
-  highWatermark: number;
-  retainedBytes?: number;
-}
-export interface TopicDetail extends Topic {
-  partitionStates: PartitionState[];
-}
 export interface Header {
   key: string;
   value: string | null;
@@ -84,24 +80,12 @@ export interface GroupDetail {
     lag: number | null;
   }[];
 }
-export interface Permission {
-  resource: string;
-  actions: ('produce' | 'consume' | 'manage')[];
-}
 export interface ApiKey {
   keyId: string;
   name: string;
   permissions: Permission[];
   createdAt: number;
   lastUsedAt?: number;
-}
-export interface Connector {
-  name: string;
-  kind: string;
-  config: Record<string, unknown>;
-  state: string;
-  createdAt: number;
-  status?: { records?: number; lastError?: string; lastErrorAt?: number };
 }
 export interface Tenant {
   tenantId: string;
