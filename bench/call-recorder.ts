@@ -17,7 +17,20 @@ export interface RecordedCall {
   bytes: number;
   /** The DynamoDB item a single-item call addressed (`table pk sk`), if any. */
   item?: string;
+  /**
+   * A call the request's answer does not wait for: a read or write of the tenant's usage
+   * shards (shared/services/quotas.ts sends them beside the request). The latency model
+   * lets it delay only calls that started after it ended.
+   */
+  beside?: boolean;
 }
+
+/** Whether a DynamoDB call reads or writes a tenant's usage shards (sort keys USAGE#…). */
+const isUsageCall = (input: Record<string, any>) => {
+  const text = (v: unknown) => (typeof v === 'string' ? v : String((v as { S?: unknown } | undefined)?.S ?? ''));
+  const values = Object.values((input.ExpressionAttributeValues as Record<string, unknown> | undefined) ?? {});
+  return [input.Key?.sk, ...values].some((v) => text(v).startsWith('USAGE#'));
+};
 
 /** `table pk sk` of a document-client key or item (plain values, or marshalled `{ S: … }`). */
 const itemName = (table: unknown, key: Record<string, any>) => {
@@ -36,6 +49,13 @@ const CAPACITY_OPERATIONS = new Set(['GetItem', 'PutItem', 'Query', 'Scan', 'Upd
 export class CallRecorder {
   readonly calls: RecordedCall[] = [];
 
+  /**
+   * @param settle resolves when the calls a request sent beside its answer have settled
+   *   (the quota service's usage calls), so that {@link capture} counts them with their
+   *   own request rather than the next one.
+   */
+  constructor(private readonly settle: () => Promise<void> = async () => {}) {}
+
   attach(client: { middlewareStack: Pick<MiddlewareStack<any, any>, 'add'> }, service: 'DynamoDB' | 'S3'): void {
     // Outermost, so `start` is when the command was sent: parallel calls start together
     // even on a loaded machine, and the replay keeps them parallel. Retries stay inside.
@@ -50,6 +70,7 @@ export class CallRecorder {
         const call: RecordedCall = { operation, start, end: start, ok: false, readUnits: 0, writeUnits: 0, bytes: 0 };
         if (service === 'DynamoDB' && input.Key) call.item = itemName(input.TableName, input.Key);
         else if (service === 'DynamoDB' && input.Item) call.item = itemName(input.TableName, input.Item);
+        if (service === 'DynamoDB' && isUsageCall(input)) call.beside = true;
         open.set(context, call);
         try {
           const result = await next(args);
@@ -90,10 +111,12 @@ export class CallRecorder {
     this.calls.length = 0;
   }
 
-  /** Calls recorded while `fn` ran (the recorder is reset first). */
+  /** Calls recorded while `fn` ran, and those it sent beside its answer (the recorder is reset first). */
   async capture<T>(fn: () => Promise<T>): Promise<{ result: T; calls: RecordedCall[] }> {
+    await this.settle();
     this.reset();
     const result = await fn();
+    await this.settle();
     return { result, calls: [...this.calls] };
   }
 }
@@ -132,11 +155,13 @@ export const totals = (calls: readonly RecordedCall[]): CallTotals => {
 
 /**
  * Sequential round trips: the longest chain of calls each of which started after the
- * previous one ended. Calls that overlapped ran in parallel and count once.
+ * previous one ended, ending in a call the answer waits for (not one sent beside it).
+ * Calls that overlapped ran in parallel and count once.
  */
 export const roundTrips = (calls: readonly RecordedCall[]): number => {
   const sorted = [...calls].sort((a, b) => a.start - b.start);
   const depth: number[] = [];
+  let longest = 0;
   sorted.forEach((call, j) => {
     let d = 1;
     for (let i = 0; i < j; i++) {
@@ -144,6 +169,7 @@ export const roundTrips = (calls: readonly RecordedCall[]): number => {
       if (before.end <= call.start) d = Math.max(d, (depth[i] as number) + 1);
     }
     depth.push(d);
+    if (!call.beside) longest = Math.max(longest, d);
   });
-  return Math.max(0, ...depth);
+  return longest;
 };

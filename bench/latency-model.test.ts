@@ -40,4 +40,16 @@ describe('latency model', () => {
     expect(roundTrips(calls)).toBe(3);
     expect(roundTrips([])).toBe(0);
   });
+
+  it('does not wait for calls sent beside the answer, but lets them delay the calls that followed them', () => {
+    // A usage read awaited before the append (it ended before the write started), then the
+    // append with its usage write beside it, which ends last.
+    const usage = (operation: string, start: number, end: number) => ({ ...call(operation, start, end), beside: true });
+    const calls = [usage('DynamoDB.Query', 0, 4), call('DynamoDB.PutItem', 5, 10), usage('DynamoDB.UpdateItem', 5, 30)];
+    const replay = replayCalls(calls, (c) => (c.operation === 'DynamoDB.UpdateItem' ? 50 : 3));
+    expect(replay.doneAt).toBe(3 + 3);
+    expect(roundTrips(calls)).toBe(2);
+    // Alone, a call beside the answer is no round trip of it.
+    expect(roundTrips([usage('DynamoDB.UpdateItem', 0, 5)])).toBe(0);
+  });
 });

@@ -123,8 +123,9 @@ export const sampleCall = (call: RecordedCall, random: () => number) => {
 /**
  * Replays a recorded sequence of calls with new per-call latencies, keeping its shape:
  * a call starts when every call that had ended before it started (locally) has ended
- * (in the model). Returns when the last call ends and when the last index write ended
- * (the commit: from then on a reader sees the records).
+ * (in the model). Returns when the last call the answer waits for ends (calls sent beside
+ * the answer, the usage shards', delay only the calls that started after them) and when
+ * the last index write ended (the commit: from then on a reader sees the records).
  */
 export const replayCalls = (calls: readonly RecordedCall[], latencyOf: (call: RecordedCall) => number) => {
   const sorted = [...calls].sort((a, b) => a.start - b.start);
@@ -137,7 +138,7 @@ export const replayCalls = (calls: readonly RecordedCall[], latencyOf: (call: Re
       if ((sorted[i] as RecordedCall).end <= call.start) ready = Math.max(ready, ends[i] as number);
     const end = ready + latencyOf(call);
     ends.push(end);
-    doneAt = Math.max(doneAt, end);
+    if (!call.beside) doneAt = Math.max(doneAt, end);
     if (call.operation === 'DynamoDB.PutItem') commitAt = Math.max(commitAt, end);
   });
   return { doneAt, commitAt };

@@ -44,7 +44,8 @@ export interface BenchStack {
  * tenant), with the call recorder attached and an HTTP server on 127.0.0.1.
  */
 export const startBenchStack = async (clock?: () => number): Promise<BenchStack> => {
-  const recorder = new CallRecorder();
+  let settle = async () => {};
+  const recorder = new CallRecorder(() => settle());
   // Quotas far above anything the bench does: it measures the service, not its throttling
   // (the quota accounting itself, one DynamoDB write per produce and fetch, still runs).
   const stack = await startStack({
@@ -57,6 +58,7 @@ export const startBenchStack = async (clock?: () => number): Promise<BenchStack>
     },
   });
   const { app } = stack;
+  settle = () => stack.services.quotas.drain();
   let listening: (port: number) => void = () => {};
   const port = new Promise<number>((resolve) => {
     listening = resolve;

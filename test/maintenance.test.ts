@@ -232,8 +232,11 @@ describe('maintenance job', () => {
     for (let i = 0; i < 3; i++)
       await metered.post('/v1/topics/short/records', { records: [{ value: 'x'.repeat(100) }] });
     // The storage count is the sum over the tenant's produce usage shards.
-    const stored = async () =>
-      (await usageShards(stack.emulators, tenantId, 'produce')).reduce((n, i) => n + Number(i.storedBytes ?? 0), 0);
+    const stored = async () => {
+      await stack.services.quotas.drain(); // usage writes land beside the answers
+      const shards = await usageShards(stack.emulators, tenantId, 'produce');
+      return shards.reduce((n, i) => n + Number(i.storedBytes ?? 0), 0);
+    };
     expect(await stored()).toBe(300);
     now += HOUR;
     await job().run();

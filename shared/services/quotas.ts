@@ -93,15 +93,27 @@ const count = (counts: LocalCounts, write: UsageWrite) => {
   if (write.direction === 'produce') counts.storedBytes += write.bytes;
 };
 
-/** Usage calls a request sent and did not wait for; `settled` never rejects. */
+/**
+ * Usage calls a request sent and did not wait for; `settled` never rejects. A request
+ * answers without waiting for them (on Lambda, calls still in flight when an invocation
+ * answers complete when the instance is next invoked); tests and the connector worker
+ * await `settled` to know they landed.
+ */
 export interface UsageCalls {
   settled: Promise<void>;
 }
 
-/** A produce's usage write, sent alongside the append; `written` never rejects. */
+/** A produce's usage write, sent alongside the append; `written` never rejects, and the answer does not wait for it. */
 export interface ProduceAdmission {
   written: Promise<void>;
 }
+
+/**
+ * A read of the usage shards still unanswered after this long was most likely sent before
+ * the instance was frozen between invocations: a request that needs a read sends a new one
+ * instead of waiting for that one's timeout, and the old one's answer is ignored.
+ */
+export const USAGE_READ_SUPERSEDED_MS = 1_000;
 
 /**
  * Count quotas (topics, partitions, retention, storage) and byte rates (produce, fetch)
@@ -115,6 +127,8 @@ export interface ProduceAdmission {
  */
 export class QuotaService {
   private readonly tenants = boundedCache<string, TenantUsage>(MAX_TENANTS_REMEMBERED);
+  /** Usage calls of every tenant sent and not yet settled. */
+  private readonly outstanding = new Set<Promise<unknown>>();
 
   constructor(
     private readonly metadata: MetadataStore,
@@ -162,23 +176,46 @@ export class QuotaService {
    * done. `started` says whether this call sent it.
    */
   private read(tenantId: string, state: TenantUsage): { reading: Promise<void>; started: boolean } {
-    if (state.reading) return { reading: state.reading, started: false };
+    if (state.reading && this.clock() - state.readAt < USAGE_READ_SUPERSEDED_MS) {
+      return { reading: state.reading, started: false };
+    }
     const { window } = this.window();
     state.readAt = this.clock();
     // Writes in flight now may or may not be in what the read sees: count them locally too
     // (at worst twice, which errs on the side of refusing).
     state.next = countsOf([...state.inFlight, state.unsentFetch]);
-    state.reading = this.usage
+    const reading: Promise<void> = this.usage
       .read(tenantId, window)
       .then((totals) => {
+        if (state.reading !== reading) return; // superseded by a newer read
         state.learnt = { ...totals, window };
         state.local = state.next ?? countsOf([]);
       })
       .finally(() => {
+        if (state.reading !== reading) return;
         state.next = undefined;
         state.reading = undefined;
       });
-    return { reading: state.reading, started: true };
+    state.reading = reading;
+    this.track(reading);
+    return { reading, started: true };
+  }
+
+  private track(call: Promise<unknown>) {
+    const settled = call.then(
+      () => {},
+      () => {},
+    );
+    this.outstanding.add(settled);
+    settled.finally(() => this.outstanding.delete(settled));
+  }
+
+  /**
+   * Resolves when every usage call sent so far (writes and reads, of every tenant) has
+   * settled. Requests never wait for these; tests that read usage right after an answer do.
+   */
+  async drain(): Promise<void> {
+    while (this.outstanding.size > 0) await Promise.all(this.outstanding);
   }
 
   /**
@@ -188,7 +225,7 @@ export class QuotaService {
    * lookup. It waits for the read only when this instance knows nothing of the current
    * second; otherwise the read runs beside the request and that knowledge decides. Never
    * waits for the write: no decision depends on it. `settled` is what this call sent and
-   * did not wait for (never rejects): the request awaits it before it answers.
+   * did not wait for (never rejects); the request answers without waiting for it.
    */
   async prepare(principal: TenantPrincipal): Promise<UsageCalls> {
     const { tenantId } = principal;
@@ -236,13 +273,15 @@ export class QuotaService {
     const windows = state.shardWindows[write.direction];
     const opensWindow = (windows[shard] ?? 0) < write.window;
     windows[shard] = Math.max(windows[shard] ?? 0, write.window);
-    return this.usage
+    const sent = this.usage
       .add(tenantId, write.direction, shard, write.window, write.bytes, opensWindow)
       .catch(() => {
         // The bytes stay counted on this instance; other instances miss them. A lost usage
         // write must not fail a request whose records are written.
       })
       .finally(() => state.inFlight.delete(write));
+    this.track(sent);
+    return sent;
   }
 
   /*
@@ -317,8 +356,9 @@ export class QuotaService {
    * Admits a produce of `bytes` record bytes or throws 429/403. Decides on this instance
    * (after {@link prepare}: it reads first only when this instance knows nothing of the
    * current second), so a refused produce writes nothing. An admitted one sends its usage
-   * write at once; await `written` (that write, and the usage calls its preparation sent
-   * beside the request) alongside the append.
+   * write at once, beside the append; `written` (that write, and the usage calls its
+   * preparation sent beside the request) settles when they have, and the answer does not
+   * wait for it: no produce waits on a write that is not its append.
    */
   async admitProduce(principal: TenantPrincipal, bytes: number): Promise<ProduceAdmission> {
     const { tenantId } = principal;

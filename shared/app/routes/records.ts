@@ -7,7 +7,7 @@ import type { Authenticator } from '#shared/services/auth';
 import { type ExactlyOnceProducer, type Idempotency, requestHash } from '#shared/services/exactly-once';
 import type { FetchResult, FetchService } from '#shared/services/fetch';
 import { ProduceService } from '#shared/services/produce';
-import type { ProduceAdmission, QuotaService } from '#shared/services/quotas';
+import type { QuotaService } from '#shared/services/quotas';
 import { TopicChangedError, type TopicService } from '#shared/services/topics';
 import { authorize, wantsEventStream } from '../middleware/auth';
 import { bodyProblemResponses, createRoute, newRouter, problem, problemResponses, throttledResponse } from '../router';
@@ -123,10 +123,8 @@ export const recordRoutes = ({
       if (planned && records.every((r) => r.partition === undefined || r.partition < planned.partitions)) {
         // The fast path: plan with the topic as this instance last read it and validate it
         // alongside the offset reservations and the segment PUT; the quota decides before any write.
-        let admission: ProduceAdmission | undefined;
-        const admitted = quotas.admitProduce(principal, bytes).then((admittedWith) => {
-          admission = admittedWith;
-        });
+        // The usage write runs beside the append and the answer does not wait for it.
+        const admitted = quotas.admitProduce(principal, bytes);
         const validated = topics.validate(principal.tenantId, planned);
         try {
           const result = await producer.produce(planned, records, {
@@ -144,22 +142,17 @@ export const recordRoutes = ({
         } finally {
           // Both are awaited by the appends; observe them here too for a request with no append.
           await Promise.allSettled([admitted, validated]);
-          await admission?.written;
         }
       }
       // The usage read (when this instance's is stale) runs alongside the topic lookup.
-      const [topic, prepared] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
+      const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
       checkPartitions(topic);
-      const admission = await quotas.admitProduce(principal, bytes);
-      // The usage write runs alongside the append; the answer waits for both.
-      try {
-        if (!idempotency) return c.json({ offsets: (await producer.produce(topic, records, options)).offsets }, 200);
-        const hash = requestHash('POST', `/v1/topics/${name}/records`, body);
-        const result = await exactlyOnce.produce(topic, records, idempotency, hash, options);
-        return c.json({ offsets: result.offsets }, 200);
-      } finally {
-        await Promise.all([admission.written, prepared.settled]);
-      }
+      // The usage write runs beside the append; the answer does not wait for it.
+      await quotas.admitProduce(principal, bytes);
+      if (!idempotency) return c.json({ offsets: (await producer.produce(topic, records, options)).offsets }, 200);
+      const hash = requestHash('POST', `/v1/topics/${name}/records`, body);
+      const result = await exactlyOnce.produce(topic, records, idempotency, hash, options);
+      return c.json({ offsets: result.offsets }, 200);
     },
   );
 
@@ -198,7 +191,6 @@ export const recordRoutes = ({
       quotas.checkFetch(principal);
       const planned = topics.recall(principal.tenantId, name);
       let result: FetchResult;
-      let usageCalls: Promise<void> = Promise.resolve();
       if (planned && partition < planned.partitions) {
         // Read with the topic as this instance last read it, validating it alongside: a
         // deleted topic answers 404 however its data was read.
@@ -216,17 +208,14 @@ export const recordRoutes = ({
         } else if (fetched.status === 'rejected') throw fetched.reason;
         else result = fetched.value;
         if (prepared.status === 'rejected') throw prepared.reason;
-        usageCalls = prepared.value.settled;
       } else {
-        const [topic, prepared] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
-        usageCalls = prepared.settled;
+        const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
         topics.checkPartition(topic, partition);
         result = await fetcher.fetch(topic, partition, query);
       }
       if (result.waited && result.records.length > 0) await authenticator.confirm(principal);
       quotas.recordFetchedRecords(principal, result.records);
-      // The usage calls prepare sent ran alongside the reads; they are answered before we are.
-      await usageCalls;
+      // The usage calls prepare sent run beside the reads; the answer does not wait for them.
       return c.json(
         {
           records: result.records.map((r) => encodeRecord(r, query.encoding)),
