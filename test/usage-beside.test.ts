@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UsageStore } from '#shared/ports/usage-store';
 import { type Stack, startStack } from './harness';
 import { usageShards } from './tenant-state';
@@ -13,12 +13,23 @@ let stack: Stack;
 let held: (() => void)[] = [];
 let holding = false;
 const sent: string[] = [];
+/** Usage reads: hold the next ones when set. */
+let holdReads = false;
+const heldReads: (() => void)[] = [];
+let reads = 0;
+let now = 1_800_000_000_000;
 
 beforeAll(async () => {
-  // A clock that stands still: every request falls in one quota window.
-  stack = await startStack({ clock: () => 1_800_000_000_000 });
+  // A clock that stands still unless a test moves it: requests fall in one quota window.
+  stack = await startStack({ clock: () => now });
   const real = stack.deps.usage;
   const add = real.add.bind(real);
+  const read = real.read.bind(real);
+  (real as { read: UsageStore['read'] }).read = async (tenantId, window) => {
+    reads += 1;
+    if (holdReads) await new Promise<void>((resolve) => heldReads.push(resolve));
+    return read(tenantId, window);
+  };
   (real as { add: UsageStore['add'] }).add = async (tenantId, direction, shard, window, bytes, opensWindow) => {
     sent.push(`${direction} ${bytes}`);
     if (holding) await new Promise<void>((resolve) => held.push(resolve));
@@ -64,5 +75,24 @@ describe('usage calls beside the answer', () => {
     held = [];
     await stack.services.quotas.drain();
     expect(await fetchedBytes()).toBe(8);
+  });
+
+  it('does not wait for a usage read sent before the instance was frozen: a later request sends its own', async () => {
+    // A new second: the next request knows nothing of it and reads the shards first. That
+    // read hangs, as one in flight when Lambda froze the instance would.
+    now += 1_000;
+    holdReads = true;
+    const stuck = stack.api.get('/v1/topics/beside/partitions/0/records?offset=2');
+    await vi.waitFor(() => expect(heldReads).toHaveLength(1));
+    holdReads = false;
+    // The instance is thawed 5 s later: its request sends a new read instead of waiting.
+    now += 5_000;
+    const readsBefore = reads;
+    const thawed = await stack.api.get('/v1/topics/beside/partitions/0/records?offset=2');
+    expect(thawed.status).toBe(200);
+    expect(reads).toBe(readsBefore + 1);
+    for (const release of heldReads) release();
+    expect((await stuck).status).toBe(200);
+    await stack.services.quotas.drain();
   });
 });
