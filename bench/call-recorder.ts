@@ -19,10 +19,13 @@ export interface RecordedCall {
   item?: string;
   /**
    * A call the request's answer does not wait for: a read or write of the tenant's usage
-   * shards (shared/services/quotas.ts sends them beside the request). The latency model
-   * lets it delay only calls that started after it ended.
+   * shards (shared/services/quotas.ts sends them beside the request). A read may still
+   * delay the calls that started after it ended (the quota waits for it when this instance
+   * knows nothing of the current second); a write delays nothing (`delaysNothing`).
    */
   beside?: boolean;
+  /** Nothing in the request waits for this call: a usage write. */
+  delaysNothing?: boolean;
 }
 
 /** Whether a DynamoDB call reads or writes a tenant's usage shards (sort keys USAGE#…). */
@@ -70,7 +73,10 @@ export class CallRecorder {
         const call: RecordedCall = { operation, start, end: start, ok: false, readUnits: 0, writeUnits: 0, bytes: 0 };
         if (service === 'DynamoDB' && input.Key) call.item = itemName(input.TableName, input.Key);
         else if (service === 'DynamoDB' && input.Item) call.item = itemName(input.TableName, input.Item);
-        if (service === 'DynamoDB' && isUsageCall(input)) call.beside = true;
+        if (service === 'DynamoDB' && isUsageCall(input)) {
+          call.beside = true;
+          if (name === 'UpdateItem') call.delaysNothing = true;
+        }
         open.set(context, call);
         try {
           const result = await next(args);
@@ -166,7 +172,7 @@ export const roundTrips = (calls: readonly RecordedCall[]): number => {
     let d = 1;
     for (let i = 0; i < j; i++) {
       const before = sorted[i] as RecordedCall;
-      if (before.end <= call.start) d = Math.max(d, (depth[i] as number) + 1);
+      if (!before.delaysNothing && before.end <= call.start) d = Math.max(d, (depth[i] as number) + 1);
     }
     depth.push(d);
     if (!call.beside) longest = Math.max(longest, d);

@@ -41,11 +41,19 @@ describe('latency model', () => {
     expect(roundTrips([])).toBe(0);
   });
 
-  it('does not wait for calls sent beside the answer, but lets them delay the calls that followed them', () => {
-    // A usage read awaited before the append (it ended before the write started), then the
-    // append with its usage write beside it, which ends last.
-    const usage = (operation: string, start: number, end: number) => ({ ...call(operation, start, end), beside: true });
-    const calls = [usage('DynamoDB.Query', 0, 4), call('DynamoDB.PutItem', 5, 10), usage('DynamoDB.UpdateItem', 5, 30)];
+  it('does not wait for calls sent beside the answer; a usage read may delay what followed it, a usage write nothing', () => {
+    const usage = (operation: string, start: number, end: number) => ({
+      ...call(operation, start, end),
+      beside: true,
+      delaysNothing: operation === 'DynamoDB.UpdateItem',
+    });
+    // A usage read awaited before the append (it ended before the put started); the usage
+    // write ended locally before the put started too, but nothing waits for it.
+    const calls = [
+      usage('DynamoDB.Query', 0, 4),
+      usage('DynamoDB.UpdateItem', 4.5, 6),
+      call('DynamoDB.PutItem', 7, 10),
+    ];
     const replay = replayCalls(calls, (c) => (c.operation === 'DynamoDB.UpdateItem' ? 50 : 3));
     expect(replay.doneAt).toBe(3 + 3);
     expect(roundTrips(calls)).toBe(2);

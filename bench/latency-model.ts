@@ -124,7 +124,8 @@ export const sampleCall = (call: RecordedCall, random: () => number) => {
  * Replays a recorded sequence of calls with new per-call latencies, keeping its shape:
  * a call starts when every call that had ended before it started (locally) has ended
  * (in the model). Returns when the last call the answer waits for ends (calls sent beside
- * the answer, the usage shards', delay only the calls that started after them) and when
+ * the answer, the usage shards', are not waited for; a usage read may still delay the calls
+ * that started after it, a usage write delays nothing) and when
  * the last index write ended (the commit: from then on a reader sees the records).
  */
 export const replayCalls = (calls: readonly RecordedCall[], latencyOf: (call: RecordedCall) => number) => {
@@ -134,8 +135,10 @@ export const replayCalls = (calls: readonly RecordedCall[], latencyOf: (call: Re
   let commitAt = 0;
   sorted.forEach((call, j) => {
     let ready = 0;
-    for (let i = 0; i < j; i++)
-      if ((sorted[i] as RecordedCall).end <= call.start) ready = Math.max(ready, ends[i] as number);
+    for (let i = 0; i < j; i++) {
+      const before = sorted[i] as RecordedCall;
+      if (!before.delaysNothing && before.end <= call.start) ready = Math.max(ready, ends[i] as number);
+    }
     const end = ready + latencyOf(call);
     ends.push(end);
     if (!call.beside) doneAt = Math.max(doneAt, end);
