@@ -35,6 +35,13 @@ const steadyState = async (stack: BenchStack, request: () => Promise<unknown>) =
 
 const cpuRequests = (size: number, budgetBytes: number) => Math.max(3, Math.min(200, Math.ceil(budgetBytes / size)));
 
+/**
+ * Requests run before the CPU is measured: a warm function instance has served many, so
+ * its JIT has optimised the request path (a 1 KiB produce takes about half the CPU after
+ * 1,000 requests that it takes after 2).
+ */
+const cpuWarmup = (size: number, budgetBytes: number) => Math.max(2, Math.min(1000, Math.ceil(budgetBytes / size)));
+
 /** What the cost model needs of one request: its payload, wire size, calls, CPU and wait. */
 const requestProfile = (
   records: number,
@@ -86,7 +93,7 @@ export const measureSizeProfiles = async (
       recordsPerRequest: records,
       recordBytes: RECORD_BYTES,
       requests: cpuRequests(size, options.cpuBudgetBytes ?? 8 * MiB),
-      warmup: 2,
+      warmup: cpuWarmup(size, options.cpuBudgetBytes ?? 8 * MiB),
     });
     profiles.push({
       size,
