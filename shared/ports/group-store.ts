@@ -85,7 +85,14 @@ export interface GroupStore {
    * `expected`. Deadlines of members that stay are left as they are (a concurrent
    * heartbeat is never lost). {@link GroupChangedError} otherwise.
    */
-  update(tenantId: string, expected: GroupState, next: GroupState, expired: readonly string[]): Promise<void>;
+  update(
+    tenantId: string,
+    expected: GroupState,
+    next: GroupState,
+    expired: readonly string[],
+    /** The caller's time: with it, the write also removes departed members' heartbeat items old enough to go. */
+    now?: number,
+  ): Promise<void>;
   /**
    * Moves the member's session deadline to `now + sessionTimeoutMs` if it is a member
    * whose deadline has not passed; returns the whole document after the write.

@@ -162,7 +162,7 @@ export class GroupMembership {
       if (!result) return base;
       assertGroupFits(result.next, options.join !== undefined);
       try {
-        if (state) await this.store.update(tenantId, state, result.next, result.expired);
+        if (state) await this.store.update(tenantId, state, result.next, result.expired, now);
         else await this.store.create(tenantId, result.next);
         return result.next;
       } catch (error) {

@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { AutoOffsetReset, GroupState, Member, TopicSnapshot } from '#shared/domain/groups/membership';
 import {
   type CommittedOffset,
@@ -15,6 +21,15 @@ import { queryAll } from './query-all';
 
 /** A claim only loses to a changing item a few times in a row (each loss means another write landed). */
 const MAX_CLAIM_ATTEMPTS = 5;
+
+/**
+ * How long after a departed member's last deadline (or its fence) its heartbeat item is
+ * kept. A heartbeat writes a member's item only if the member was in the document it read
+ * and its deadline had not passed when it started, so every heartbeat that could still
+ * write the item started before that time and ended within its invocation (at most 30 s
+ * with the SDK's retries); 15 minutes leaves room for clock skew many times over.
+ */
+export const HEARTBEAT_ITEM_KEPT_MS = 15 * 60_000;
 
 /**
  * Consumer groups in the metadata table (single-table, under the tenant's key):
@@ -65,6 +80,8 @@ interface HeartbeatItem {
   sk: string;
   dl?: number;
   dead?: boolean;
+  /** When it was fenced (items fenced before this field existed have none). */
+  deadAt?: number;
 }
 const commitPrefix = (group: string, topic?: string) => `COMMIT#${group}#${topic === undefined ? '' : `${topic}#`}`;
 const commitSk = (group: string, topic: string, partition: number) => `${commitPrefix(group, topic)}${partition}`;
@@ -123,16 +140,24 @@ const withHeartbeats = (
 const toCommit = (item: Record<string, unknown>): CommittedOffset => strip<CommittedOffset>(item);
 
 export class DynamoDbGroupStore implements GroupStore {
+  /** The heartbeat items read with each state this store returned: `update` sweeps with them, without another read. */
+  private readonly heartbeatsOf = new WeakMap<GroupState, readonly HeartbeatItem[]>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
+  private remember<S extends GroupState>(state: S, heartbeats: readonly HeartbeatItem[]): S {
+    this.heartbeatsOf.set(state, heartbeats);
+    return state;
+  }
+
   async get(tenantId: string, group: string): Promise<GroupState | undefined> {
     const loaded = await this.load(tenantId, group);
     if (!loaded) return undefined;
-    const { joinDeadlines: _, ...state } = loaded;
-    return state;
+    const { joinDeadlines: _, heartbeats, ...state } = loaded;
+    return this.remember(state, heartbeats);
   }
 
   /** The group with every member's deadline, and the join deadlines of the document. */
@@ -147,7 +172,7 @@ export class DynamoDbGroupStore implements GroupStore {
       ),
       this.heartbeats(tenantId, group),
     ]);
-    return document.Item ? withHeartbeats(toState(document.Item), heartbeats) : undefined;
+    return document.Item ? { ...withHeartbeats(toState(document.Item), heartbeats), heartbeats } : undefined;
   }
 
   private async heartbeats(tenantId: string, group: string): Promise<HeartbeatItem[]> {
@@ -164,15 +189,23 @@ export class DynamoDbGroupStore implements GroupStore {
    * conditional on the deadline the caller saw having passed: a heartbeat that moved it
    * since wins, and the caller reads again (the member stays).
    */
-  private async fence(tenantId: string, group: string, memberId: string, expiredAt: number | undefined) {
+  private async fence(
+    tenantId: string,
+    group: string,
+    memberId: string,
+    expiredAt: number | undefined,
+    now: number | undefined,
+  ) {
+    const at = now === undefined ? {} : { ':now': now };
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: tenantPk(tenantId), sk: heartbeatSk(group, memberId) },
-          UpdateExpression: 'SET dead = :dead',
+          UpdateExpression: now === undefined ? 'SET dead = :dead' : 'SET dead = :dead, deadAt = :now',
           ...(expiredAt === undefined ? {} : { ConditionExpression: 'attribute_not_exists(dl) OR dl <= :at' }),
-          ExpressionAttributeValues: expiredAt === undefined ? { ':dead': true } : { ':dead': true, ':at': expiredAt },
+          ExpressionAttributeValues:
+            expiredAt === undefined ? { ':dead': true, ...at } : { ':dead': true, ':at': expiredAt, ...at },
         }),
       );
     } catch (error) {
@@ -221,7 +254,13 @@ export class DynamoDbGroupStore implements GroupStore {
     }
   }
 
-  async update(tenantId: string, expected: GroupState, next: GroupState, expired: readonly string[]): Promise<void> {
+  async update(
+    tenantId: string,
+    expected: GroupState,
+    next: GroupState,
+    expired: readonly string[],
+    now?: number,
+  ): Promise<void> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
       ':v': expected.version,
@@ -254,7 +293,9 @@ export class DynamoDbGroupStore implements GroupStore {
     const expiring = departing.filter((memberId) => expired.includes(memberId));
     const leaving = departing.filter((memberId) => !expired.includes(memberId));
     await Promise.all(
-      expiring.map((memberId) => this.fence(tenantId, expected.group, memberId, expected.deadlines[memberId] ?? 0)),
+      expiring.map((memberId) =>
+        this.fence(tenantId, expected.group, memberId, expected.deadlines[memberId] ?? 0, now),
+      ),
     );
     for (const memberId of departing) {
       const p = name(memberId);
@@ -283,7 +324,50 @@ export class DynamoDbGroupStore implements GroupStore {
       throw error;
     }
     // A heartbeat of a member that left, which read the document before this write, fails.
-    await Promise.all(leaving.map((memberId) => this.fence(tenantId, expected.group, memberId, undefined)));
+    await Promise.all([
+      ...leaving.map((memberId) => this.fence(tenantId, expected.group, memberId, undefined, now)),
+      ...(now === undefined ? [] : this.sweep(tenantId, expected, next, now)),
+    ]);
+  }
+
+  /**
+   * Deletes the heartbeat items of members that departed long enough ago
+   * ({@link HEARTBEAT_ITEM_KEPT_MS} after their last deadline or their fence), as read
+   * with `expected`; each delete is conditional on the item being unchanged since. Member
+   * ids are never reused, and no heartbeat can write such an item any more (see the
+   * constant), so without these deletes the items would only grow the group's reads.
+   */
+  private sweep(tenantId: string, expected: GroupState, next: GroupState, now: number): Promise<void>[] {
+    const prefix = heartbeatPrefix(expected.group);
+    const gone = (this.heartbeatsOf.get(expected) ?? []).filter((hb) => {
+      const memberId = hb.sk.slice(prefix.length);
+      if (expected.members[memberId] !== undefined || next.members[memberId] !== undefined) return false;
+      const last = Math.max(hb.dl ?? Number.NEGATIVE_INFINITY, hb.deadAt ?? Number.NEGATIVE_INFINITY);
+      return last < now - HEARTBEAT_ITEM_KEPT_MS;
+    });
+    return gone.map(async (hb) => {
+      const unchanged = (name: 'dl' | 'deadAt' | 'dead', value: unknown) =>
+        value === undefined ? `attribute_not_exists(${name})` : `${name} = :${name}`;
+      try {
+        await this.client.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: { pk: tenantPk(tenantId), sk: hb.sk },
+            ConditionExpression: [
+              unchanged('dl', hb.dl),
+              unchanged('deadAt', hb.deadAt),
+              unchanged('dead', hb.dead),
+            ].join(' AND '),
+            ExpressionAttributeValues: Object.fromEntries(
+              (['dl', 'deadAt', 'dead'] as const).filter((k) => hb[k] !== undefined).map((k) => [`:${k}`, hb[k]]),
+            ),
+          }),
+        );
+      } catch (error) {
+        // Changed or gone since it was read: whoever changed it decides; the next membership change looks again.
+        if (!isConditionFailure(error)) throw error;
+      }
+    });
   }
 
   /*
@@ -316,8 +400,8 @@ export class DynamoDbGroupStore implements GroupStore {
       if (isConditionFailure(error)) throw new MemberNotLiveError(memberId);
       throw error;
     }
-    const { joinDeadlines: _, ...rest } = state;
-    return { ...rest, deadlines: { ...state.deadlines, [memberId]: deadline } };
+    const { joinDeadlines: _, heartbeats, ...rest } = state;
+    return this.remember({ ...rest, deadlines: { ...state.deadlines, [memberId]: deadline } }, heartbeats);
   }
 
   async getCommit(
