@@ -1,16 +1,12 @@
-import { zValidator } from '@hono/zod-validator';
-import { type Context, type Handler, Hono, type MiddlewareHandler } from 'hono';
-import type * as z from 'zod';
+import { sValidator } from '@hono/standard-validator';
+import { type Context, type Handler, Hono, type MiddlewareHandler, type ValidationTargets } from 'hono';
+import type * as v from 'valibot';
 import { invalidRequest, RunnelError } from '#shared/domain/errors';
+import { type Issue, issuesOf } from '#shared/domain/validation';
 import type { AppEnv } from './env';
 import { ProblemSchema } from './schemas';
 
-interface Issue {
-  path: PropertyKey[];
-  message: string;
-}
-
-/** Turns schema issues into one readable 400: "records.0.partition: Too small: expected number to be >=0". */
+/** Turns schema issues into one readable 400: "records.0.partition: Invalid value: Expected >=0 but received -1". */
 export const validationError = (issues: readonly Issue[]) => {
   const errors = issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
   const detail = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
@@ -32,11 +28,11 @@ export interface RouteConfig {
   tags: string[];
   security?: Record<string, string[]>[];
   request?: {
-    params?: z.ZodType;
-    query?: z.ZodType;
-    headers?: z.ZodType;
+    params?: v.GenericSchema;
+    query?: v.GenericSchema;
+    headers?: v.GenericSchema;
     /** Every body is JSON and required. */
-    body?: { content: { 'application/json': { schema: z.ZodType } }; required: true; description?: string };
+    body?: { content: { 'application/json': { schema: v.GenericSchema } }; required: true; description?: string };
   };
   responses: Record<number, unknown>;
 }
@@ -46,10 +42,12 @@ export const createRoute = <R extends RouteConfig>(route: R): R => route;
 
 type Validated<R extends RouteConfig, K extends keyof NonNullable<R['request']>, Target extends string> = NonNullable<
   R['request']
->[K] extends infer S extends z.ZodType
-  ? { [T in Target]: z.output<S> }
-  : NonNullable<R['request']>[K] extends { content: { 'application/json': { schema: infer S extends z.ZodType } } }
-    ? { [T in Target]: z.output<S> }
+>[K] extends infer S extends v.GenericSchema
+  ? { [T in Target]: v.InferOutput<S> }
+  : NonNullable<R['request']>[K] extends {
+        content: { 'application/json': { schema: infer S extends v.GenericSchema } };
+      }
+    ? { [T in Target]: v.InferOutput<S> }
     : Record<never, never>;
 
 /** What `c.req.valid(target)` returns in a route's handler. */
@@ -91,9 +89,13 @@ const jsonBodyOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /** Every router validates with the same hook: invalid input throws, `app.onError` answers. */
-const hook = (result: { success: boolean; error?: { issues: readonly Issue[] } }) => {
-  if (!result.success) throw validationError(result.error?.issues ?? []);
+const hook = (result: { success: boolean; error?: Parameters<typeof issuesOf>[0] }) => {
+  if (!result.success) throw validationError(issuesOf(result.error ?? []));
 };
+
+/** Validates one part of the request with a route's schema. */
+const validate = (target: keyof ValidationTargets, schema: v.GenericSchema) =>
+  sValidator(target, schema, hook) as unknown as MiddlewareHandler<AppEnv>;
 
 /**
  * A hono router whose routes are {@link RouteConfig}s: `openapi(route, handler)` validates
@@ -110,14 +112,12 @@ export class Router extends Hono<AppEnv> {
     this.definitions.push(route);
     const validators: MiddlewareHandler<AppEnv>[] = [];
     const { request } = route;
-    if (request?.query) validators.push(zValidator('query', request.query, hook) as MiddlewareHandler<AppEnv>);
-    if (request?.params) validators.push(zValidator('param', request.params, hook) as MiddlewareHandler<AppEnv>);
-    if (request?.headers) validators.push(zValidator('header', request.headers, hook) as MiddlewareHandler<AppEnv>);
+    if (request?.query) validators.push(validate('query', request.query));
+    if (request?.params) validators.push(validate('param', request.params));
+    if (request?.headers) validators.push(validate('header', request.headers));
     if (request?.body) {
       validators.push(jsonBodyOnly);
-      validators.push(
-        zValidator('json', request.body.content['application/json'].schema, hook) as MiddlewareHandler<AppEnv>,
-      );
+      validators.push(validate('json', request.body.content['application/json'].schema));
     }
     this.chains.set(`${route.method.toUpperCase()} ${route.path}`, [
       ...validators,
@@ -192,7 +192,7 @@ export const throttledResponse = {
 export const OPERATOR_KEY = [{ operatorKey: [] }];
 
 /** A JSON response of this schema, for a route's `responses`. */
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+export const json = <T extends v.GenericSchema>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
   description,
 });

@@ -1,161 +1,186 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import { FETCH_DEFAULTS, FETCH_LIMITS } from '#shared/constants';
+import { int } from '#shared/domain/validation';
+
+/**
+ * The schemas of the HTTP API. A `metadata` action with an `id` names a schema: the
+ * OpenAPI document (scripts/openapi-document.ts) lists it once under `components/schemas`
+ * and refers to it by `$ref`; `openapi` in a `metadata` action replaces how the document
+ * shows a schema (a query string read as a number is documented as an integer).
+ */
 
 /** Kafka's rule for topic and group names; "." and ".." are refused as Kafka does. */
-export const NameSchema = z
-  .string()
-  .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Names are 1-249 characters of [a-zA-Z0-9._-].')
-  .refine((s) => s !== '.' && s !== '..', 'A name cannot be "." or "..".');
+export const NameSchema = v.pipe(
+  v.string(),
+  v.regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Names are 1-249 characters of [a-zA-Z0-9._-].'),
+  v.check((s) => s !== '.' && s !== '..', 'A name cannot be "." or "..".'),
+);
 
-export const RetentionSchema = z
-  .number()
-  .int()
-  .refine((n) => n === -1 || n > 0, 'retentionMs is a positive number of milliseconds, or -1 to keep records forever.')
-  .meta({ description: 'Milliseconds a record is kept after it was appended; -1 keeps records forever.' });
+export const RetentionSchema = v.pipe(
+  int(),
+  v.check((n) => n === -1 || n > 0, 'retentionMs is a positive number of milliseconds, or -1 to keep records forever.'),
+  v.description('Milliseconds a record is kept after it was appended; -1 keeps records forever.'),
+);
 
-export const EncodingSchema = z.enum(['utf8', 'base64']).meta({
-  description: 'How key, value and header values are written in JSON. Binary data needs base64.',
-});
+export const EncodingSchema = v.pipe(
+  v.picklist(['utf8', 'base64']),
+  v.description('How key, value and header values are written in JSON. Binary data needs base64.'),
+);
 
-export const TopicSchema = z
-  .object({
-    name: z.string(),
-    partitions: z.number().int(),
-    retentionMs: z.number().int(),
-    createdAt: z.number().int(),
-  })
-  .meta({ id: 'Topic' });
+export const TopicSchema = v.pipe(
+  v.object({ name: v.string(), partitions: int(), retentionMs: int(), createdAt: int() }),
+  v.metadata({ id: 'Topic' }),
+);
 
-export const PartitionStateSchema = z.object({
-  partition: z.number().int(),
-  logStartOffset: z.number().int(),
-  highWatermark: z.number().int(),
-  retainedBytes: z.number().int().meta({
-    description:
+export const PartitionStateSchema = v.object({
+  partition: int(),
+  logStartOffset: int(),
+  highWatermark: int(),
+  retainedBytes: v.pipe(
+    int(),
+    v.description(
       'Record bytes (key + value + headers) of the stored batches that hold records within retention; a batch partly past retention counts whole until it expires entirely.',
-  }),
-  segments: z.number().int().meta({
-    description:
+    ),
+  ),
+  segments: v.pipe(
+    int(),
+    v.description(
       'Stored batches holding records within retention: an inline batch, a range of a produce object, or a compacted segment each count one.',
-  }),
-  statsComplete: z.boolean().meta({
-    description:
+    ),
+  ),
+  statsComplete: v.pipe(
+    v.boolean(),
+    v.description(
       'False when the partition holds more than 100 stored batches: a describe reads at most that many per partition, so `segments` and `retainedBytes` then count the first 100 (the offsets stay exact).',
-  }),
+    ),
+  ),
 });
 
-export const CreateTopicSchema = z
-  .object({
+export const CreateTopicSchema = v.pipe(
+  v.strictObject({
     name: NameSchema,
-    partitions: z.number().int().min(1),
-    retentionMs: RetentionSchema.optional(),
-  })
-  .strict()
-  .meta({ id: 'CreateTopic' });
+    partitions: v.pipe(int(), v.minValue(1)),
+    retentionMs: v.optional(RetentionSchema),
+  }),
+  v.metadata({ id: 'CreateTopic' }),
+);
 
-export const UpdateTopicSchema = z
-  .object({
-    partitions: z.number().int().min(1).optional(),
-    retentionMs: RetentionSchema.optional(),
-  })
-  .strict()
-  .meta({ id: 'UpdateTopic' });
+export const UpdateTopicSchema = v.pipe(
+  v.strictObject({
+    partitions: v.optional(v.pipe(int(), v.minValue(1))),
+    retentionMs: v.optional(RetentionSchema),
+  }),
+  v.metadata({ id: 'UpdateTopic' }),
+);
 
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
 
-export const HeaderSchema = z
-  .object({
-    key: z.string().max(1024),
-    value: z.string().nullable(),
-  })
-  .strict();
+export const HeaderSchema = v.strictObject({
+  key: v.pipe(v.string(), v.maxLength(1024)),
+  value: v.nullable(v.string()),
+});
 
-export const RecordInputSchema = z
-  .object({
-    key: z.string().nullable().optional(),
-    value: z.string().nullable().optional(),
-    headers: z.array(HeaderSchema).max(1000).optional(),
-    partition: z.number().int().min(0).optional(),
-    timestamp: z.number().int().min(0).max(MAX_TIMESTAMP).optional(),
-  })
-  .strict()
-  .meta({ id: 'Record' });
+export const RecordInputSchema = v.pipe(
+  v.strictObject({
+    key: v.optional(v.nullable(v.string())),
+    value: v.optional(v.nullable(v.string())),
+    headers: v.optional(v.pipe(v.array(HeaderSchema), v.maxLength(1000))),
+    partition: v.optional(v.pipe(int(), v.minValue(0))),
+    timestamp: v.optional(v.pipe(int(), v.minValue(0), v.maxValue(MAX_TIMESTAMP))),
+  }),
+  v.metadata({ id: 'Record' }),
+);
 
-export const ProduceSchema = z
-  .object({
-    records: z.array(RecordInputSchema).min(1),
-    encoding: EncodingSchema.default('utf8'),
-    producerId: z.string().min(1).max(256).optional(),
-    sequence: z.number().int().min(0).optional(),
-  })
-  .strict()
-  .refine((body) => (body.producerId === undefined) === (body.sequence === undefined), {
-    message: 'producerId and sequence go together.',
-    path: ['sequence'],
-  })
-  .meta({ id: 'ProduceRequest' });
+export const ProduceSchema = v.pipe(
+  v.strictObject({
+    records: v.pipe(v.array(RecordInputSchema), v.minLength(1)),
+    encoding: v.optional(EncodingSchema, 'utf8'),
+    producerId: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(256))),
+    sequence: v.optional(v.pipe(int(), v.minValue(0))),
+  }),
+  v.forward(
+    v.check(
+      (body) => (body.producerId === undefined) === (body.sequence === undefined),
+      'producerId and sequence go together.',
+    ),
+    ['sequence'],
+  ),
+  v.metadata({ id: 'ProduceRequest' }),
+);
 
-export const ProduceResponseSchema = z
-  .object({
-    offsets: z.array(z.object({ partition: z.number().int(), offset: z.number().int(), timestamp: z.number().int() })),
-  })
-  .meta({ id: 'ProduceResponse' });
+export const ProduceResponseSchema = v.pipe(
+  v.object({ offsets: v.array(v.object({ partition: int(), offset: int(), timestamp: int() })) }),
+  v.metadata({ id: 'ProduceResponse' }),
+);
 
-/** An integer query parameter with bounds; out-of-range values are refused, never clamped. */
+const DIGITS = /^\d+$/;
+
+/** A query string of digits, read as a number within bounds (documented as an integer). */
+const wholeNumber = (name: string, min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(DIGITS, `${name} is a whole number.`),
+    v.metadata({ openapi: { type: 'integer', minimum: min, maximum: max } }),
+    v.transform(Number),
+    v.minValue(min, `${name} is at least ${min}.`),
+    v.maxValue(max, `${name} is at most ${max}.`),
+  );
+
+/** An integer query parameter with bounds, `fallback` when absent; out-of-range values are refused, never clamped. */
 export const intQuery = (name: string, min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${name} is a whole number.`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `${name} is at least ${min}.`).max(max, `${name} is at most ${max}.`))
-    .optional()
-    .transform((n) => n ?? fallback)
-    .meta({ type: 'integer', minimum: min, maximum: max, default: fallback });
+  v.pipe(v.optional(wholeNumber(name, min, max), String(fallback)), v.metadata({ default: fallback }));
 
-export const FetchQuerySchema = z.object({
-  offset: z
-    .string()
-    .regex(/^(\d+|earliest|latest)$/, 'offset is a whole number, "earliest" or "latest".')
-    .optional()
-    .transform((s): number | 'earliest' | 'latest' =>
-      s === undefined || s === 'earliest' ? 'earliest' : s === 'latest' ? 'latest' : Number(s),
-    )
-    .refine((o) => typeof o !== 'number' || Number.isSafeInteger(o), 'offset is too large.')
-    .meta({ type: 'string', example: 'earliest', description: 'An offset, "earliest" (default) or "latest".' }),
+/** An integer query parameter with bounds that may be absent (undefined). */
+export const optionalIntQuery = (name: string, min: number, max: number) => v.optional(wholeNumber(name, min, max));
+
+export const FetchQuerySchema = v.object({
+  offset: v.pipe(
+    v.optional(
+      v.pipe(v.string(), v.regex(/^(\d+|earliest|latest)$/, 'offset is a whole number, "earliest" or "latest".')),
+      'earliest',
+    ),
+    v.examples(['earliest']),
+    v.description('An offset, "earliest" (default) or "latest".'),
+    v.transform((s): number | 'earliest' | 'latest' => (s === 'earliest' || s === 'latest' ? s : Number(s))),
+    v.check((o) => typeof o !== 'number' || Number.isSafeInteger(o), 'offset is too large.'),
+  ),
   maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
   maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
   waitMs: intQuery('waitMs', 0, FETCH_LIMITS.waitMs, FETCH_DEFAULTS.waitMs),
-  encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
+  encoding: v.optional(EncodingSchema, 'utf8'),
 });
 
-export const FetchedRecordSchema = z
-  .object({
-    offset: z.number().int(),
-    timestamp: z.number().int(),
-    key: z.string().nullable(),
-    value: z.string().nullable(),
-    headers: z.array(z.object({ key: z.string(), value: z.string().nullable() })),
-  })
-  .meta({ id: 'FetchedRecord' });
+export const FetchedRecordSchema = v.pipe(
+  v.object({
+    offset: int(),
+    timestamp: int(),
+    key: v.nullable(v.string()),
+    value: v.nullable(v.string()),
+    headers: v.array(v.object({ key: v.string(), value: v.nullable(v.string()) })),
+  }),
+  v.metadata({ id: 'FetchedRecord' }),
+);
 
-export const FetchResponseSchema = z
-  .object({
-    records: z.array(FetchedRecordSchema),
-    nextOffset: z.number().int(),
-    highWatermark: z.number().int(),
-    logStartOffset: z.number().int(),
-  })
-  .meta({ id: 'FetchResponse' });
+export const FetchResponseSchema = v.pipe(
+  v.object({
+    records: v.array(FetchedRecordSchema),
+    nextOffset: int(),
+    highWatermark: int(),
+    logStartOffset: int(),
+  }),
+  v.metadata({ id: 'FetchResponse' }),
+);
 
-export const TopicParamSchema = z.object({ topic: NameSchema });
-export const PartitionParamSchema = z.object({
+export const TopicParamSchema = v.object({ topic: NameSchema });
+export const PartitionParamSchema = v.object({
   topic: NameSchema,
-  partition: z
-    .string()
-    .regex(/^\d+$/, 'partition is a whole number.')
-    .transform(Number)
-    .refine(Number.isSafeInteger, 'partition is too large.')
-    .meta({ type: 'integer' }),
+  partition: v.pipe(
+    v.string(),
+    v.regex(DIGITS, 'partition is a whole number.'),
+    v.metadata({ openapi: { type: 'integer', minimum: 0 } }),
+    v.transform(Number),
+    v.check((n: number) => Number.isSafeInteger(n), 'partition is too large.'),
+  ),
 });
 
 /**
@@ -163,13 +188,13 @@ export const PartitionParamSchema = z.object({
  * problems add fields a client can act on (`logStartOffset`/`highWatermark`, `quota`/`limit`,
  * `errors`, …).
  */
-export const ProblemSchema = z
-  .object({
-    type: z.string().meta({ example: 'urn:runnel:problem:topic_not_found' }),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string().meta({ example: 'topic_not_found' }),
-  })
-  .catchall(z.unknown())
-  .meta({ id: 'Problem' });
+export const ProblemSchema = v.pipe(
+  v.looseObject({
+    type: v.pipe(v.string(), v.examples(['urn:runnel:problem:topic_not_found'])),
+    title: v.string(),
+    status: int(),
+    detail: v.string(),
+    code: v.pipe(v.string(), v.examples(['topic_not_found'])),
+  }),
+  v.metadata({ id: 'Problem' }),
+);

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { StorageConfig } from '#shared/adapters/aws';
 import { parseCorsOrigins } from '#shared/app/middleware/cors';
 import { DEFAULT_EXACTLY_ONCE_TIMING, type ExactlyOnceTiming } from '#shared/constants';
@@ -7,6 +7,7 @@ import {
   LOCAL_DESTINATIONS,
   STRICT_DESTINATIONS,
 } from '#shared/domain/connectors/destination-policy';
+import { issuesOf } from '#shared/domain/validation';
 import type { MaintenanceOptions } from '#shared/services/maintenance';
 
 /**
@@ -15,13 +16,13 @@ import type { MaintenanceOptions } from '#shared/services/maintenance';
  * they need from it. Names only, never secrets, except the local keys that `npm start`
  * lets the developer choose.
  */
-const text = z.string().trim().min(1).optional();
+const text = v.optional(v.pipe(v.string(), v.trim(), v.minLength(1)));
 const count = (what: string) =>
-  z.string().trim().regex(/^\d+$/, `must be a whole number of ${what}`).transform(Number).optional();
-const flag = z.enum(['true', 'false']).optional();
+  v.optional(v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, `must be a whole number of ${what}`), v.transform(Number)));
+const flag = v.optional(v.picklist(['true', 'false']));
 
-export const EnvSchema = z
-  .object({
+export const EnvSchema = v.pipe(
+  v.object({
     // Storage (both functions; local mode uses its emulators' names).
     RUNNEL_METADATA_TABLE: text,
     RUNNEL_LOG_TABLE: text,
@@ -33,23 +34,27 @@ export const EnvSchema = z
     /** ARN of the Secrets Manager secret that holds the operator key. */
     RUNNEL_OPERATOR_SECRET_ARN: text,
     /** Alternatively the operator key's SHA-256 (hex): not a secret, the key cannot be derived from it. */
-    RUNNEL_OPERATOR_KEY_HASH: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lower-case hex')
-      .optional(),
+    RUNNEL_OPERATOR_KEY_HASH: v.optional(
+      v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lower-case hex')),
+    ),
     /** Browser origins allowed by CORS, comma-separated; none by default. */
-    RUNNEL_CORS_ORIGINS: z.string().optional(),
+    RUNNEL_CORS_ORIGINS: v.optional(v.string()),
     RUNNEL_EXACTLY_ONCE_LEASE_MS: count('ms'),
     /** Where Server-Sent Event streams are served when not by the API itself (AWS: the stream Function URL); the web console follows topics live there. */
-    RUNNEL_STREAM_URL: z
-      .string()
-      .trim()
-      .url('must be an https URL')
-      .startsWith('https://', 'must be an https URL')
-      .optional(),
+    RUNNEL_STREAM_URL: v.optional(
+      v.pipe(v.string(), v.trim(), v.url('must be an https URL'), v.startsWith('https://', 'must be an https URL')),
+    ),
     RUNNEL_EXACTLY_ONCE_SETTLE_MS: count('ms'),
     /** How long one Server-Sent Event stream lasts before it ends cleanly (clients reconnect); at least 60 s. */
-    RUNNEL_STREAM_MAX_MS: count('ms').refine((ms) => ms === undefined || ms >= 60_000, 'must be at least 60000 (60 s)'),
+    RUNNEL_STREAM_MAX_MS: v.optional(
+      v.pipe(
+        v.string(),
+        v.trim(),
+        v.regex(/^\d+$/, 'must be a whole number of ms'),
+        v.transform(Number),
+        v.minValue(60_000, 'must be at least 60000 (60 s)'),
+      ),
+    ),
 
     // The maintenance job (the maintenance function and local mode).
     RUNNEL_COMPACTION_TARGET_BYTES: count('bytes'),
@@ -58,7 +63,7 @@ export const EnvSchema = z
 
     // Connectors (the API, the connector worker function and local mode).
     /** Where http-sinks may deliver: `strict` (public https; the default in AWS) or `local` (loopback and http too; `npm start`'s default). */
-    RUNNEL_CONNECTOR_DESTINATIONS: z.enum(['strict', 'local']).optional(),
+    RUNNEL_CONNECTOR_DESTINATIONS: v.optional(v.picklist(['strict', 'local'])),
     /** Pause between two passes of the connector worker; 0 turns local mode's worker off. */
     RUNNEL_CONNECTOR_TICK_MS: count('ms (0 = off)'),
 
@@ -67,33 +72,37 @@ export const EnvSchema = z
     POWERTOOLS_METRICS_NAMESPACE: text,
 
     // Local mode only.
-    PORT: z
-      .string()
-      .trim()
-      .regex(/^\d+$/, 'must be a port number')
-      .transform(Number)
-      .refine((n) => n <= 65_535, 'must be a port number (0-65535)')
-      .optional(),
+    PORT: v.optional(
+      v.pipe(
+        v.string(),
+        v.trim(),
+        v.regex(/^\d+$/, 'must be a port number'),
+        v.transform(Number),
+        v.maxValue(65_535, 'must be a port number (0-65535)'),
+      ),
+    ),
     HOST: text,
     RUNNEL_DATA_DIR: text,
     RUNNEL_OPERATOR_KEY: text,
     RUNNEL_DEV_API_KEY: text,
     /** How often `npm start` runs the maintenance job; 0 = never. */
     RUNNEL_MAINTENANCE_INTERVAL_MS: count('ms (0 = off)'),
-  })
-  .superRefine((env, ctx) => {
-    const lease = env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs;
-    const settle = env.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs;
-    if (!(settle > 0 && lease > settle)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['RUNNEL_EXACTLY_ONCE_SETTLE_MS'],
-        message: `must be positive and below RUNNEL_EXACTLY_ONCE_LEASE_MS (settle ${settle}, lease ${lease})`,
-      });
-    }
-  });
+  }),
+  v.forward(
+    v.check(
+      (env) => {
+        const lease = env.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs;
+        const settle = env.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs;
+        return settle > 0 && lease > settle;
+      },
+      ({ input }) =>
+        `must be positive and below RUNNEL_EXACTLY_ONCE_LEASE_MS (settle ${input.RUNNEL_EXACTLY_ONCE_SETTLE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.settleMs}, lease ${input.RUNNEL_EXACTLY_ONCE_LEASE_MS ?? DEFAULT_EXACTLY_ONCE_TIMING.leaseMs})`,
+    ),
+    ['RUNNEL_EXACTLY_ONCE_SETTLE_MS'],
+  ),
+);
 
-export type Env = z.infer<typeof EnvSchema>;
+export type Env = v.InferOutput<typeof EnvSchema>;
 
 /** A configuration the host cannot start with; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -104,9 +113,9 @@ export class ConfigError extends Error {
 export const parseEnv = (raw: Record<string, string | undefined>): Env => {
   // Empty values count as unset, as a shell's `VAR= cmd` means.
   const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
-  const result = EnvSchema.safeParse(present);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+  const result = v.safeParse(EnvSchema, present);
+  if (result.success) return result.output;
+  const problems = issuesOf(result.issues).map((i) => `${i.path.join('.')} ${i.message}`);
   throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
 };
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import { effectiveQuotas } from '#shared/domain/quotas';
 import type { Tenant } from '#shared/ports/metadata-store';
 import type { TenantService } from '#shared/services/tenants';
@@ -28,7 +28,10 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
         body: {
           content: {
             'application/json': {
-              schema: z.object({ name: z.string().min(1).max(200), quotas: QuotasInputSchema.optional() }).strict(),
+              schema: v.strictObject({
+                name: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+                quotas: v.optional(QuotasInputSchema),
+              }),
             },
           },
           required: true,
@@ -36,7 +39,7 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
       },
       responses: {
         201: json(
-          TenantSchema.extend({ apiKey: z.string(), keyId: z.string() }),
+          v.object({ ...TenantSchema.entries, apiKey: v.string(), keyId: v.string() }),
           'The tenant and its first key (all permissions); the key is shown once',
         ),
         ...bodyProblemResponses,
@@ -58,7 +61,7 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
       summary: 'List tenants (operator)',
       tags: ['Tenants'],
       security: OPERATOR_KEY,
-      responses: { 200: json(z.object({ tenants: z.array(TenantSchema) }), 'All tenants'), ...problemResponses },
+      responses: { 200: json(v.object({ tenants: v.array(TenantSchema) }), 'All tenants'), ...problemResponses },
     }),
     async (c) => c.json({ tenants: (await tenants.list()).map(tenantView) }, 200),
   );
@@ -88,7 +91,7 @@ export const adminRoutes = ({ tenants }: { tenants: TenantService }) => {
       request: {
         params: TenantParamSchema,
         body: {
-          content: { 'application/json': { schema: z.object({ quotas: QuotasPatchSchema }).strict() } },
+          content: { 'application/json': { schema: v.strictObject({ quotas: QuotasPatchSchema }) } },
           required: true,
         },
       },

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import {
   CONNECTOR_KINDS,
   CONNECTOR_STATES,
@@ -9,6 +9,7 @@ import {
 } from '#shared/domain/connectors/config';
 import { STRICT_DESTINATIONS } from '#shared/domain/connectors/destination';
 import { canSee } from '#shared/domain/permissions';
+import { int } from '#shared/domain/validation';
 import { ConnectorService, connectorView } from '#shared/services/connectors/connectors';
 import { systemResolver } from '#shared/services/connectors/http-delivery';
 import type { AppDeps } from '../create-app';
@@ -24,51 +25,53 @@ import {
 } from '../router';
 import { NameSchema } from '../schemas';
 
-const ConnectorSchema = z
-  .object({
-    name: z.string(),
-    kind: z.enum(CONNECTOR_KINDS),
-    config: z.record(z.string(), z.unknown()).meta({
-      description: 'The configuration with its defaults; header values (write-only secrets) read "<redacted>".',
-    }),
-    state: z.enum(CONNECTOR_STATES),
-    createdAt: z.number().int(),
-    updatedAt: z.number().int(),
-    status: z.object({
-      records: z.number().int(),
-      lastError: z.string().optional(),
-      lastErrorAt: z.number().int().optional(),
-    }),
-  })
-  .meta({ id: 'Connector' });
+const ConfigObject = () => v.record(v.string(), v.unknown());
 
-const CreateConnectorSchema = z
-  .object({
+const ConnectorSchema = v.pipe(
+  v.object({
+    name: v.string(),
+    kind: v.picklist(CONNECTOR_KINDS),
+    config: v.pipe(
+      ConfigObject(),
+      v.description('The configuration with its defaults; header values (write-only secrets) read "<redacted>".'),
+    ),
+    state: v.picklist(CONNECTOR_STATES),
+    createdAt: int(),
+    updatedAt: int(),
+    status: v.object({ records: int(), lastError: v.optional(v.string()), lastErrorAt: v.optional(int()) }),
+  }),
+  v.metadata({ id: 'Connector' }),
+);
+
+const CreateConnectorSchema = v.pipe(
+  v.strictObject({
     name: NameSchema,
-    kind: z.enum(CONNECTOR_KINDS),
-    config: z.record(z.string(), z.unknown()).meta({
-      description:
+    kind: v.picklist(CONNECTOR_KINDS),
+    config: v.pipe(
+      ConfigObject(),
+      v.description(
         'datagen: {topic, template, recordsPerSecond?, maxRecords?}; http-sink: {topics, url, headers?, ' +
-        'batchMaxRecords?, batchMaxWaitMs?, maxRetries?, deadLetterTopic?}; s3-sink: {topics, bucket, prefix?, ' +
-        'roleArn?, flushMaxBytes?, flushMaxMs?}',
-    }),
-  })
-  .strict()
-  .meta({ id: 'CreateConnector' });
+          'batchMaxRecords?, batchMaxWaitMs?, maxRetries?, deadLetterTopic?}; s3-sink: {topics, bucket, prefix?, ' +
+          'roleArn?, flushMaxBytes?, flushMaxMs?}',
+      ),
+    ),
+  }),
+  v.metadata({ id: 'CreateConnector' }),
+);
 
-const UpdateConnectorSchema = z
-  .object({
-    state: z.enum(['running', 'paused']).optional(),
-    config: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .meta({ description: 'Fields to change; null removes an optional field; headers are replaced whole.' }),
-  })
-  .strict()
-  .refine((b) => b.state !== undefined || b.config !== undefined, 'Give state, config or both.')
-  .meta({ id: 'UpdateConnector' });
+const UpdateConnectorSchema = v.pipe(
+  v.strictObject({
+    state: v.optional(v.picklist(['running', 'paused'])),
+    config: v.pipe(
+      v.optional(ConfigObject()),
+      v.description('Fields to change; null removes an optional field; headers are replaced whole.'),
+    ),
+  }),
+  v.check((b) => b.state !== undefined || b.config !== undefined, 'Give state, config or both.'),
+  v.metadata({ id: 'UpdateConnector' }),
+);
 
-const ConnectorParamSchema = z.object({ name: NameSchema });
+const ConnectorParamSchema = v.object({ name: NameSchema });
 
 /**
  * The connector service of the API, built when the connector routes are first used
@@ -136,7 +139,7 @@ export const connectorRoutes = ({ connectors }: { connectors: ConnectorService }
       summary: 'List the tenant’s connectors',
       tags: ['Connectors'],
       responses: {
-        200: json(z.object({ connectors: z.array(ConnectorSchema) }), 'The tenant’s connectors'),
+        200: json(v.object({ connectors: v.array(ConnectorSchema) }), 'The tenant’s connectors'),
         ...problemResponses,
       },
     }),

@@ -1,6 +1,7 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import { GROUP_DEFAULTS, GROUP_LIMITS } from '#shared/constants';
 import { canSee, permissionsCover } from '#shared/domain/permissions';
+import { int } from '#shared/domain/validation';
 import type { Authenticator } from '#shared/services/auth';
 import type { GroupService } from '#shared/services/groups';
 import type { QuotaService } from '#shared/services/quotas';
@@ -17,88 +18,93 @@ import {
 import { FetchedRecordSchema, FetchQuerySchema, NameSchema } from '../schemas';
 import { encodeRecord } from '../wire';
 
-const GroupParamSchema = z.object({ group: NameSchema });
-const MemberParamSchema = z.object({
-  group: NameSchema,
-  memberId: z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/, 'memberId is 1-128 characters of [a-zA-Z0-9._-].'),
-});
+const GroupParamSchema = v.object({ group: NameSchema });
+const MemberIdSchema = v.pipe(
+  v.string(),
+  v.regex(/^[a-zA-Z0-9._-]{1,128}$/, 'memberId is 1-128 characters of [a-zA-Z0-9._-].'),
+);
+const MemberParamSchema = v.object({ group: NameSchema, memberId: MemberIdSchema });
 
-const AssignmentSchema = z
-  .object({ topic: z.string(), partitions: z.array(z.number().int()) })
-  .meta({ id: 'Assignment' });
-const MemberAssignmentSchema = z
-  .object({ generation: z.number().int(), assignments: z.array(AssignmentSchema) })
-  .meta({ id: 'MemberAssignment' });
+const AssignmentSchema = v.pipe(
+  v.object({ topic: v.string(), partitions: v.array(int()) }),
+  v.metadata({ id: 'Assignment' }),
+);
+const MemberAssignmentSchema = v.pipe(
+  v.object({ generation: int(), assignments: v.array(AssignmentSchema) }),
+  v.metadata({ id: 'MemberAssignment' }),
+);
 
-const JoinSchema = z
-  .object({
-    topics: z.array(NameSchema).min(1).max(GROUP_LIMITS.maxTopicsPerMember),
-    sessionTimeoutMs: z
-      .number()
-      .int()
-      .min(GROUP_LIMITS.minSessionTimeoutMs)
-      .max(GROUP_LIMITS.maxSessionTimeoutMs)
-      .default(GROUP_DEFAULTS.sessionTimeoutMs),
-    autoOffsetReset: z.enum(['earliest', 'latest']).default(GROUP_DEFAULTS.autoOffsetReset),
-  })
-  .strict()
-  .meta({ id: 'JoinGroup' });
+const JoinSchema = v.pipe(
+  v.strictObject({
+    topics: v.pipe(v.array(NameSchema), v.minLength(1), v.maxLength(GROUP_LIMITS.maxTopicsPerMember)),
+    sessionTimeoutMs: v.optional(
+      v.pipe(int(), v.minValue(GROUP_LIMITS.minSessionTimeoutMs), v.maxValue(GROUP_LIMITS.maxSessionTimeoutMs)),
+      GROUP_DEFAULTS.sessionTimeoutMs,
+    ),
+    autoOffsetReset: v.optional(v.picklist(['earliest', 'latest']), GROUP_DEFAULTS.autoOffsetReset),
+  }),
+  v.metadata({ id: 'JoinGroup' }),
+);
 
-const CommitSchema = z
-  .object({
-    memberId: MemberParamSchema.shape.memberId.optional(),
-    generation: z.number().int().min(0).optional(),
-    offsets: z
-      .array(
-        z
-          .object({
-            topic: NameSchema,
-            partition: z.number().int().min(0),
-            offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-            metadata: z.string().max(4096).optional(),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(GROUP_LIMITS.maxOffsetsPerCommit),
-  })
-  .strict()
-  .refine((body) => (body.memberId === undefined) === (body.generation === undefined), {
-    message: 'memberId and generation go together (leave both out for a standalone commit).',
-    path: ['generation'],
-  })
-  .meta({ id: 'CommitOffsets' });
+const CommitSchema = v.pipe(
+  v.strictObject({
+    memberId: v.optional(MemberIdSchema),
+    generation: v.optional(v.pipe(int(), v.minValue(0))),
+    offsets: v.pipe(
+      v.array(
+        v.strictObject({
+          topic: NameSchema,
+          partition: v.pipe(int(), v.minValue(0)),
+          offset: v.pipe(int(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+          metadata: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+        }),
+      ),
+      v.minLength(1),
+      v.maxLength(GROUP_LIMITS.maxOffsetsPerCommit),
+    ),
+  }),
+  v.forward(
+    v.check(
+      (body) => (body.memberId === undefined) === (body.generation === undefined),
+      'memberId and generation go together (leave both out for a standalone commit).',
+    ),
+    ['generation'],
+  ),
+  v.metadata({ id: 'CommitOffsets' }),
+);
 
-const CommittedOffsetSchema = z
-  .object({ topic: z.string(), partition: z.number().int(), offset: z.number().int(), metadata: z.string().nullable() })
-  .meta({ id: 'CommittedOffset' });
+const CommittedOffsetSchema = v.pipe(
+  v.object({ topic: v.string(), partition: int(), offset: int(), metadata: v.nullable(v.string()) }),
+  v.metadata({ id: 'CommittedOffset' }),
+);
 
-const GroupSchema = z
-  .object({
-    group: z.string(),
-    generation: z.number().int(),
-    members: z.array(
-      z.object({
-        memberId: z.string(),
-        topics: z.array(z.string()),
-        assignments: z.array(AssignmentSchema),
-        lastHeartbeat: z.number().int().nullable(),
+const GroupSchema = v.pipe(
+  v.object({
+    group: v.string(),
+    generation: int(),
+    members: v.array(
+      v.object({
+        memberId: v.string(),
+        topics: v.array(v.string()),
+        assignments: v.array(AssignmentSchema),
+        lastHeartbeat: v.nullable(int()),
       }),
     ),
-    partitions: z.array(
-      z.object({
-        topic: z.string(),
-        partition: z.number().int(),
-        committedOffset: z.number().int().nullable(),
-        highWatermark: z.number().int(),
-        lag: z.number().int().nullable(),
+    partitions: v.array(
+      v.object({
+        topic: v.string(),
+        partition: int(),
+        committedOffset: v.nullable(int()),
+        highWatermark: int(),
+        lag: v.nullable(int()),
       }),
     ),
-  })
-  .meta({ id: 'Group' });
+  }),
+  v.metadata({ id: 'Group' }),
+);
 
 /** A partition fetch's query without `offset`: a member reads from its committed offsets. */
-const GroupFetchQuerySchema = FetchQuerySchema.omit({ offset: true });
+const GroupFetchQuerySchema = v.omit(FetchQuerySchema, ['offset']);
 
 const conflict = {
   409: problem(
@@ -149,7 +155,10 @@ export const groupRoutes = ({
         body: { content: { 'application/json': { schema: JoinSchema } }, required: true },
       },
       responses: {
-        200: json(MemberAssignmentSchema.extend({ memberId: z.string() }), 'Joined: the member id and its partitions'),
+        200: json(
+          v.object({ ...MemberAssignmentSchema.entries, memberId: v.string() }),
+          'Joined: the member id and its partitions',
+        ),
         ...conflict,
         ...bodyProblemResponses,
         ...problemResponses,
@@ -247,9 +256,9 @@ export const groupRoutes = ({
       operationId: 'listCommittedOffsets',
       summary: 'List committed offsets',
       tags: ['Consumer groups'],
-      request: { params: GroupParamSchema, query: z.object({ topic: NameSchema.optional() }) },
+      request: { params: GroupParamSchema, query: v.object({ topic: v.optional(NameSchema) }) },
       responses: {
-        200: json(z.object({ offsets: z.array(CommittedOffsetSchema) }), 'Committed offsets'),
+        200: json(v.object({ offsets: v.array(CommittedOffsetSchema) }), 'Committed offsets'),
         ...problemResponses,
       },
     }),
@@ -301,9 +310,7 @@ export const groupRoutes = ({
       tags: ['Consumer groups'],
       responses: {
         200: json(
-          z.object({
-            groups: z.array(z.object({ group: z.string(), generation: z.number().int(), members: z.number().int() })),
-          }),
+          v.object({ groups: v.array(v.object({ group: v.string(), generation: int(), members: int() })) }),
           'The tenant’s groups, with their generation and number of live members',
         ),
         ...problemResponses,
@@ -326,9 +333,9 @@ export const groupRoutes = ({
       request: { params: MemberParamSchema, query: GroupFetchQuerySchema },
       responses: {
         200: json(
-          z.object({
-            generation: z.number().int(),
-            records: z.array(FetchedRecordSchema.extend({ topic: z.string(), partition: z.number().int() })),
+          v.object({
+            generation: int(),
+            records: v.array(v.object({ ...FetchedRecordSchema.entries, topic: v.string(), partition: int() })),
           }),
           'Records of the member’s partitions from the committed offsets; counts as a heartbeat',
         ),

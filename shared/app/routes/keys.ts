@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { KeyService } from '#shared/services/keys';
 import { authorize } from '../middleware/auth';
 import { bodyProblemResponses, createRoute, json, newRouter, problemResponses } from '../router';
@@ -18,7 +18,7 @@ export const keyRoutes = ({ keys }: { keys: KeyService }) => {
       request: { body: { content: { 'application/json': { schema: CreateKeySchema } }, required: true } },
       responses: {
         201: json(
-          KeySchema.extend({ apiKey: z.string() }),
+          v.object({ ...KeySchema.entries, apiKey: v.string() }),
           'The key; `apiKey` is shown this once, only its hash is stored',
         ),
         ...bodyProblemResponses,
@@ -40,7 +40,7 @@ export const keyRoutes = ({ keys }: { keys: KeyService }) => {
       summary: 'List the tenant’s API keys',
       tags: ['Keys'],
       responses: {
-        200: json(z.object({ keys: z.array(KeySchema) }), 'The tenant’s keys, without secrets'),
+        200: json(v.object({ keys: v.array(KeySchema) }), 'The tenant’s keys, without secrets'),
         ...problemResponses,
       },
     }),

@@ -1,7 +1,8 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { Limits } from '#shared/constants';
 import { invalidRequest, partitionNotFound } from '#shared/domain/errors';
 import { recordSize } from '#shared/domain/records';
+import { int } from '#shared/domain/validation';
 import type { Topic } from '#shared/ports/metadata-store';
 import type { Authenticator } from '#shared/services/auth';
 import { type ExactlyOnceProducer, type Idempotency, requestHash } from '#shared/services/exactly-once';
@@ -14,7 +15,7 @@ import { bodyProblemResponses, createRoute, newRouter, problem, problemResponses
 import {
   FetchQuerySchema,
   FetchResponseSchema,
-  intQuery,
+  optionalIntQuery,
   PartitionParamSchema,
   ProduceResponseSchema,
   ProduceSchema,
@@ -38,16 +39,23 @@ export interface RecordRoutesDeps {
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
-/** Documents the header; the handler checks it (one message for every malformed key). */
-const IdempotencyHeaderSchema = z.object({
-  'Idempotency-Key': z.string().optional().meta({
-    description:
-      'Makes the produce exactly-once: a retry with the same key and body returns the first offsets and appends nothing. 1-255 printable ASCII characters, kept 24 h per tenant. Not with `producerId`.',
-    minLength: 1,
-    maxLength: 255,
-    pattern: '^[\\x20-\\x7e]{1,255}$',
-    example: 'order-42',
-  }),
+/**
+ * Documents the header; the handler checks it (one message for every malformed key).
+ * Request headers reach a schema with lower-case names, so this one validates nothing.
+ */
+const IdempotencyHeaderSchema = v.object({
+  'Idempotency-Key': v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.maxLength(255),
+      v.regex(IDEMPOTENCY_KEY),
+      v.description(
+        'Makes the produce exactly-once: a retry with the same key and body returns the first offsets and appends nothing. 1-255 printable ASCII characters, kept 24 h per tenant. Not with `producerId`.',
+      ),
+      v.examples(['order-42']),
+    ),
+  ),
 });
 
 export const recordRoutes = ({
@@ -169,7 +177,7 @@ export const recordRoutes = ({
         200: {
           content: {
             'application/json': { schema: FetchResponseSchema },
-            'text/event-stream': { schema: z.string().meta({ description: PARTITION_STREAM_DESCRIPTION }) },
+            'text/event-stream': { schema: v.pipe(v.string(), v.description(PARTITION_STREAM_DESCRIPTION)) },
           },
           description: 'Records in offset order; with `Accept: text/event-stream`, a stream of them',
         },
@@ -237,11 +245,11 @@ export const recordRoutes = ({
       tags: ['Records'],
       request: {
         params: PartitionParamSchema,
-        query: z.object({ timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1) }),
+        query: v.object({ timestamp: optionalIntQuery('timestamp', 0, 8_640_000_000_000_000) }),
       },
       responses: {
         200: {
-          content: { 'application/json': { schema: z.object({ offset: z.number().int() }) } },
+          content: { 'application/json': { schema: v.object({ offset: int() }) } },
           description: 'The first offset whose timestamp is at or after `timestamp`, or the high watermark',
         },
         ...problemResponses,
@@ -251,7 +259,7 @@ export const recordRoutes = ({
       const { topic: name, partition } = c.req.valid('param');
       const { tenantId } = authorize(c, `topic:${name}`, 'consume');
       const { timestamp } = c.req.valid('query');
-      if (timestamp < 0) throw invalidRequest('timestamp is required (ms since epoch).');
+      if (timestamp === undefined) throw invalidRequest('timestamp is required (ms since epoch).');
       const topic = await topics.get(tenantId, name);
       topics.checkPartition(topic, partition);
       const offset = await fetcher.offsetForTimestamp(topic, partition, timestamp);

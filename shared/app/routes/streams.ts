@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import * as z from 'zod';
+import * as v from 'valibot';
 import { API_KEY_CACHE_MS, FETCH_DEFAULTS, FETCH_LIMITS, type StreamTiming } from '#shared/constants';
 import { invalidRequest, RunnelError, tokenExpired } from '#shared/domain/errors';
 import type { Authenticator, TenantPrincipal } from '#shared/services/auth';
@@ -18,7 +18,7 @@ import type { WaiterQuota } from '#shared/services/waiter-quota';
 import type { AppEnv } from '../env';
 import { authorize, wantsEventStream } from '../middleware/auth';
 import { createRoute, newRouter, problem, problemResponses, throttledResponse } from '../router';
-import { EncodingSchema, intQuery, TopicParamSchema } from '../schemas';
+import { EncodingSchema, intQuery, optionalIntQuery, TopicParamSchema } from '../schemas';
 import { SSE_HEADERS, type StreamFaults, sseBody } from '../streaming/sse';
 import { type Encoding, encodeRecord } from '../wire';
 
@@ -130,16 +130,16 @@ export const partitionStream = async (
   );
 };
 
-const TopicStreamQuerySchema = z.object({
-  offset: z
-    .enum(['earliest', 'latest'], { error: 'offset of a topic stream is "earliest" or "latest".' })
-    .optional()
-    .meta({ description: 'Where every partition starts: "latest" (default) or "earliest".' }),
+const TopicStreamQuerySchema = v.object({
+  offset: v.pipe(
+    v.optional(v.picklist(['earliest', 'latest'], 'offset of a topic stream is "earliest" or "latest".')),
+    v.description('Where every partition starts: "latest" (default) or "earliest".'),
+  ),
   /** Start every partition at its first record at or after this time (ms since epoch). */
-  timestamp: intQuery('timestamp', 0, 8_640_000_000_000_000, -1),
+  timestamp: optionalIntQuery('timestamp', 0, 8_640_000_000_000_000),
   maxRecords: intQuery('maxRecords', 1, FETCH_LIMITS.maxRecords, FETCH_DEFAULTS.maxRecords),
   maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
-  encoding: EncodingSchema.optional().transform((e) => e ?? 'utf8'),
+  encoding: v.optional(EncodingSchema, 'utf8'),
 });
 
 /** Stream routes take an API key, or a browser token in `Authorization` or `?access_token=`. */
@@ -172,7 +172,7 @@ export const streamRoutes = (deps: StreamRoutesDeps) => {
       request: { params: TopicParamSchema, query: TopicStreamQuerySchema },
       responses: {
         200: {
-          content: { 'text/event-stream': { schema: z.string().meta({ description: TOPIC_STREAM_DESCRIPTION }) } },
+          content: { 'text/event-stream': { schema: v.pipe(v.string(), v.description(TOPIC_STREAM_DESCRIPTION)) } },
           description: 'The stream',
         },
         406: problem('`not_acceptable`: this route only streams; send `Accept: text/event-stream`'),
@@ -191,14 +191,14 @@ export const streamRoutes = (deps: StreamRoutesDeps) => {
         );
       }
       const query = c.req.valid('query');
-      if (query.offset !== undefined && query.timestamp >= 0) {
+      if (query.offset !== undefined && query.timestamp !== undefined) {
         throw invalidRequest('Give offset or timestamp, not both.');
       }
       const topic = await deps.topics.get(principal.tenantId, name);
       const id = lastEventId(c);
       const resume = id === undefined ? undefined : parseTopicEventId(id, topic.partitions);
       const start: TopicStart =
-        query.timestamp >= 0
+        query.timestamp !== undefined
           ? { kind: 'timestamp', timestamp: query.timestamp }
           : { kind: 'offset', offset: query.offset ?? 'latest' };
       deps.quotas.checkFetch(principal);

@@ -1,35 +1,34 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import { MAX_TOKEN_PERMISSIONS, TOKEN_TTL_SECONDS } from '#shared/constants';
 import { RESOURCE_PATTERN } from '#shared/domain/permissions';
+import { int } from '#shared/domain/validation';
 import type { TokenService } from '#shared/services/tokens';
 import { bodyProblemResponses, createRoute, json, newRouter, problemResponses } from '../router';
 
-const TokenPermissionSchema = z
-  .object({
-    resource: z
-      .string()
-      .regex(
-        RESOURCE_PATTERN,
-        'resource is "*", "topic:<pattern>" or "group:<pattern>" (patterns use [a-zA-Z0-9._-] and *).',
-      ),
-    actions: z
-      .array(z.literal('consume', { error: 'A browser token is read-only: its only action is "consume".' }))
-      .length(1, 'A browser token is read-only: actions is ["consume"].'),
-  })
-  .strict();
+const TokenPermissionSchema = v.strictObject({
+  resource: v.pipe(
+    v.string(),
+    v.regex(
+      RESOURCE_PATTERN,
+      'resource is "*", "topic:<pattern>" or "group:<pattern>" (patterns use [a-zA-Z0-9._-] and *).',
+    ),
+  ),
+  actions: v.pipe(
+    v.array(v.literal('consume', 'A browser token is read-only: its only action is "consume".')),
+    v.length(1, 'A browser token is read-only: actions is ["consume"].'),
+  ),
+});
 
-const CreateTokenSchema = z
-  .object({
-    permissions: z.array(TokenPermissionSchema).min(1).max(MAX_TOKEN_PERMISSIONS),
-    ttlSeconds: z
-      .number()
-      .int()
-      .min(TOKEN_TTL_SECONDS.min)
-      .max(TOKEN_TTL_SECONDS.max)
-      .default(TOKEN_TTL_SECONDS.default),
-  })
-  .strict()
-  .meta({ id: 'CreateToken' });
+const CreateTokenSchema = v.pipe(
+  v.strictObject({
+    permissions: v.pipe(v.array(TokenPermissionSchema), v.minLength(1), v.maxLength(MAX_TOKEN_PERMISSIONS)),
+    ttlSeconds: v.optional(
+      v.pipe(int(), v.minValue(TOKEN_TTL_SECONDS.min), v.maxValue(TOKEN_TTL_SECONDS.max)),
+      TOKEN_TTL_SECONDS.default,
+    ),
+  }),
+  v.metadata({ id: 'CreateToken' }),
+);
 
 /** Browser tokens: minted by any API key, never by a token, never beyond the key. */
 export const tokenRoutes = ({ tokens }: { tokens: TokenService }) => {
@@ -45,7 +44,7 @@ export const tokenRoutes = ({ tokens }: { tokens: TokenService }) => {
       request: { body: { content: { 'application/json': { schema: CreateTokenSchema } }, required: true } },
       responses: {
         201: json(
-          z.object({ token: z.string(), expiresAt: z.number().int() }),
+          v.object({ token: v.string(), expiresAt: int() }),
           'A read-only token for a browser: `Authorization: Bearer` on read routes, or `?access_token=` on streams',
         ),
         ...bodyProblemResponses,

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as v from 'valibot';
 import type { Limits } from '#shared/constants';
 import { invalidRequest } from '#shared/domain/errors';
 import { canSee } from '#shared/domain/permissions';
@@ -67,7 +67,7 @@ export const topicRoutes = ({
       operationId: 'listTopics',
       summary: 'List the tenant’s topics',
       tags: ['Topics'],
-      responses: { 200: json(z.object({ topics: z.array(TopicSchema) }), 'The tenant’s topics'), ...problemResponses },
+      responses: { 200: json(v.object({ topics: v.array(TopicSchema) }), 'The tenant’s topics'), ...problemResponses },
     }),
     async (c) => {
       const { tenantId, permissions } = c.get('principal');
@@ -88,7 +88,7 @@ export const topicRoutes = ({
       request: { params: TopicParamSchema },
       responses: {
         200: json(
-          TopicSchema.extend({ partitionStates: z.array(PartitionStateSchema) }),
+          v.object({ ...TopicSchema.entries, partitionStates: v.array(PartitionStateSchema) }),
           'The topic with its partitions',
         ),
         ...problemResponses,

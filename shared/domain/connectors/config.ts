@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as v from 'valibot';
+import { type Issue, int, issuesOf } from '#shared/domain/validation';
 
 /**
  * Connectors: managed pipelines between topics and the world outside, run by the
@@ -17,16 +18,18 @@ export const DATAGEN_TEMPLATES = ['orders', 'users', 'pageviews', 'stock-trades'
 export type DatagenTemplate = (typeof DATAGEN_TEMPLATES)[number];
 
 /** Kafka's rule for topic names (the same as the API's). */
-const TopicName = z
-  .string()
-  .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Topic names are 1-249 characters of [a-zA-Z0-9._-].')
-  .refine((s) => s !== '.' && s !== '..', 'A topic name cannot be "." or "..".');
+const TopicName = v.pipe(
+  v.string(),
+  v.regex(/^[a-zA-Z0-9._-]{1,249}$/, 'Topic names are 1-249 characters of [a-zA-Z0-9._-].'),
+  v.check((s) => s !== '.' && s !== '..', 'A topic name cannot be "." or "..".'),
+);
 
-const Topics = z
-  .array(TopicName)
-  .min(1)
-  .max(100)
-  .refine((t) => new Set(t).size === t.length, 'topics are listed once each.');
+const Topics = v.pipe(
+  v.array(TopicName),
+  v.minLength(1),
+  v.maxLength(100),
+  v.check((t) => new Set(t).size === t.length, 'topics are listed once each.'),
+);
 
 /** HTTP header names (RFC 9110 token) and values without control characters. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
@@ -34,83 +37,81 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,8192}$/;
 /** Headers the sink sets itself; a connector cannot override them. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'transfer-encoding', 'connection']);
 
-const Headers = z
-  .record(z.string(), z.string())
-  .refine((h) => Object.keys(h).length <= 20, 'headers has at most 20 entries.')
-  .superRefine((h, ctx) => {
-    for (const [name, value] of Object.entries(h)) {
-      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', message: `'${name}' is not a valid header name.` });
+const Headers = v.pipe(
+  v.record(v.string(), v.string()),
+  v.maxEntries(20, 'headers has at most 20 entries.'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const [name, value] of Object.entries(dataset.value)) {
+      if (!HEADER_NAME.test(name)) addIssue({ message: `'${name}' is not a valid header name.` });
       else if (RESERVED_HEADERS.has(name.toLowerCase())) {
-        ctx.addIssue({ code: 'custom', message: `Header '${name}' is set by the connector itself.` });
+        addIssue({ message: `Header '${name}' is set by the connector itself.` });
       }
       // The value is a secret: never echoed in a message.
-      if (!HEADER_VALUE.test(value))
-        ctx.addIssue({ code: 'custom', message: `The value of header '${name}' is invalid.` });
+      if (!HEADER_VALUE.test(value)) addIssue({ message: `The value of header '${name}' is invalid.` });
     }
-  });
+  }),
+);
 
-export const DatagenConfigSchema = z
-  .object({
-    topic: TopicName,
-    template: z.enum(DATAGEN_TEMPLATES),
-    /** @default 1 */
-    recordsPerSecond: z.number().int().min(1).max(1000).default(1),
-    /** Stop (state `completed`) after this many records; unbounded when absent. */
-    maxRecords: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
-  })
-  .strict();
+const count = (min: number, max: number) => v.pipe(int(), v.minValue(min), v.maxValue(max));
 
-export const HttpSinkConfigSchema = z
-  .object({
-    topics: Topics,
-    url: z.string().min(1).max(2048),
-    /** Write-only: stored, sent with every request, never returned or logged. */
-    headers: Headers.optional(),
-    /** @default 100 */
-    batchMaxRecords: z.number().int().min(1).max(1000).default(100),
-    /** @default 1000 */
-    batchMaxWaitMs: z.number().int().min(0).max(60_000).default(1000),
-    /** @default 10 */
-    maxRetries: z.number().int().min(0).max(100).default(10),
-    deadLetterTopic: TopicName.optional(),
-  })
-  .strict();
+export const DatagenConfigSchema = v.strictObject({
+  topic: TopicName,
+  template: v.picklist(DATAGEN_TEMPLATES),
+  /** @default 1 */
+  recordsPerSecond: v.optional(count(1, 1000), 1),
+  /** Stop (state `completed`) after this many records; unbounded when absent. */
+  maxRecords: v.optional(v.pipe(int(), v.minValue(1))),
+});
+
+export const HttpSinkConfigSchema = v.strictObject({
+  topics: Topics,
+  url: v.pipe(v.string(), v.minLength(1), v.maxLength(2048)),
+  /** Write-only: stored, sent with every request, never returned or logged. */
+  headers: v.optional(Headers),
+  /** @default 100 */
+  batchMaxRecords: v.optional(count(1, 1000), 100),
+  /** @default 1000 */
+  batchMaxWaitMs: v.optional(count(0, 60_000), 1000),
+  /** @default 10 */
+  maxRetries: v.optional(count(0, 100), 10),
+  deadLetterTopic: v.optional(TopicName),
+});
 
 /** An IAM role ARN, in any partition. */
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** S3 bucket naming rules (the common subset: lower case, digits, dots, hyphens). */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-export const S3SinkConfigSchema = z
-  .object({
-    topics: Topics,
-    bucket: z
-      .string()
-      .regex(BUCKET, 'bucket is 3-63 characters of [a-z0-9.-], starting and ending with a letter or digit.'),
-    /** Prepended to every object key, e.g. `raw/`. @default '' */
-    prefix: z
-      .string()
-      .max(512)
-      .regex(/^[a-zA-Z0-9!_.*'()/=-]*$/, "prefix uses S3-safe characters only ([a-zA-Z0-9!_.*'()/=-]).")
-      .refine((p) => !p.startsWith('/'), 'prefix does not start with "/".')
-      .default(''),
-    /** The role the service assumes (with the tenant id as external id) to write to the bucket. Required in AWS. */
-    roleArn: z.string().regex(ROLE_ARN, 'roleArn is an IAM role ARN (arn:aws:iam::<account>:role/<name>).').optional(),
-    /** Rotate an object once it holds this many bytes of records. @default 8 MiB */
-    flushMaxBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(64 * 1024 * 1024)
-      .default(8 * 1024 * 1024),
-    /** Rotate an object at the latest this long after its first record was seen. @default 60 s */
-    flushMaxMs: z.number().int().min(0).max(3_600_000).default(60_000),
-  })
-  .strict();
+export const S3SinkConfigSchema = v.strictObject({
+  topics: Topics,
+  bucket: v.pipe(
+    v.string(),
+    v.regex(BUCKET, 'bucket is 3-63 characters of [a-z0-9.-], starting and ending with a letter or digit.'),
+  ),
+  /** Prepended to every object key, e.g. `raw/`. @default '' */
+  prefix: v.optional(
+    v.pipe(
+      v.string(),
+      v.maxLength(512),
+      v.regex(/^[a-zA-Z0-9!_.*'()/=-]*$/, "prefix uses S3-safe characters only ([a-zA-Z0-9!_.*'()/=-])."),
+      v.check((p) => !p.startsWith('/'), 'prefix does not start with "/".'),
+    ),
+    '',
+  ),
+  /** The role the service assumes (with the tenant id as external id) to write to the bucket. Required in AWS. */
+  roleArn: v.optional(
+    v.pipe(v.string(), v.regex(ROLE_ARN, 'roleArn is an IAM role ARN (arn:aws:iam::<account>:role/<name>).')),
+  ),
+  /** Rotate an object once it holds this many bytes of records. @default 8 MiB */
+  flushMaxBytes: v.optional(count(1024, 64 * 1024 * 1024), 8 * 1024 * 1024),
+  /** Rotate an object at the latest this long after its first record was seen. @default 60 s */
+  flushMaxMs: v.optional(count(0, 3_600_000), 60_000),
+});
 
-export type DatagenConfig = z.output<typeof DatagenConfigSchema>;
-export type HttpSinkConfig = z.output<typeof HttpSinkConfigSchema>;
-export type S3SinkConfig = z.output<typeof S3SinkConfigSchema>;
+export type DatagenConfig = v.InferOutput<typeof DatagenConfigSchema>;
+export type HttpSinkConfig = v.InferOutput<typeof HttpSinkConfigSchema>;
+export type S3SinkConfig = v.InferOutput<typeof S3SinkConfigSchema>;
 
 export type ConnectorConfig =
   | { kind: 'datagen'; config: DatagenConfig }
@@ -168,17 +169,15 @@ export const topicAccess = (
   return { produce, consume };
 };
 
-export type ConfigParseResult =
-  | { ok: true; config: Record<string, unknown> }
-  | { ok: false; issues: { path: PropertyKey[]; message: string }[] };
+export type ConfigParseResult = { ok: true; config: Record<string, unknown> } | { ok: false; issues: Issue[] };
 
 /** Checks a kind's configuration and fills in its defaults; issue paths start at `config`. */
 export const parseConnectorConfig = (kind: ConnectorKind, raw: unknown): ConfigParseResult => {
-  const result = CONFIG_SCHEMAS[kind].safeParse(raw);
-  if (result.success) return { ok: true, config: result.data as Record<string, unknown> };
+  const result = v.safeParse(CONFIG_SCHEMAS[kind], raw);
+  if (result.success) return { ok: true, config: result.output as Record<string, unknown> };
   return {
     ok: false,
-    issues: result.error.issues.map((issue) => ({ path: ['config', ...issue.path], message: issue.message })),
+    issues: issuesOf(result.issues).map((issue) => ({ path: ['config', ...issue.path], message: issue.message })),
   };
 };
 
