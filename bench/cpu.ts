@@ -29,7 +29,7 @@ const cpuMicros = () => {
 };
 
 /**
- * The handler's CPU time with I/O taken out: the real app (routing, auth, zod validation,
+ * The handler's CPU time with I/O taken out: the real app (routing, auth, schema validation (valibot),
  * JSON, wire decoding, batch encoding and CRC, decoding, response JSON) over in-memory
  * ports, called with `app.request` exactly as the Lambda adapter calls it. Measured with
  * process.cpuUsage() around three rounds of `requests / 3` calls after a warm-up (JIT and

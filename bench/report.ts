@@ -363,7 +363,7 @@ export const renderReport = (r: BenchResults): string => {
   );
   push(
     '## Handler CPU time per record, I/O excluded (measured)',
-    `Method: the real app (routing, key check, zod validation, JSON parse, wire decoding, batch encoding with CRC-32, decoding, response JSON) over in-memory implementations of the three ports (bench/memory-ports.ts, used by nothing but this measurement), called with \`app.request\` as the Lambda adapter calls it. \`process.cpuUsage()\` (user + system) around three rounds of ${r.cpu.requests / 3} requests after a warm-up, so JIT and GC are included; the least round counts, since other processes on a shared machine only add to it. The AWS SDK's own CPU (signing, serialising) is not included.`,
+    `Method: the real app (routing, key check, schema validation (valibot), JSON parse, wire decoding, batch encoding with CRC-32, decoding, response JSON) over in-memory implementations of the three ports (bench/memory-ports.ts, used by nothing but this measurement), called with \`app.request\` as the Lambda adapter calls it. \`process.cpuUsage()\` (user + system) around three rounds of ${r.cpu.requests / 3} requests after a warm-up, so JIT and GC are included; the least round counts, since other processes on a shared machine only add to it. The AWS SDK's own CPU (signing, serialising) is not included.`,
     table(
       ['request', 'µs per request', 'µs per record'],
       [
