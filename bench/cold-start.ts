@@ -27,8 +27,8 @@ export const COLD_START_TARGET = 1.3;
 
 /**
  * The same figures before the OpenAPI document was generated at build time (routes on
- * the schema library's OpenAPI integration, all its locales bundled, the document built at start), measured
- * by this script on 2026-11-30, for comparison.
+ * the schema library's OpenAPI integration, all its locales bundled, the document built
+ * at start), measured by this script on 2026-11-30, for comparison.
  */
 export const BEFORE = { bytes: 1_241_600, sizeRatio: 2.44, importRatio: 1.86 } as const;
 

@@ -30,6 +30,7 @@ export interface RouteConfig {
   request?: {
     params?: v.GenericSchema;
     query?: v.GenericSchema;
+    /** Header names reach the schema in lower case. */
     headers?: v.GenericSchema;
     /** Every body is JSON and required. */
     body?: { content: { 'application/json': { schema: v.GenericSchema } }; required: true; description?: string };
