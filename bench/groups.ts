@@ -56,8 +56,9 @@ export const benchGroups = async () => {
 
   try {
     await api.post('/v1/topics', { name: 'bench-orders', partitions: 12 });
+    const groups = await services.groups();
     const join = (group: string, sessionTimeoutMs = 45_000) =>
-      services.groups.join(tenantId, group, {
+      groups.join(tenantId, group, {
         topics: ['bench-orders'],
         sessionTimeoutMs,
         autoOffsetReset: 'earliest',
@@ -67,14 +68,14 @@ export const benchGroups = async () => {
     const members = [await join('steady'), await join('steady'), await join('steady')];
     const a = members[0]?.memberId as string;
     say(
-      `heartbeat, steady state (3 members, 12 partitions): ${fmt(await countCalls(stack, () => services.groups.heartbeat(tenantId, 'steady', a), 20))} DynamoDB calls`,
+      `heartbeat, steady state (3 members, 12 partitions): ${fmt(await countCalls(stack, () => groups.heartbeat(tenantId, 'steady', a), 20))} DynamoDB calls`,
     );
     say(
       `heartbeat seeing a rebalance made by another call: ${fmt(
         await countCalls(stack, async () => {
           await join('steady');
           stack.calls.reset();
-          await services.groups.heartbeat(tenantId, 'steady', a);
+          await groups.heartbeat(tenantId, 'steady', a);
         }),
       )}`,
     );
@@ -85,23 +86,21 @@ export const benchGroups = async () => {
     skew += 10_001;
     say(
       `heartbeat that removes an expired member (rebalance): ${fmt(
-        await countCalls(stack, () => services.groups.heartbeat(tenantId, 'expiry', survivor.memberId)),
+        await countCalls(stack, () => groups.heartbeat(tenantId, 'expiry', survivor.memberId)),
       )}`,
     );
 
     say(`join (group of 4, no contention): ${fmt(await countCalls(stack, () => join('steady')))}`);
     const leaver = await join('steady');
-    say(`leave: ${fmt(await countCalls(stack, () => services.groups.leave(tenantId, 'steady', leaver.memberId)))}`);
+    say(`leave: ${fmt(await countCalls(stack, () => groups.leave(tenantId, 'steady', leaver.memberId)))}`);
 
     // Time from a leave to the survivors owning everything: the leave's own write makes
     // the new assignment; survivors learn it on their next heartbeat.
     const timing = [await join('timing'), await join('timing'), await join('timing')];
     const t0 = performance.now();
-    await services.groups.leave(tenantId, 'timing', timing[0]?.memberId as string);
+    await groups.leave(tenantId, 'timing', timing[0]?.memberId as string);
     const tLeave = performance.now() - t0;
-    const beats = await Promise.all(
-      timing.slice(1).map((m) => services.groups.heartbeat(tenantId, 'timing', m.memberId)),
-    );
+    const beats = await Promise.all(timing.slice(1).map((m) => groups.heartbeat(tenantId, 'timing', m.memberId)));
     const tKnown = performance.now() - t0;
     const owned = beats.flatMap((b) => b.assignments.flatMap((x) => x.partitions)).length;
     say(
@@ -112,15 +111,14 @@ export const benchGroups = async () => {
     await api.post('/v1/topics/bench-orders/records', {
       records: Array.from({ length: 24 }, (_, i) => ({ value: `v${i}`, partition: i % 12 })),
     });
-    const state = await services.groups.heartbeat(tenantId, 'steady', a);
+    const state = await groups.heartbeat(tenantId, 'steady', a);
     const mine = state.assignments[0]?.partitions ?? [];
-    await services.groups.fetch(tenantId, 'steady', a, { maxRecords: 500, maxBytes: 1 << 20, waitMs: 0 }, () => {});
+    await groups.fetch(tenantId, 'steady', a, { maxRecords: 500, maxBytes: 1 << 20, waitMs: 0 }, () => {});
     say(
       `member fetch, ${mine.length} partitions owned, already claimed: ${fmt(
         await countCalls(
           stack,
-          () =>
-            services.groups.fetch(tenantId, 'steady', a, { maxRecords: 500, maxBytes: 1 << 20, waitMs: 0 }, () => {}),
+          () => groups.fetch(tenantId, 'steady', a, { maxRecords: 500, maxBytes: 1 << 20, waitMs: 0 }, () => {}),
           5,
         ),
       )}`,
@@ -128,7 +126,7 @@ export const benchGroups = async () => {
     say(
       `commit of ${mine.length} partitions: ${fmt(
         await countCalls(stack, () =>
-          services.groups.commit(tenantId, 'steady', {
+          groups.commit(tenantId, 'steady', {
             memberId: a,
             generation: state.generation,
             offsets: mine.map((partition) => ({ topic: 'bench-orders', partition, offset: 1 })),
@@ -163,7 +161,7 @@ export const benchGroups = async () => {
       for (let i = 0; i < size; i++) {
         ids.push(
           (
-            await services.groups.join(tenantId, group, {
+            await groups.join(tenantId, group, {
               topics: ['bench-wide'],
               sessionTimeoutMs: 300_000,
               autoOffsetReset: 'latest',
@@ -173,9 +171,9 @@ export const benchGroups = async () => {
       }
       const joinMs = (performance.now() - tJoin) / size;
       const bytes = await groupItemBytes(group);
-      const beat = await countCalls(stack, () => services.groups.heartbeat(tenantId, group, ids[0] as string), 10);
+      const beat = await countCalls(stack, () => groups.heartbeat(tenantId, group, ids[0] as string), 10);
       const hbBytes = await heartbeatItemBytes(group, ids[0] as string);
-      const described = await services.groups.describe(tenantId, group);
+      const described = await groups.describe(tenantId, group);
       const counts = described.members.map((m) => m.assignments.reduce((n, x) => n + x.partitions.length, 0));
       say(
         `group of ${size} members over 1000 partitions: balanced ${Math.min(...counts)}..${Math.max(...counts)} per member, ` +

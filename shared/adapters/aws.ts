@@ -9,14 +9,12 @@ import type { MaintenanceStore } from '#shared/ports/maintenance-store';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
-import { DynamoDbConnectorStore } from './dynamodb/connector-store';
-import { DynamoDbGroupStore } from './dynamodb/group-store';
 import { DynamoDbIdempotencyStore } from './dynamodb/idempotency-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
-import { DynamoDbMaintenanceStore } from './dynamodb/maintenance-store';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
+import { lazyPort } from './lazy-port';
 import { S3SegmentStore } from './s3/segment-store';
 import { classifyStorageErrors } from './storage-errors';
 
@@ -39,6 +37,9 @@ export interface Ports {
 /**
  * The AWS adapters behind the ports. The clients are built once per process by the host;
  * their transient failures reach the services as the domain's storage-unavailable error.
+ * The adapters of consumer groups, connectors and the maintenance job's items are
+ * imported on their first call ({@link lazyPort}): a start of the API loads only those
+ * that produce and fetch use.
  */
 export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, config: StorageConfig): Ports => {
   classifyStorageErrors(clients.dynamodb);
@@ -50,10 +51,54 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     metadata: new DynamoDbMetadataStore(doc, config.tables.metadata),
     index: new DynamoDbLogIndex(doc, config.tables.log),
     segments: new S3SegmentStore(clients.s3, config.bucket),
-    maintenance: new DynamoDbMaintenanceStore(doc, config.tables.metadata),
+    maintenance: lazyPort<MaintenanceStore>(
+      async () =>
+        new (await import('./dynamodb/maintenance-store')).DynamoDbMaintenanceStore(doc, config.tables.metadata),
+      {
+        acquireLease: true,
+        releaseLease: true,
+        getProgress: true,
+        putProgress: true,
+        deleteProgress: true,
+        listDeletedTopics: true,
+        forgetDeletedTopic: true,
+        purgeTenantItems: true,
+        releaseStoredBytes: true,
+        forgetDeletedTenant: true,
+      },
+    ),
     idempotency: new DynamoDbIdempotencyStore(doc, config.tables.metadata),
     usage: new DynamoDbUsageStore(doc, config.tables.metadata),
-    groups: new DynamoDbGroupStore(doc, config.tables.metadata),
-    connectors: new DynamoDbConnectorStore(doc, config.tables.metadata),
+    groups: lazyPort<GroupStore>(
+      async () => new (await import('./dynamodb/group-store')).DynamoDbGroupStore(doc, config.tables.metadata),
+      {
+        get: true,
+        list: true,
+        create: true,
+        update: true,
+        heartbeat: true,
+        getCommit: true,
+        listCommits: true,
+        commit: true,
+        claim: true,
+      },
+    ),
+    connectors: lazyPort<ConnectorStore>(
+      async () => new (await import('./dynamodb/connector-store')).DynamoDbConnectorStore(doc, config.tables.metadata),
+      {
+        create: true,
+        get: true,
+        list: true,
+        update: true,
+        delete: true,
+        registered: true,
+        unregister: true,
+        acquire: true,
+        saveProgress: true,
+        noteError: true,
+        finish: true,
+        release: true,
+      },
+    ),
   };
 };

@@ -3,6 +3,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { DEFAULT_LIMITS, DEFAULT_STREAM_TIMING, type Limits, type StreamTiming } from '#shared/constants';
 import { RunnelError } from '#shared/domain/errors';
+import { loadOnce } from '#shared/domain/load-once';
 import type { MetricsSink } from '#shared/observability/telemetry';
 import type { ConnectorStore } from '#shared/ports/connector-store';
 import type { GroupStore } from '#shared/ports/group-store';
@@ -17,14 +18,14 @@ import { FailedAuthLimiter, type FailedAuthLimiterOptions } from '#shared/servic
 import type { ConnectorPolicy } from '#shared/services/connectors/connectors';
 import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
-import { GroupService } from '#shared/services/groups';
+import type { GroupService } from '#shared/services/groups';
 import { KeyService } from '#shared/services/keys';
 import { LongPoll } from '#shared/services/long-poll';
 import { PartitionLog } from '#shared/services/partition-log';
 import { PartitionReader } from '#shared/services/partition-reader';
 import { ProduceService, type SegmentHedge } from '#shared/services/produce';
 import { QuotaService } from '#shared/services/quotas';
-import { RecordStreams } from '#shared/services/record-stream';
+import type { RecordStreams } from '#shared/services/record-stream';
 import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
 import { TokenService } from '#shared/services/tokens';
@@ -43,9 +44,8 @@ import { utf8JsonBody } from './middleware/utf8-body';
 import { waitingRequests } from './middleware/waiting-requests';
 import { problemResponse, toRunnelError } from './problem';
 import { honoPath, type RouteConfig, type Router, runRoute } from './router';
-import { groupRoutes } from './routes/groups';
 import { recordRoutes } from './routes/records';
-import { streamRoutes } from './routes/streams';
+import type { StreamRoutesDeps } from './routes/streams';
 import { topicRoutes } from './routes/topics';
 import type { StreamFaults } from './streaming/sse';
 
@@ -116,7 +116,11 @@ export interface AppDeps {
 
 const defaultLog: LogSink = (entry) => console.error(JSON.stringify(entry));
 
-/** Builds the services from the ports: what the app uses, and what tests and tools may reach directly. */
+/**
+ * Builds the services from the ports: what the app uses, and what tests and tools may
+ * reach directly. Consumer groups and record streams are built on first use (their code is
+ * imported then, off the produce and fetch path): `await services.groups()`.
+ */
 export const createServices = (deps: AppDeps) => {
   const clock = deps.clock ?? Date.now;
   const limits: Limits = { ...DEFAULT_LIMITS, ...deps.limits };
@@ -159,9 +163,17 @@ export const createServices = (deps: AppDeps) => {
     producer,
     exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
     fetcher,
-    streams: new RecordStreams(fetcher),
+    /** Record streams (Server-Sent Events), built on the first stream. */
+    streams: loadOnce(async (): Promise<RecordStreams> => {
+      const { RecordStreams } = await import('#shared/services/record-stream');
+      return new RecordStreams(fetcher);
+    }),
     tokens: new TokenService(deps.metadata, clock),
-    groups: new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock }),
+    /** The consumer-group coordinator, built on the first group request. */
+    groups: loadOnce(async (): Promise<GroupService> => {
+      const { GroupService } = await import('#shared/services/groups');
+      return new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock });
+    }),
   };
 };
 
@@ -177,20 +189,6 @@ const contracts = new WeakMap<Hono<AppEnv>, (() => Promise<RouteConfig[]>)[]>();
  */
 export const contractOf = async (app: Hono<AppEnv>): Promise<RouteConfig[]> =>
   (await Promise.all((contracts.get(app) ?? []).map((part) => part()))).flat();
-
-/** Loads a router once; a failed load is not kept, so the next request tries again. */
-const once = (load: () => Promise<Router>) => {
-  let loaded: Promise<Router> | undefined;
-  return () => {
-    if (!loaded) {
-      loaded = load();
-      loaded.catch(() => {
-        loaded = undefined;
-      });
-    }
-    return loaded;
-  };
-};
 
 /** The generated document, read once per instance on the first request for it. */
 const documents = new Map<string, Promise<Record<string, unknown>>>();
@@ -242,7 +240,8 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
    * validators and handler in the same request, behind the same middleware.
    */
   const mountLazy = (prefix: string, routes: LazyRoutes, load: () => Promise<Router>) => {
-    const router = once(load);
+    // Loaded once; a failed load is not kept, so the next request tries again.
+    const router = loadOnce(load);
     for (const [method, path] of routes) {
       const key = `${method.toUpperCase()} ${path}`;
       app.on([method.toUpperCase()], [`${prefix}${honoPath(path)}`], async (c) => {
@@ -294,18 +293,39 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   if (deps.streamsElsewhere) app.use(noStreams());
   // After authentication, so a body is read only for a known caller.
   app.use('/v1/*', tenantAuth(auth), utf8JsonBody(), waitingRequests(services.waiterQuota));
-  const stream = {
-    ...services,
-    timing: { ...DEFAULT_STREAM_TIMING, ...deps.streams },
-    faults: deps.streams?.faults,
-    log,
-  };
+  // Streams' code (routes, SSE framing, the record stream service) is loaded on the first stream.
+  const streaming = loadOnce(async () => {
+    const [routes, streams] = await Promise.all([import('./routes/streams'), services.streams()]);
+    const stream: StreamRoutesDeps = {
+      ...services,
+      streams,
+      timing: { ...DEFAULT_STREAM_TIMING, ...deps.streams },
+      faults: deps.streams?.faults,
+      log,
+    };
+    return { routes, stream };
+  });
   mount('/v1', topicRoutes(services));
-  mount('/v1', recordRoutes({ ...services, stream }));
-  mount('/v1', streamRoutes(stream));
+  mount(
+    '/v1',
+    recordRoutes({
+      ...services,
+      partitionStream: async (c, principal, target, query) => {
+        const { routes, stream } = await streaming();
+        return routes.partitionStream(c, stream, principal, target, query);
+      },
+    }),
+  );
+  mountLazy('/v1', LAZY_ROUTES.streams, async () => {
+    const { routes, stream } = await streaming();
+    return routes.streamRoutes(stream);
+  });
   mountLazy('/v1', LAZY_ROUTES.keys, async () => (await import('./routes/keys')).keyRoutes(services));
   mountLazy('/v1', LAZY_ROUTES.tokens, async () => (await import('./routes/tokens')).tokenRoutes(services));
-  mount('/v1', groupRoutes(services));
+  mountLazy('/v1', LAZY_ROUTES.groups, async () => {
+    const [{ groupRoutes }, groups] = await Promise.all([import('./routes/groups'), services.groups()]);
+    return groupRoutes({ ...services, groups });
+  });
   mountLazy('/v1', LAZY_ROUTES.connectors, async () => {
     const { connectorRoutes, createConnectorService } = await import('./routes/connectors');
     return connectorRoutes({ connectors: createConnectorService(deps, services.clock) });

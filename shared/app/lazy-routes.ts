@@ -5,19 +5,31 @@ export type LazyRoutes = readonly (readonly [RouteConfig['method'], string])[];
 
 /**
  * The routes whose code is imported on their first request rather than when an instance
- * starts (see `createApp`): the tenant's keys, browser tokens and connectors, and the
- * operator API. Produce, fetch, groups and topics never wait for them. Only their methods
+ * starts (see `createApp`): record streams (the partition stream of the fetch route is
+ * loaded with them), the tenant's keys, browser tokens, consumer groups and connectors, and
+ * the operator API. Produce, fetch and topics never wait for them. Only their methods
  * and paths are here, so that routing, 404 and 405 work before they are loaded; their
  * schemas and handlers stay in `routes/`, and test/openapi.test.ts fails when this list
  * and the routers' own definitions differ.
  */
 export const LAZY_ROUTES = {
+  streams: [['get', '/topics/{topic}/records']],
   keys: [
     ['post', '/keys'],
     ['get', '/keys'],
     ['delete', '/keys/{keyId}'],
   ],
   tokens: [['post', '/tokens']],
+  groups: [
+    ['post', '/groups/{group}/members'],
+    ['post', '/groups/{group}/members/{memberId}/heartbeat'],
+    ['delete', '/groups/{group}/members/{memberId}'],
+    ['post', '/groups/{group}/offsets'],
+    ['get', '/groups/{group}/offsets'],
+    ['get', '/groups/{group}'],
+    ['get', '/groups'],
+    ['get', '/groups/{group}/members/{memberId}/records'],
+  ],
   connectors: [
     ['post', '/connectors'],
     ['get', '/connectors'],

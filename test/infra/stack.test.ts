@@ -364,9 +364,20 @@ describe('the default front door: the API function URL', () => {
     if (!apiBundle) throw new Error('the API bundle was not inspected');
     const { atStart, files, startCode } = apiBundle;
     expect(files).toBeGreaterThan(atStart);
-    // Operation ids appear only in the routes' own code; the SSRF checks' address parser only with connectors.
-    const onStart = ['"createTopic"', '"produce"', '"joinGroup"'];
-    const firstUse = ['"createKey"', '"createToken"', '"createConnector"', '"createTenant"', 'ipaddr: '];
+    // Operation ids appear only in the routes' own code; the SSRF checks' address parser only with connectors;
+    // `HEARTBEAT#` only in the group store, `retry: ` only in the SSE framing of streams.
+    const onStart = ['"createTopic"', '"produce"', '"fetch"'];
+    const firstUse = [
+      '"createKey"',
+      '"createToken"',
+      '"createConnector"',
+      '"createTenant"',
+      'ipaddr: ',
+      '"joinGroup"',
+      'HEARTBEAT#',
+      '"streamTopic"',
+      'retry: ',
+    ];
     expect(onStart.filter((text) => startCode.includes(text))).toEqual(onStart);
     expect(firstUse.filter((text) => startCode.includes(text))).toEqual([]);
   });

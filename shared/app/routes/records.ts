@@ -21,8 +21,11 @@ import {
   ProduceSchema,
   TopicParamSchema,
 } from '../schemas';
+import { PARTITION_STREAM_DESCRIPTION, STREAM_SECURITY } from '../streaming/openapi';
 import { decodeRecord, encodeRecord } from '../wire';
-import { PARTITION_STREAM_DESCRIPTION, partitionStream, STREAM_SECURITY, type StreamRoutesDeps } from './streams';
+import type { partitionStream } from './streams';
+
+type PartitionStreamArgs = Parameters<typeof partitionStream>;
 
 export interface RecordRoutesDeps {
   topics: TopicService;
@@ -32,8 +35,16 @@ export interface RecordRoutesDeps {
   limits: Limits;
   quotas: QuotaService;
   authenticator: Authenticator;
-  /** `Accept: text/event-stream` on the fetch route (see `streams.ts`). */
-  stream: StreamRoutesDeps;
+  /**
+   * `Accept: text/event-stream` on the fetch route: answers with the partition's stream
+   * (`partitionStream` in `streams.ts`, whose code is loaded on the first stream).
+   */
+  partitionStream: (
+    c: PartitionStreamArgs[0],
+    principal: PartitionStreamArgs[2],
+    target: PartitionStreamArgs[3],
+    query: PartitionStreamArgs[4],
+  ) => Promise<Response>;
 }
 
 /** `Idempotency-Key`: 1 to 255 printable ASCII characters. */
@@ -66,7 +77,7 @@ export const recordRoutes = ({
   limits,
   quotas,
   authenticator,
-  stream,
+  partitionStream,
 }: RecordRoutesDeps) => {
   const app = newRouter();
 
@@ -193,7 +204,7 @@ export const recordRoutes = ({
       if (wantsEventStream(c.req.header('Accept'))) {
         const [topic] = await Promise.all([topics.get(principal.tenantId, name), quotas.prepare(principal)]);
         topics.checkPartition(topic, partition);
-        return (await partitionStream(c, stream, principal, { topic, partition }, query)) as never;
+        return (await partitionStream(c, principal, { topic, partition }, query)) as never;
       }
       // Refused on what this instance knows now (a stale view is refreshed alongside the reads).
       quotas.checkFetch(principal);

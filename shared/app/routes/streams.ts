@@ -19,6 +19,7 @@ import type { AppEnv } from '../env';
 import { authorize, wantsEventStream } from '../middleware/auth';
 import { createRoute, newRouter, problem, problemResponses, throttledResponse } from '../router';
 import { EncodingSchema, intQuery, optionalIntQuery, TopicParamSchema } from '../schemas';
+import { STREAM_SECURITY } from '../streaming/openapi';
 import { SSE_HEADERS, type StreamFaults, sseBody } from '../streaming/sse';
 import { type Encoding, encodeRecord } from '../wire';
 
@@ -141,15 +142,6 @@ const TopicStreamQuerySchema = v.object({
   maxBytes: intQuery('maxBytes', 1, FETCH_LIMITS.maxBytes, FETCH_DEFAULTS.maxBytes),
   encoding: v.optional(EncodingSchema, 'utf8'),
 });
-
-/** Stream routes take an API key, or a browser token in `Authorization` or `?access_token=`. */
-export const STREAM_SECURITY: Record<string, string[]>[] = [{ apiKey: [] }, { accessToken: [] }];
-
-export const PARTITION_STREAM_DESCRIPTION =
-  'With `Accept: text/event-stream`: `records` events (data: the fetch response; id: its `nextOffset`), a ' +
-  '`ping` event at least every 15 s (data: `{"highWatermark"}`; id: the position), and an `error` event ' +
-  '(problem details) that ends the stream. The server also ends a healthy stream after a time limit (at least ' +
-  '60 s). A reconnect with `Last-Event-ID` continues at that offset (it wins over `offset`).';
 
 const TOPIC_STREAM_DESCRIPTION =
   "Server-Sent Events over every partition: `records` events (data: one partition's records, each carrying " +

@@ -66,7 +66,8 @@ export interface ConnectorWorkerDeps {
   store: ConnectorStore;
   metadata: MetadataStore;
   groupStore: GroupStore;
-  groups: GroupService;
+  /** Sinks commit what they delivered as their group's offsets. */
+  groups: Pick<GroupService, 'commit'>;
   fetcher: FetchService;
   producer: ProduceService;
   exactlyOnce: ExactlyOnceProducer;
@@ -655,7 +656,8 @@ const describe = (error: unknown) =>
 export const connectorWorkerDeps = (
   ports: { connectors: ConnectorStore; metadata: MetadataStore; groups: GroupStore },
   services: {
-    groups: GroupService;
+    /** The app's group coordinator, built on first use. */
+    groups: () => Promise<GroupService>;
     fetcher: FetchService;
     producer: ProduceService;
     exactlyOnce: ExactlyOnceProducer;
@@ -668,7 +670,7 @@ export const connectorWorkerDeps = (
   store: ports.connectors,
   metadata: ports.metadata,
   groupStore: ports.groups,
-  groups: services.groups,
+  groups: { commit: async (...args) => (await services.groups()).commit(...args) },
   fetcher: services.fetcher,
   producer: services.producer,
   exactlyOnce: services.exactlyOnce,
