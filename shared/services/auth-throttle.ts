@@ -1,5 +1,4 @@
-import type { LRUCache } from 'lru-cache';
-import { boundedCache } from '#shared/domain/bounded-cache';
+import { type BoundedCache, boundedCache } from '#shared/domain/bounded-cache';
 import { RunnelError } from '#shared/domain/errors';
 
 export interface FailedAuthLimiterOptions {
@@ -23,7 +22,7 @@ interface Bucket {
  * never spend a token. Per function instance; the bound on memory is `maxAddresses`.
  */
 export class FailedAuthLimiter {
-  private readonly buckets: LRUCache<string, Bucket>;
+  private readonly buckets: BoundedCache<string, Bucket>;
   private readonly burst: number;
   private readonly refillPerMs: number;
 

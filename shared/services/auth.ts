@@ -1,7 +1,6 @@
-import type { LRUCache } from 'lru-cache';
 import { API_KEY_CACHE_MS, API_KEY_LAST_USE_INTERVAL_MS } from '#shared/constants';
 import { hashApiKey, hashesEqual, keyIdOf } from '#shared/domain/api-keys';
-import { boundedCache } from '#shared/domain/bounded-cache';
+import { type BoundedCache, boundedCache } from '#shared/domain/bounded-cache';
 import { isBrowserToken, tokenKeyId, verifyToken } from '#shared/domain/browser-tokens';
 import { tokenExpired, unauthorized } from '#shared/domain/errors';
 import type { Permission } from '#shared/domain/permissions';
@@ -75,10 +74,10 @@ export class Authenticator {
    * Keys that exist, apart from ids that do not: a flood of made-up key ids fills only
    * `unknownKeys`, and never evicts the keys of real callers.
    */
-  private readonly keys: LRUCache<string, Found<ApiKey>>;
-  private readonly unknownKeys: LRUCache<string, Found<ApiKey>>;
-  private readonly tenants: LRUCache<string, Found<Tenant>>;
-  private readonly lastUseWritten: LRUCache<string, number>;
+  private readonly keys: BoundedCache<string, Found<ApiKey>>;
+  private readonly unknownKeys: BoundedCache<string, Found<ApiKey>>;
+  private readonly tenants: BoundedCache<string, Found<Tenant>>;
+  private readonly lastUseWritten: BoundedCache<string, number>;
   private readonly operatorKeyHash: () => Promise<string | undefined>;
   private readonly cacheMs: number;
   private readonly lastUseIntervalMs: number;

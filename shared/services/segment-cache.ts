@@ -1,5 +1,8 @@
-import { LRUCache } from 'lru-cache';
+import { LRU } from 'tiny-lru';
 import type { ObjectPage, SegmentStore } from '#shared/ports/segment-store';
+
+/** What an entry counts against the budget (at least 1, so empty ranges are bounded too). */
+const sizeOf = (value: Uint8Array) => Math.max(1, value.byteLength);
 
 /**
  * Segment objects are immutable, so their bytes can be kept in a warm function's memory
@@ -8,22 +11,28 @@ import type { ObjectPage, SegmentStore } from '#shared/ports/segment-store';
  * used entries go first once `maxBytes` is exceeded.
  */
 export class CachingSegmentStore implements SegmentStore {
-  private readonly entries: LRUCache<string, Uint8Array>;
+  /** Unbounded by count (tiny-lru's 0); bounded by bytes in `remember`. */
+  private readonly entries = new LRU<Uint8Array>(0);
+  private bytes = 0;
 
   constructor(
     private readonly inner: SegmentStore,
-    maxBytes: number,
+    private readonly maxBytes: number,
   ) {
-    this.entries = new LRUCache({
-      maxSize: maxBytes,
-      // An object larger than a quarter of the budget would push out too much to be worth it.
-      maxEntrySize: maxBytes / 4,
-      sizeCalculation: (value) => Math.max(1, value.byteLength),
+    this.entries.onEvict(({ value }) => {
+      this.bytes -= sizeOf(value);
     });
   }
 
   private remember(key: string, value: Uint8Array): void {
+    const size = sizeOf(value);
+    // An object larger than a quarter of the budget would push out too much to be worth it.
+    if (size > this.maxBytes / 4) return;
+    const replaced = this.entries.peek(key);
+    if (replaced) this.bytes -= sizeOf(replaced);
     this.entries.set(key, value);
+    this.bytes += size;
+    while (this.bytes > this.maxBytes) this.entries.evict();
   }
 
   private recall(key: string): Uint8Array | undefined {
@@ -56,6 +65,6 @@ export class CachingSegmentStore implements SegmentStore {
   }
 
   get cachedBytes(): number {
-    return this.entries.calculatedSize;
+    return this.bytes;
   }
 }
