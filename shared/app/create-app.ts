@@ -19,7 +19,6 @@ import type { ConnectorPolicy } from '#shared/services/connectors/connectors';
 import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
 import type { GroupService } from '#shared/services/groups';
-import { KeyService } from '#shared/services/keys';
 import { LongPoll } from '#shared/services/long-poll';
 import { PartitionLog } from '#shared/services/partition-log';
 import { PartitionReader } from '#shared/services/partition-reader';
@@ -28,7 +27,6 @@ import { QuotaService } from '#shared/services/quotas';
 import type { RecordStreams } from '#shared/services/record-stream';
 import { CachingSegmentStore } from '#shared/services/segment-cache';
 import { TenantService } from '#shared/services/tenants';
-import { TokenService } from '#shared/services/tokens';
 import { TopicService } from '#shared/services/topics';
 import { WaiterQuota } from '#shared/services/waiter-quota';
 import type { ConsoleOptions, consoleHandler } from './console';
@@ -157,7 +155,6 @@ export const createServices = (deps: AppDeps) => {
     authenticator,
     failedAuth,
     tenants: new TenantService(deps.metadata, clock, authenticator),
-    keys: new KeyService(deps.metadata, authenticator, clock),
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
     topics: new TopicService(deps.metadata, log, clock),
     producer,
@@ -168,7 +165,6 @@ export const createServices = (deps: AppDeps) => {
       const { RecordStreams } = await import('#shared/services/record-stream');
       return new RecordStreams(fetcher);
     }),
-    tokens: new TokenService(deps.metadata, clock),
     /** The consumer-group coordinator, built on the first group request. */
     groups: loadOnce(async (): Promise<GroupService> => {
       const { GroupService } = await import('#shared/services/groups');
@@ -320,8 +316,20 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     const { routes, stream } = await streaming();
     return routes.streamRoutes(stream);
   });
-  mountLazy('/v1', LAZY_ROUTES.keys, async () => (await import('./routes/keys')).keyRoutes(services));
-  mountLazy('/v1', LAZY_ROUTES.tokens, async () => (await import('./routes/tokens')).tokenRoutes(services));
+  mountLazy('/v1', LAZY_ROUTES.keys, async () => {
+    const [{ keyRoutes }, { KeyService }] = await Promise.all([
+      import('./routes/keys'),
+      import('#shared/services/keys'),
+    ]);
+    return keyRoutes({ keys: new KeyService(deps.metadata, services.authenticator, services.clock) });
+  });
+  mountLazy('/v1', LAZY_ROUTES.tokens, async () => {
+    const [{ tokenRoutes }, { TokenService }] = await Promise.all([
+      import('./routes/tokens'),
+      import('#shared/services/tokens'),
+    ]);
+    return tokenRoutes({ tokens: new TokenService(deps.metadata, services.clock) });
+  });
   mountLazy('/v1', LAZY_ROUTES.groups, async () => {
     const [{ groupRoutes }, groups] = await Promise.all([import('./routes/groups'), services.groups()]);
     return groupRoutes({ ...services, groups });
