@@ -8,6 +8,9 @@
  * runs, each in its own child process, no network: the operator key comes as a hash).
  * Runs alternate between the bundles, so load from other processes weighs on both alike;
  * the ratios (API over baseline) are the figures to compare, not the absolute times.
+ * What moved off the start is measured too: for each kind of request whose code is loaded
+ * on first use ({@link FIRST_USE}), the chunks it adds and the time a started instance
+ * takes to import them.
  * `npm run bench:cold-start` prints them; `npm run bench` copies what it prints into
  * docs/performance.md.
  */
@@ -31,6 +34,38 @@ export const COLD_START_TARGET = 1.3;
  * at start), measured by this script on 2026-11-30, for comparison.
  */
 export const BEFORE = { bytes: 1_241_600, sizeRatio: 2.44, importRatio: 1.86 } as const;
+
+/**
+ * Requests whose code the API loads on their first use, with the modules each one imports
+ * then (the `import()`s in shared/app/create-app.ts and shared/adapters/aws.ts).
+ */
+export const FIRST_USE = [
+  {
+    request: 'consumer groups (/v1/groups)',
+    modules: ['shared/app/routes/groups.ts', 'shared/services/groups.ts', 'shared/adapters/dynamodb/group-store.ts'],
+  },
+  {
+    request: 'a stream (Accept: text/event-stream)',
+    modules: ['shared/app/routes/streams.ts', 'shared/services/record-stream.ts'],
+  },
+  {
+    request: 'connectors (/v1/connectors)',
+    modules: ['shared/app/routes/connectors.ts', 'shared/adapters/dynamodb/connector-store.ts'],
+  },
+  { request: 'operator API (/admin/v1)', modules: ['shared/app/routes/admin.ts'] },
+  { request: 'keys (/v1/keys)', modules: ['shared/app/routes/keys.ts', 'shared/services/keys.ts'] },
+  { request: 'browser tokens (/v1/tokens)', modules: ['shared/app/routes/tokens.ts', 'shared/services/tokens.ts'] },
+  { request: 'web console (/console)', modules: ['shared/app/console.ts'] },
+] as const;
+
+/** What the first request of one kind loads beyond the start, and how long its import takes. */
+export interface FirstUseFigures {
+  request: string;
+  /** The chunks it loads that a start did not. */
+  bytes: number;
+  /** Median time to import them in a started instance, ms. */
+  importMs: number;
+}
 
 type BundleName = 'api' | 'baseline' | 'api-one-file' | 'baseline-one-file';
 
@@ -63,6 +98,8 @@ export interface ColdStartResult {
    * splitting), measured in the same alternating runs: what splitting gains each of them.
    */
   oneFile: { api: BundleFigures; baseline: BundleFigures; sizeRatio: number; importRatio: number };
+  /** What the API loads on the first request of each kind, beyond the start. */
+  firstUse: FirstUseFigures[];
   /** The generated OpenAPI document shipped beside the API bundle (read on request, not at start). */
   openApiDocumentBytes: number;
   openApiDocumentGzipBytes: number;
@@ -118,6 +155,37 @@ const importMs = (file: string, nodeOptions: string[]): number => {
   return Number(out.trim().split('\n').pop());
 };
 
+/** The output files a first use adds to those loaded at start: its modules' chunks and what they import statically. */
+const loadedOnFirstUse = (metafile: Metafile, modules: readonly string[], atStart: Set<string>) => {
+  const roots = modules.map((module) => {
+    const found = Object.keys(metafile.outputs).find(
+      (f) => f.endsWith('.mjs') && metafile.outputs[f]?.entryPoint === module,
+    );
+    if (!found) throw new Error(`${module} is not a chunk of its own: it no longer loads on first use`);
+    return found;
+  });
+  const loaded = new Set<string>();
+  const pending = [...roots];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (loaded.has(file) || atStart.has(file)) continue;
+    loaded.add(file);
+    for (const i of metafile.outputs[file]?.imports ?? []) {
+      if (i.kind === 'import-statement' && metafile.outputs[i.path]) pending.push(i.path);
+    }
+  }
+  return { roots, loaded };
+};
+
+/** Milliseconds a started instance (the entry imported) takes to import the given chunks. */
+const firstUseMs = (entry: string, chunks: string[]): number => {
+  const urls = chunks.map((f) => pathToFileURL(f).href);
+  const script =
+    `await import(${JSON.stringify(pathToFileURL(entry).href)}); const t = performance.now(); ` +
+    `await Promise.all(${JSON.stringify(urls)}.map((u) => import(u))); console.log(performance.now() - t);`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: ENV, encoding: 'utf8' });
+  return Number(out.trim().split('\n').pop());
+};
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -142,8 +210,20 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
       const atStart = loadedAtStart(metafile, entryOutput);
       const code = Buffer.concat([...atStart].map((f) => readFileSync(resolve(root, f))));
       const all = Object.entries(metafile.outputs).filter(([f]) => f.endsWith('.mjs'));
+      const firstUse =
+        splitting && name === 'api'
+          ? FIRST_USE.map(({ request, modules }) => {
+              const { roots, loaded } = loadedOnFirstUse(metafile, modules, atStart);
+              return {
+                request,
+                roots: roots.map((f) => resolve(root, f)),
+                bytes: [...loaded].reduce((sum, f) => sum + (metafile.outputs[f]?.bytes ?? 0), 0),
+              };
+            })
+          : [];
       return {
         name,
+        firstUse,
         file: join(outdir, ENTRY_FILE),
         bytes: code.byteLength,
         gzipBytes: gzipSync(code, { level: 9 }).byteLength,
@@ -168,8 +248,15 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
         mapped.get(b.name)?.push(importMs(b.file, ['--enable-source-maps']));
       }
     }
+    // What each first use adds, imported after a start (its own runs; the chunks differ by request).
+    const apiBundle = bundles[0] as (typeof bundles)[number];
+    const firstUse: FirstUseFigures[] = apiBundle.firstUse.map(({ request, roots, bytes }) => ({
+      request,
+      bytes,
+      importMs: median(Array.from({ length: runs }, () => firstUseMs(apiBundle.file, roots))),
+    }));
     const [api, baseline, apiOneFile, baselineOneFile] = bundles.map(
-      ({ file: _file, ...b }): BundleFigures => ({
+      ({ file: _file, firstUse: _firstUse, ...b }): BundleFigures => ({
         ...b,
         importMs: median(plain.get(b.name) ?? []),
         importMsSourceMaps: median(mapped.get(b.name) ?? []),
@@ -190,6 +277,7 @@ export const measureColdStart = async ({ runs = 7 }: { runs?: number } = {}): Pr
         sizeRatio: apiOneFile.bytes / baselineOneFile.bytes,
         importRatio: apiOneFile.importMs / baselineOneFile.importMs,
       },
+      firstUse,
       openApiDocumentBytes: document.byteLength,
       openApiDocumentGzipBytes: gzipSync(document, { level: 9 }).byteLength,
     };

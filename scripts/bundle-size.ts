@@ -36,5 +36,15 @@ console.log(
   `beside the api bundle: openapi.json ${kb(r.openApiDocumentBytes)} (${kb(r.openApiDocumentGzipBytes)} gzipped), read on the first GET /openapi.json, not at start`,
 );
 console.log('');
+console.log(
+  `what the api loads on the first request of each kind, beyond the start (import in a started instance, median):`,
+);
+for (const f of r.firstUse) {
+  console.log(`  ${f.request.padEnd(38)} +${kb(f.bytes).padEnd(10)} ${f.importMs.toFixed(1)} ms`);
+}
+console.log(
+  '  (in AWS the api refuses streams, 406, and never loads their code: the stream function serves them and loads it on its first stream)',
+);
+console.log('');
 console.log('api bundle by package (what a start loads):');
 for (const [pkg, bytes] of r.api.byPackage.slice(0, 12)) console.log(`  ${kb(bytes).padStart(9)}  ${pkg}`);
