@@ -141,8 +141,8 @@ const ENV = {
   RUNNEL_SEGMENT_BUCKET: 'runnel-segments',
   // A hash, so the import makes no Secrets Manager call.
   RUNNEL_OPERATOR_KEY_HASH: '0'.repeat(64),
-  POWERTOOLS_SERVICE_NAME: 'runnel',
-  POWERTOOLS_METRICS_NAMESPACE: 'Runnel',
+  RUNNEL_SERVICE_NAME: 'runnel',
+  RUNNEL_METRICS_NAMESPACE: 'Runnel',
 };
 
 /** Milliseconds for a fresh process to import the bundle (parse, compile, run its top level). */

@@ -7,7 +7,7 @@ import { createApp } from '#shared/app/create-app';
 import { SEGMENT_CACHE_BYTES } from '#shared/constants';
 import { hashApiKey } from '#shared/domain/api-keys';
 import { apiFunctionConfig } from '#shared/hosts/config';
-import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
+import { type LambdaContext, lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 
 // Built once per execution environment (cold start), reused by every invocation.
 const config = apiFunctionConfig(process.env);
@@ -55,9 +55,8 @@ const serve = handle(app);
 
 export const handler = async (...[event, context]: Parameters<typeof serve>) => {
   // Every log line of this invocation carries the Lambda and front door request ids.
-  if (context) telemetry.logger.addContext(context as Parameters<typeof telemetry.logger.addContext>[0]);
   const apiRequestId = (event.requestContext as { requestId?: string } | undefined)?.requestId;
-  telemetry.logger.appendKeys({ apiRequestId });
+  telemetry.startInvocation(context as LambdaContext | undefined, { apiRequestId });
   try {
     return await serve(event, context);
   } finally {

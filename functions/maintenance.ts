@@ -3,7 +3,7 @@ import { awsPorts } from '#shared/adapters/aws';
 import { createSdkClients } from '#shared/adapters/sdk-clients';
 import { SdkErrorCounter } from '#shared/adapters/sdk-error-counter';
 import { maintenanceFunctionConfig } from '#shared/hosts/config';
-import { lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
+import { type LambdaContext, lambdaTelemetry } from '#shared/hosts/lambda-telemetry';
 import { MaintenanceJob } from '#shared/services/maintenance';
 
 // Built once per execution environment; the schedule invokes `handler` every few minutes.
@@ -22,7 +22,7 @@ const job = new MaintenanceJob(awsPorts({ dynamodb, s3 }, config.storage), confi
 const STOP_BEFORE_TIMEOUT_MS = 30_000;
 
 export const handler = async (_event: unknown, context: Context) => {
-  telemetry.logger.addContext(context as Parameters<typeof telemetry.logger.addContext>[0]);
+  telemetry.startInvocation(context as LambdaContext | undefined);
   const remaining = context.getRemainingTimeInMillis();
   try {
     const report = await job.run({

@@ -108,7 +108,7 @@ describe('access log and request metrics', () => {
   });
 });
 
-describe('Lambda telemetry (Powertools)', () => {
+describe('Lambda telemetry (JSON lines on stdout)', () => {
   const captureStdout = () => {
     const written: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
@@ -169,6 +169,64 @@ describe('Lambda telemetry (Powertools)', () => {
       requestId: 'r-1',
       tenantId: 't-1',
     });
+  });
+});
+
+describe('Lambda telemetry: invocation context and levels', () => {
+  const lines = () => {
+    const out: Record<string, unknown>[] = [];
+    return { out, write: (line: string) => out.push(JSON.parse(line)) };
+  };
+
+  it('carries the invocation context on every line, cold start only on the first invocation', () => {
+    const { out, write } = lines();
+    const telemetry = lambdaTelemetry({
+      serviceName: 'runnel',
+      env: { _X_AMZN_TRACE_ID: 'Root=1-abc;Parent=p;Sampled=1' },
+      write,
+    });
+    telemetry.startInvocation(
+      { awsRequestId: 'req-1', functionName: 'api', memoryLimitInMB: '1024' },
+      { apiRequestId: 'a-1' },
+    );
+    telemetry.log({ msg: 'first' });
+    telemetry.startInvocation({ awsRequestId: 'req-2', functionName: 'api' }, { apiRequestId: 'a-2' });
+    telemetry.log({ level: 'warn', msg: 'second', status: 429 });
+    expect(out[0]).toMatchObject({
+      level: 'INFO',
+      message: 'first',
+      cold_start: true,
+      function_request_id: 'req-1',
+      function_memory_size: 1024,
+      apiRequestId: 'a-1',
+      xray_trace_id: '1-abc',
+    });
+    expect(out[1]).toMatchObject({
+      level: 'WARN',
+      message: 'second',
+      cold_start: false,
+      function_request_id: 'req-2',
+      apiRequestId: 'a-2',
+      status: 429,
+    });
+  });
+
+  it("drops lines below the function's log level, and sends a repeated metric as one with several values", () => {
+    const { out, write } = lines();
+    const telemetry = lambdaTelemetry({ env: { AWS_LAMBDA_LOG_LEVEL: 'WARN' }, write });
+    telemetry.log({ level: 'info', msg: 'dropped' });
+    telemetry.log({ level: 'debug', msg: 'dropped too' });
+    telemetry.log({ level: 'error', msg: 'kept' });
+    telemetry.metrics.publish(
+      [
+        { name: 'StorageThrottles', unit: 'Count', value: 1 },
+        { name: 'StorageThrottles', unit: 'Count', value: 2 },
+      ],
+      {},
+    );
+    telemetry.metrics.publish([], { nothing: 'to say' });
+    expect(out.map((l) => l.message ?? 'emf')).toEqual(['kept', 'emf']);
+    expect(out[1]).toMatchObject({ StorageThrottles: [1, 2] });
   });
 });
 

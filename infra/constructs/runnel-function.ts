@@ -39,7 +39,7 @@ export interface RunnelFunctionProps {
   bundleFiles?: Record<string, string>;
 }
 
-/** The Powertools service name and metrics namespace of every function; the dashboard reads the metrics back. */
+/** The service name and metrics namespace of every function's log and metric lines; the dashboard reads the metrics back. */
 export const METRICS_SERVICE_NAME = 'runnel';
 export const METRICS_NAMESPACE = 'Runnel';
 
@@ -123,8 +123,8 @@ export class RunnelFunction extends lambda.Function {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: METRICS_SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        RUNNEL_SERVICE_NAME: METRICS_SERVICE_NAME,
+        RUNNEL_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
     });

@@ -13,7 +13,7 @@ const storage = { RUNNEL_METADATA_TABLE: 'm', RUNNEL_LOG_TABLE: 'l', RUNNEL_SEGM
 
 describe('host configuration from the environment', () => {
   it('gives both functions their storage and telemetry names', () => {
-    const env = { ...storage, POWERTOOLS_SERVICE_NAME: 'svc', RUNNEL_S3_FORCE_PATH_STYLE: 'true' };
+    const env = { ...storage, RUNNEL_SERVICE_NAME: 'svc', RUNNEL_S3_FORCE_PATH_STYLE: 'true' };
     const api = apiFunctionConfig({ ...env, RUNNEL_CORS_ORIGINS: 'https://a.example, https://b.example' });
     expect(api.storage).toEqual({ tables: { metadata: 'm', log: 'l' }, bucket: 'b' });
     expect(api.s3ForcePathStyle).toBe(true);

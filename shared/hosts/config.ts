@@ -68,8 +68,8 @@ export const EnvSchema = v.pipe(
     RUNNEL_CONNECTOR_TICK_MS: count('ms (0 = off)'),
 
     // Telemetry (both functions; set by the CDK construct).
-    POWERTOOLS_SERVICE_NAME: text,
-    POWERTOOLS_METRICS_NAMESPACE: text,
+    RUNNEL_SERVICE_NAME: text,
+    RUNNEL_METRICS_NAMESPACE: text,
 
     // Local mode only.
     PORT: v.optional(
@@ -163,10 +163,10 @@ const maintenanceOptionsOf = (env: Env): Partial<MaintenanceOptions> => ({
   ...(env.RUNNEL_ORPHAN_GRACE_MS !== undefined ? { orphanGraceMs: env.RUNNEL_ORPHAN_GRACE_MS } : {}),
 });
 
-/** Powertools' service name and metrics namespace (set by the CDK construct). */
+/** The log lines' service name and the metrics' namespace (set by the CDK construct). */
 const telemetryOf = (env: Env) => ({
-  serviceName: env.POWERTOOLS_SERVICE_NAME,
-  namespace: env.POWERTOOLS_METRICS_NAMESPACE,
+  serviceName: env.RUNNEL_SERVICE_NAME,
+  namespace: env.RUNNEL_METRICS_NAMESPACE,
 });
 
 /** A Lambda function's storage, S3 addressing and telemetry names. */

@@ -1,6 +1,6 @@
 /**
  * What the app reports about itself, behind two small interfaces so the app stays
- * host-agnostic: Lambda backs them with Powertools (JSON logs, CloudWatch EMF metrics;
+ * host-agnostic: Lambda backs them with JSON lines on stdout (logs, CloudWatch EMF metrics;
  * `shared/hosts/lambda-telemetry.ts`), the local server with createApp's default log
  * (JSON lines on stderr, no metrics), tests with arrays.
  */

@@ -174,12 +174,12 @@ describe('functions', () => {
     const env = fn.Properties.Environment.Variables;
     expect(Object.keys(env).sort()).toEqual([
       'NODE_OPTIONS',
-      'POWERTOOLS_METRICS_NAMESPACE',
-      'POWERTOOLS_SERVICE_NAME',
       'RUNNEL_LOG_TABLE',
       'RUNNEL_METADATA_TABLE',
+      'RUNNEL_METRICS_NAMESPACE',
       'RUNNEL_OPERATOR_SECRET_ARN',
       'RUNNEL_SEGMENT_BUCKET',
+      'RUNNEL_SERVICE_NAME',
       'RUNNEL_STREAM_URL',
     ]);
     const secretId = logicalId(byDefault.template, 'AWS::SecretsManager::Secret', 'OperatorKey');
@@ -802,8 +802,8 @@ function inspectApiBundle(dir: string) {
       RUNNEL_LOG_TABLE: 'runnel-log',
       RUNNEL_SEGMENT_BUCKET: 'runnel-segments',
       RUNNEL_OPERATOR_KEY_HASH: createHash('sha256').update(operatorKey).digest('hex'),
-      POWERTOOLS_SERVICE_NAME: 'runnel',
-      POWERTOOLS_METRICS_NAMESPACE: 'Runnel',
+      RUNNEL_SERVICE_NAME: 'runnel',
+      RUNNEL_METRICS_NAMESPACE: 'Runnel',
     },
   });
   return {
