@@ -9,7 +9,6 @@ import type { MaintenanceStore } from '#shared/ports/maintenance-store';
 import type { MetadataStore } from '#shared/ports/metadata-store';
 import type { SegmentStore } from '#shared/ports/segment-store';
 import type { UsageStore } from '#shared/ports/usage-store';
-import { DynamoDbIdempotencyStore } from './dynamodb/idempotency-store';
 import { DynamoDbLogIndex } from './dynamodb/log-index';
 import { DynamoDbMetadataStore } from './dynamodb/metadata-store';
 import type { TableNames } from './dynamodb/tables';
@@ -37,9 +36,9 @@ export interface Ports {
 /**
  * The AWS adapters behind the ports. The clients are built once per process by the host;
  * their transient failures reach the services as the domain's storage-unavailable error.
- * The adapters of consumer groups, connectors and the maintenance job's items are
- * imported on their first call ({@link lazyPort}): a start of the API loads only those
- * that produce and fetch use.
+ * The adapters of consumer groups, connectors, idempotent produce and the maintenance
+ * job's items are imported on their first call ({@link lazyPort}): a start of the API
+ * loads only those that plain produce and fetch use.
  */
 export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, config: StorageConfig): Ports => {
   classifyStorageErrors(clients.dynamodb);
@@ -67,7 +66,11 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
         forgetDeletedTenant: true,
       },
     ),
-    idempotency: new DynamoDbIdempotencyStore(doc, config.tables.metadata),
+    idempotency: lazyPort<IdempotencyStore>(
+      async () =>
+        new (await import('./dynamodb/idempotency-store')).DynamoDbIdempotencyStore(doc, config.tables.metadata),
+      { get: true, getProducer: true, create: true, takeOver: true, release: true, complete: true },
+    ),
     usage: new DynamoDbUsageStore(doc, config.tables.metadata),
     groups: lazyPort<GroupStore>(
       async () => new (await import('./dynamodb/group-store')).DynamoDbGroupStore(doc, config.tables.metadata),

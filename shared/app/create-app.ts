@@ -16,7 +16,7 @@ import { AppendNotifier } from '#shared/services/append-notifier';
 import { Authenticator, type OperatorKeyHash } from '#shared/services/auth';
 import { FailedAuthLimiter, type FailedAuthLimiterOptions } from '#shared/services/auth-throttle';
 import type { ConnectorPolicy } from '#shared/services/connectors/connectors';
-import { type ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
+import type { ExactlyOnceOptions, ExactlyOnceProducer } from '#shared/services/exactly-once';
 import { FetchService } from '#shared/services/fetch';
 import type { GroupService } from '#shared/services/groups';
 import { LongPoll } from '#shared/services/long-poll';
@@ -144,6 +144,10 @@ export const createServices = (deps: AppDeps) => {
   const authenticator = new Authenticator(deps.metadata, deps.operatorKeyHash, clock);
   const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
   const producer = new ProduceService(log, segments, clock, deps.segmentHedge);
+  const exactlyOnce = loadOnce(async (): Promise<ExactlyOnceProducer> => {
+    const { ExactlyOnceProducer } = await import('#shared/services/exactly-once');
+    return new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce);
+  });
   return {
     clock,
     limits,
@@ -158,7 +162,10 @@ export const createServices = (deps: AppDeps) => {
     quotas: new QuotaService(deps.metadata, deps.usage, clock),
     topics: new TopicService(deps.metadata, log, clock),
     producer,
-    exactlyOnce: new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce),
+    /** Idempotent produce (Idempotency-Key, producerId + sequence), built on its first request: a plain produce never loads it. */
+    exactlyOnce: {
+      produce: async (...args: Parameters<ExactlyOnceProducer['produce']>) => (await exactlyOnce()).produce(...args),
+    },
     fetcher,
     /** Record streams (Server-Sent Events), built on the first stream. */
     streams: loadOnce(async (): Promise<RecordStreams> => {

@@ -1,4 +1,4 @@
-import { LRU } from 'tiny-lru';
+import { LruMap } from '#shared/domain/bounded-cache';
 import type { ObjectPage, SegmentStore } from '#shared/ports/segment-store';
 
 /** What an entry counts against the budget (at least 1, so empty ranges are bounded too). */
@@ -11,28 +11,20 @@ const sizeOf = (value: Uint8Array) => Math.max(1, value.byteLength);
  * used entries go first once `maxBytes` is exceeded.
  */
 export class CachingSegmentStore implements SegmentStore {
-  /** Unbounded by count (tiny-lru's 0); bounded by bytes in `remember`. */
-  private readonly entries = new LRU<Uint8Array>(0);
-  private bytes = 0;
+  /** Least recently used first; bounded by their bytes. */
+  private readonly entries: LruMap<string, Uint8Array>;
 
   constructor(
     private readonly inner: SegmentStore,
     private readonly maxBytes: number,
   ) {
-    this.entries.onEvict(({ value }) => {
-      this.bytes -= sizeOf(value);
-    });
+    this.entries = new LruMap(maxBytes, sizeOf);
   }
 
   private remember(key: string, value: Uint8Array): void {
-    const size = sizeOf(value);
     // An object larger than a quarter of the budget would push out too much to be worth it.
-    if (size > this.maxBytes / 4) return;
-    const replaced = this.entries.peek(key);
-    if (replaced) this.bytes -= sizeOf(replaced);
+    if (sizeOf(value) > this.maxBytes / 4) return;
     this.entries.set(key, value);
-    this.bytes += size;
-    while (this.bytes > this.maxBytes) this.entries.evict();
   }
 
   private recall(key: string): Uint8Array | undefined {
@@ -65,6 +57,6 @@ export class CachingSegmentStore implements SegmentStore {
   }
 
   get cachedBytes(): number {
-    return this.bytes;
+    return this.entries.weight;
   }
 }

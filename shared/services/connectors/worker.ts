@@ -70,7 +70,7 @@ export interface ConnectorWorkerDeps {
   groups: Pick<GroupService, 'commit'>;
   fetcher: FetchService;
   producer: ProduceService;
-  exactlyOnce: ExactlyOnceProducer;
+  exactlyOnce: Pick<ExactlyOnceProducer, 'produce'>;
   objects: SinkObjectStore;
   /** What connectors produce counts against the tenant's produce rate and storage, as a client's produce does. */
   quotas: QuotaService;
@@ -660,7 +660,7 @@ export const connectorWorkerDeps = (
     groups: () => Promise<GroupService>;
     fetcher: FetchService;
     producer: ProduceService;
-    exactlyOnce: ExactlyOnceProducer;
+    exactlyOnce: Pick<ExactlyOnceProducer, 'produce'>;
     quotas: QuotaService;
     limits: Limits;
     clock: () => number;
