@@ -41,6 +41,14 @@ export const BEFORE = { bytes: 1_241_600, sizeRatio: 2.44, importRatio: 1.86 } a
  */
 export const FIRST_USE = [
   {
+    request: 'idempotent produce (Idempotency-Key or producerId)',
+    modules: ['shared/services/exactly-once.ts', 'shared/adapters/dynamodb/idempotency-store.ts'],
+  },
+  {
+    request: 'topic admin (create, list, change, delete)',
+    modules: ['shared/app/routes/topic-admin.ts'],
+  },
+  {
     request: 'consumer groups (/v1/groups)',
     modules: ['shared/app/routes/groups.ts', 'shared/services/groups.ts', 'shared/adapters/dynamodb/group-store.ts'],
   },

@@ -309,6 +309,9 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     return { routes, stream };
   });
   mount('/v1', topicRoutes(services));
+  mountLazy('/v1', LAZY_ROUTES.topicAdmin, async () =>
+    (await import('./routes/topic-admin')).topicAdminRoutes(services),
+  );
   mount(
     '/v1',
     recordRoutes({

@@ -5,14 +5,21 @@ export type LazyRoutes = readonly (readonly [RouteConfig['method'], string])[];
 
 /**
  * The routes whose code is imported on their first request rather than when an instance
- * starts (see `createApp`): record streams (the partition stream of the fetch route is
+ * starts (see `createApp`): topic administration (create, list, change, delete; describe
+ * stays at start), record streams (the partition stream of the fetch route is
  * loaded with them), the tenant's keys, browser tokens, consumer groups and connectors, and
- * the operator API. Produce, fetch and topics never wait for them. Only their methods
+ * the operator API. Produce, fetch and describing a topic never wait for them. Only their methods
  * and paths are here, so that routing, 404 and 405 work before they are loaded; their
  * schemas and handlers stay in `routes/`, and test/openapi.test.ts fails when this list
  * and the routers' own definitions differ.
  */
 export const LAZY_ROUTES = {
+  topicAdmin: [
+    ['post', '/topics'],
+    ['get', '/topics'],
+    ['patch', '/topics/{topic}'],
+    ['delete', '/topics/{topic}'],
+  ],
   streams: [['get', '/topics/{topic}/records']],
   keys: [
     ['post', '/keys'],

@@ -56,23 +56,6 @@ export const PartitionStateSchema = v.object({
   ),
 });
 
-export const CreateTopicSchema = v.pipe(
-  v.strictObject({
-    name: NameSchema,
-    partitions: v.pipe(int(), v.minValue(1)),
-    retentionMs: v.optional(RetentionSchema),
-  }),
-  v.metadata({ id: 'CreateTopic' }),
-);
-
-export const UpdateTopicSchema = v.pipe(
-  v.strictObject({
-    partitions: v.optional(v.pipe(int(), v.minValue(1))),
-    retentionMs: v.optional(RetentionSchema),
-  }),
-  v.metadata({ id: 'UpdateTopic' }),
-);
-
 const MAX_TIMESTAMP = 8_640_000_000_000_000;
 
 export const HeaderSchema = v.strictObject({

@@ -366,8 +366,10 @@ describe('the default front door: the API function URL', () => {
     expect(files).toBeGreaterThan(atStart);
     // Operation ids appear only in the routes' own code; the SSRF checks' address parser only with connectors;
     // `HEARTBEAT#` only in the group store, `retry: ` only in the SSE framing of streams.
-    const onStart = ['"createTopic"', '"produce"', '"fetch"'];
+    const onStart = ['"describeTopic"', '"produce"', '"fetch"'];
     const firstUse = [
+      '"createTopic"',
+      'An earlier attempt of this request is still running',
       '"createKey"',
       '"createToken"',
       '"createConnector"',
