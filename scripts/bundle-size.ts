@@ -21,8 +21,8 @@ for (const b of [r.api, r.baseline, r.oneFile.api, r.oneFile.baseline]) {
 }
 console.log('');
 console.log(
-  `api over baseline, as deployed (code splitting): size +${kb(r.api.bytes - r.baseline.bytes)} (${r.sizeRatio.toFixed(2)}x), ` +
-    `import +${(r.api.importMs - r.baseline.importMs).toFixed(1)} ms (${r.importRatio.toFixed(2)}x); target ${COLD_START_TARGET}x each`,
+  `api over baseline, as deployed (code splitting): size +${kb(r.api.bytes - r.baseline.bytes)} (${r.sizeRatio.toFixed(3)}x), ` +
+    `import +${(r.api.importMs - r.baseline.importMs).toFixed(1)} ms (${r.importRatio.toFixed(3)}x); target ${COLD_START_TARGET}x each`,
 );
 console.log(
   `both as one file (no splitting): size ${r.oneFile.sizeRatio.toFixed(2)}x, import ${r.oneFile.importRatio.toFixed(2)}x; ` +
