@@ -9,10 +9,11 @@ export const NODE_TARGET = 'node22';
 
 /**
  * ESM output has no `require`; a few CommonJS dependencies still call it (for Node
- * built-ins), so each output file defines one.
+ * built-ins), so each output file defines one (written short: esbuild does not minify a
+ * banner, and every chunk carries it).
  */
 export const ESM_REQUIRE_BANNER =
-  "import { createRequire as __runnelCreateRequire } from 'node:module'; const require = __runnelCreateRequire(import.meta.url);";
+  'import{createRequire as __rcr}from"node:module";const require=__rcr(import.meta.url);';
 
 /** Prefer packages' ES module builds: they tree-shake better. */
 export const MAIN_FIELDS = ['module', 'main'];
