@@ -37,33 +37,44 @@ export const BEFORE = { bytes: 1_241_600, sizeRatio: 2.44, importRatio: 1.86 } a
 
 /**
  * Requests whose code the API loads on their first use, with the modules each one imports
- * then (the `import()`s in shared/app/create-app.ts and shared/adapters/aws.ts).
+ * then (the `import()`s in shared/app/create-app.ts and shared/adapters/aws.ts, of the
+ * modules under shared/app/first-use/ and shared/adapters/dynamodb/first-use/).
  */
 export const FIRST_USE = [
   {
     request: 'idempotent produce (Idempotency-Key or producerId)',
-    modules: ['shared/services/exactly-once.ts', 'shared/adapters/dynamodb/idempotency-store.ts'],
+    modules: ['shared/app/first-use/exactly-once.ts', 'shared/adapters/dynamodb/first-use/idempotency-store.ts'],
   },
   {
     request: 'topic admin (create, list, change, delete)',
-    modules: ['shared/app/routes/topic-admin.ts'],
+    modules: ['shared/app/first-use/topic-admin-routes.ts'],
   },
   {
     request: 'consumer groups (/v1/groups)',
-    modules: ['shared/app/routes/groups.ts', 'shared/services/groups.ts', 'shared/adapters/dynamodb/group-store.ts'],
+    modules: [
+      'shared/app/first-use/group-routes.ts',
+      'shared/app/first-use/group-service.ts',
+      'shared/adapters/dynamodb/first-use/group-store.ts',
+    ],
   },
   {
     request: 'a stream (Accept: text/event-stream)',
-    modules: ['shared/app/routes/streams.ts', 'shared/services/record-stream.ts'],
+    modules: ['shared/app/first-use/stream-routes.ts', 'shared/app/first-use/record-stream.ts'],
   },
   {
     request: 'connectors (/v1/connectors)',
-    modules: ['shared/app/routes/connectors.ts', 'shared/adapters/dynamodb/connector-store.ts'],
+    modules: ['shared/app/first-use/connector-routes.ts', 'shared/adapters/dynamodb/first-use/connector-store.ts'],
   },
-  { request: 'operator API (/admin/v1)', modules: ['shared/app/routes/admin.ts'] },
-  { request: 'keys (/v1/keys)', modules: ['shared/app/routes/keys.ts', 'shared/services/keys.ts'] },
-  { request: 'browser tokens (/v1/tokens)', modules: ['shared/app/routes/tokens.ts', 'shared/services/tokens.ts'] },
-  { request: 'web console (/console)', modules: ['shared/app/console.ts'] },
+  { request: 'operator API (/admin/v1)', modules: ['shared/app/first-use/admin-routes.ts'] },
+  {
+    request: 'keys (/v1/keys)',
+    modules: ['shared/app/first-use/key-routes.ts', 'shared/app/first-use/key-service.ts'],
+  },
+  {
+    request: 'browser tokens (/v1/tokens)',
+    modules: ['shared/app/first-use/token-routes.ts', 'shared/app/first-use/token-service.ts'],
+  },
+  { request: 'web console (/console)', modules: ['shared/app/first-use/console.ts'] },
 ] as const;
 
 /** What the first request of one kind loads beyond the start, and how long its import takes. */

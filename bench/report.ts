@@ -42,7 +42,8 @@ const ops = (perRequest: Record<string, number>) =>
   Object.entries(perRequest)
     .map(([op, count]) => `${op} ${Number.isInteger(count) ? count : count.toFixed(2)}`)
     .join(', ');
-const ms = (n: number) => `${n.toFixed(0)} ms`;
+/** Milliseconds: one decimal below 100 ms, so a figure next to its goal is not rounded onto it. */
+const ms = (n: number) => `${n.toFixed(n < 100 ? 1 : 0)} ms`;
 
 /** A markdown table with padded columns (the layout the project's formatter gives tables). */
 const table = (header: string[], rows: (string | number)[][]) => {

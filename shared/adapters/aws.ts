@@ -52,7 +52,10 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     segments: new S3SegmentStore(clients.s3, config.bucket),
     maintenance: lazyPort<MaintenanceStore>(
       async () =>
-        new (await import('./dynamodb/maintenance-store')).DynamoDbMaintenanceStore(doc, config.tables.metadata),
+        new (await import('./dynamodb/first-use/maintenance-store')).DynamoDbMaintenanceStore(
+          doc,
+          config.tables.metadata,
+        ),
       {
         acquireLease: true,
         releaseLease: true,
@@ -68,12 +71,16 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
     ),
     idempotency: lazyPort<IdempotencyStore>(
       async () =>
-        new (await import('./dynamodb/idempotency-store')).DynamoDbIdempotencyStore(doc, config.tables.metadata),
+        new (await import('./dynamodb/first-use/idempotency-store')).DynamoDbIdempotencyStore(
+          doc,
+          config.tables.metadata,
+        ),
       { get: true, getProducer: true, create: true, takeOver: true, release: true, complete: true },
     ),
     usage: new DynamoDbUsageStore(doc, config.tables.metadata),
     groups: lazyPort<GroupStore>(
-      async () => new (await import('./dynamodb/group-store')).DynamoDbGroupStore(doc, config.tables.metadata),
+      async () =>
+        new (await import('./dynamodb/first-use/group-store')).DynamoDbGroupStore(doc, config.tables.metadata),
       {
         get: true,
         list: true,
@@ -87,7 +94,8 @@ export const awsPorts = (clients: { dynamodb: DynamoDBClient; s3: S3Client }, co
       },
     ),
     connectors: lazyPort<ConnectorStore>(
-      async () => new (await import('./dynamodb/connector-store')).DynamoDbConnectorStore(doc, config.tables.metadata),
+      async () =>
+        new (await import('./dynamodb/first-use/connector-store')).DynamoDbConnectorStore(doc, config.tables.metadata),
       {
         create: true,
         get: true,

@@ -145,7 +145,7 @@ export const createServices = (deps: AppDeps) => {
   const failedAuth = new FailedAuthLimiter(clock, deps.failedAuth);
   const producer = new ProduceService(log, segments, clock, deps.segmentHedge);
   const exactlyOnce = loadOnce(async (): Promise<ExactlyOnceProducer> => {
-    const { ExactlyOnceProducer } = await import('#shared/services/exactly-once');
+    const { ExactlyOnceProducer } = await import('./first-use/exactly-once');
     return new ExactlyOnceProducer(producer, log, deps.idempotency, clock, deps.exactlyOnce);
   });
   return {
@@ -169,12 +169,12 @@ export const createServices = (deps: AppDeps) => {
     fetcher,
     /** Record streams (Server-Sent Events), built on the first stream. */
     streams: loadOnce(async (): Promise<RecordStreams> => {
-      const { RecordStreams } = await import('#shared/services/record-stream');
+      const { RecordStreams } = await import('./first-use/record-stream');
       return new RecordStreams(fetcher);
     }),
     /** The consumer-group coordinator, built on the first group request. */
     groups: loadOnce(async (): Promise<GroupService> => {
-      const { GroupService } = await import('#shared/services/groups');
+      const { GroupService } = await import('./first-use/group-service');
       return new GroupService({ store: deps.groups, metadata: deps.metadata, log, fetcher, longPoll, clock });
     }),
   };
@@ -282,7 +282,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
     const options = deps.console;
     let handler: Promise<ReturnType<typeof consoleHandler>> | undefined;
     const serve = async (c: Context<AppEnv>) => {
-      handler ??= import('./console').then((m) => m.consoleHandler(options));
+      handler ??= import('./first-use/console').then((m) => m.consoleHandler(options));
       handler.catch(() => {
         handler = undefined;
       });
@@ -298,7 +298,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   app.use('/v1/*', tenantAuth(auth), utf8JsonBody(), waitingRequests(services.waiterQuota));
   // Streams' code (routes, SSE framing, the record stream service) is loaded on the first stream.
   const streaming = loadOnce(async () => {
-    const [routes, streams] = await Promise.all([import('./routes/streams'), services.streams()]);
+    const [routes, streams] = await Promise.all([import('./first-use/stream-routes'), services.streams()]);
     const stream: StreamRoutesDeps = {
       ...services,
       streams,
@@ -310,7 +310,7 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   });
   mount('/v1', topicRoutes(services));
   mountLazy('/v1', LAZY_ROUTES.topicAdmin, async () =>
-    (await import('./routes/topic-admin')).topicAdminRoutes(services),
+    (await import('./first-use/topic-admin-routes')).topicAdminRoutes(services),
   );
   mount(
     '/v1',
@@ -328,29 +328,31 @@ export const createApp = (deps: AppDeps, services: Services = createServices(dep
   });
   mountLazy('/v1', LAZY_ROUTES.keys, async () => {
     const [{ keyRoutes }, { KeyService }] = await Promise.all([
-      import('./routes/keys'),
-      import('#shared/services/keys'),
+      import('./first-use/key-routes'),
+      import('./first-use/key-service'),
     ]);
     return keyRoutes({ keys: new KeyService(deps.metadata, services.authenticator, services.clock) });
   });
   mountLazy('/v1', LAZY_ROUTES.tokens, async () => {
     const [{ tokenRoutes }, { TokenService }] = await Promise.all([
-      import('./routes/tokens'),
-      import('#shared/services/tokens'),
+      import('./first-use/token-routes'),
+      import('./first-use/token-service'),
     ]);
     return tokenRoutes({ tokens: new TokenService(deps.metadata, services.clock) });
   });
   mountLazy('/v1', LAZY_ROUTES.groups, async () => {
-    const [{ groupRoutes }, groups] = await Promise.all([import('./routes/groups'), services.groups()]);
+    const [{ groupRoutes }, groups] = await Promise.all([import('./first-use/group-routes'), services.groups()]);
     return groupRoutes({ ...services, groups });
   });
   mountLazy('/v1', LAZY_ROUTES.connectors, async () => {
-    const { connectorRoutes, createConnectorService } = await import('./routes/connectors');
+    const { connectorRoutes, createConnectorService } = await import('./first-use/connector-routes');
     return connectorRoutes({ connectors: createConnectorService(deps, services.clock) });
   });
 
   app.use('/admin/v1/*', operatorAuth(auth), utf8JsonBody());
-  mountLazy('/admin/v1', LAZY_ROUTES.admin, async () => (await import('./routes/admin')).adminRoutes(services));
+  mountLazy('/admin/v1', LAZY_ROUTES.admin, async () =>
+    (await import('./first-use/admin-routes')).adminRoutes(services),
+  );
 
   // Generated at build time from the same route definitions (scripts/openapi.ts), so
   // starting the app builds no document and loads no OpenAPI generator.

@@ -1,0 +1,3 @@
+import './start';
+
+export * from '#shared/services/groups';
