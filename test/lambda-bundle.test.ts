@@ -50,12 +50,10 @@ const invoke = async (method: string, path: string, options: { body?: unknown; k
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     isBase64Encoded: false,
   } as APIGatewayProxyEventV2;
-  const headers: Record<string, string> = {};
   const result = (await handler(event, { awsRequestId: 'r', functionName: 'api' } as Context)) as Exclude<
     APIGatewayProxyResultV2,
     string
   >;
-  Object.assign(headers, result.headers);
   return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
 };
 
