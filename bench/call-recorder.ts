@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { MiddlewareStack } from '@smithy/types';
 import { itemSize } from 'dynalite/db/index.js';
+import { isUsageCall } from '../test/tenant-state';
 
 /** One AWS call as the SDK sent it: when, what it cost in capacity units, how many bytes it moved. */
 export interface RecordedCall {
@@ -27,13 +28,6 @@ export interface RecordedCall {
   /** Nothing in the request waits for this call: a usage write. */
   delaysNothing?: boolean;
 }
-
-/** Whether a DynamoDB call reads or writes a tenant's usage shards (sort keys USAGE#…). */
-const isUsageCall = (input: Record<string, any>) => {
-  const text = (v: unknown) => (typeof v === 'string' ? v : String((v as { S?: unknown } | undefined)?.S ?? ''));
-  const values = Object.values((input.ExpressionAttributeValues as Record<string, unknown> | undefined) ?? {});
-  return [input.Key?.sk, ...values].some((v) => text(v).startsWith('USAGE#'));
-};
 
 /** `table pk sk` of a document-client key or item (plain values, or marshalled `{ S: … }`). */
 const itemName = (table: unknown, key: Record<string, any>) => {

@@ -10,7 +10,7 @@ import type {
   PartitionRef,
   Reservation,
 } from '#shared/ports/log-index';
-import { isSameEntry, OffsetTakenError, partitionKey } from '#shared/ports/log-index';
+import { isSameEntry, OffsetTakenError, partitionKey, takeReservation } from '#shared/ports/log-index';
 import type {
   ApiKey,
   ApiKeySummary,
@@ -109,11 +109,7 @@ export class MemoryLogIndex implements LogIndex {
 
   async reserve(p: PartitionRef, count: number): Promise<Reservation | undefined> {
     const counter = this.counters.get(partitionKey(p));
-    if (!counter) return undefined;
-    const reservation = { baseOffset: counter.next, slot: counter.slot };
-    counter.next += count;
-    counter.slot += 1;
-    return reservation;
+    return counter && takeReservation(counter, count);
   }
 
   async initCounter(p: PartitionRef, counter: OffsetCounter) {

@@ -6,8 +6,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators } from '#local/emulators';
-import { hashApiKey } from '#shared/domain/api-keys';
 import { ENTRY_FILE, functionBuildOptions } from '../infra/constructs/bundling';
+import { functionUrlEvent, lambdaEnv } from './lambda-events';
 
 /**
  * The API function as it is deployed: `functions/api.ts` bundled with the construct's own
@@ -24,36 +24,10 @@ let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGat
 const saved = { ...process.env };
 
 const invoke = async (method: string, path: string, options: { body?: unknown; key?: string; query?: string } = {}) => {
-  const host = 'bundle0123456789abcdefghijklmnop.lambda-url.eu-west-1.on.aws';
-  const event = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: options.query ?? '',
-    headers: {
-      host,
-      'content-type': 'application/json',
-      ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
-    },
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'bundle0123456789abcdefghijklmnop',
-      domainName: host,
-      domainPrefix: 'bundle0123456789abcdefghijklmnop',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.9', userAgent: 'test' },
-      requestId: 'bundle-req',
-      routeKey: '$default',
-      stage: '$default',
-      time: '30/Nov/2026:12:00:00 +0000',
-      timeEpoch: 1_796_000_000_000,
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    isBase64Encoded: false,
-  } as APIGatewayProxyEventV2;
-  const result = (await handler(event, { awsRequestId: 'r', functionName: 'api' } as Context)) as Exclude<
-    APIGatewayProxyResultV2,
-    string
-  >;
+  const result = (await handler(functionUrlEvent(method, path, options), {
+    awsRequestId: 'r',
+    functionName: 'api',
+  } as Context)) as Exclude<APIGatewayProxyResultV2, string>;
   return { status: result.statusCode, body: result.body ? JSON.parse(result.body) : undefined };
 };
 
@@ -64,16 +38,7 @@ beforeAll(async () => {
   const outdir = join(workDir, 'api');
   await build({ ...functionBuildOptions(join(root, 'functions/api.ts'), outdir), absWorkingDir: root });
   Object.assign(process.env, {
-    RUNNEL_METADATA_TABLE: emulators.storage.tables.metadata,
-    RUNNEL_LOG_TABLE: emulators.storage.tables.log,
-    RUNNEL_SEGMENT_BUCKET: emulators.storage.bucket,
-    RUNNEL_OPERATOR_KEY_HASH: hashApiKey(OPERATOR_KEY),
-    RUNNEL_S3_FORCE_PATH_STYLE: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
-    AWS_ENDPOINT_URL_S3: emulators.endpoints.s3,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    ...lambdaEnv(emulators, OPERATOR_KEY),
     // The bundle's log and metric lines are not this test's subject.
     AWS_LAMBDA_LOG_LEVEL: 'ERROR',
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulators, startEmulators } from '#local/emulators';
-import { hashApiKey } from '#shared/domain/api-keys';
+import { httpApiEvent as event, lambdaEnv, URL_HOST, functionUrlEvent as urlEvent } from './lambda-events';
 
 /**
  * The Lambda entry point, invoked as API Gateway (HTTP API, payload 2.0) and as its own
@@ -16,60 +16,6 @@ let emulators: Emulators;
 let s3Dir: string;
 let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 const saved = { ...process.env };
-
-const event = (
-  method: string,
-  path: string,
-  options: { body?: unknown; key?: string; query?: string; accept?: string } = {},
-) =>
-  ({
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: options.query ?? '',
-    headers: {
-      host: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      'content-type': 'application/json',
-      ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
-      ...(options.accept ? { accept: options.accept } : {}),
-    },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'test' },
-      requestId: 'req-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '22/Nov/2026:12:00:00 +0000',
-      timeEpoch: 1_795_000_000_000,
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    isBase64Encoded: false,
-  }) as APIGatewayProxyEventV2;
-
-/** The same request as a Lambda Function URL sends it: payload 2.0, no API Gateway stage or API id. */
-const URL_HOST = 'xyz789abcdefghijklmnopqrstuvwxyz.lambda-url.eu-west-1.on.aws';
-const urlEvent = (method: string, path: string, options: Parameters<typeof event>[2] & { sourceIp?: string } = {}) => {
-  const e = event(method, path, options);
-  return {
-    ...e,
-    headers: { ...e.headers, host: URL_HOST },
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'xyz789abcdefghijklmnopqrstuvwxyz',
-      domainName: URL_HOST,
-      domainPrefix: 'xyz789abcdefghijklmnopqrstuvwxyz',
-      http: { ...e.requestContext.http, sourceIp: options.sourceIp ?? '198.51.100.7' },
-      requestId: 'url-req-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: e.requestContext.time,
-      timeEpoch: e.requestContext.timeEpoch,
-    },
-  } as APIGatewayProxyEventV2;
-};
 
 const invoke = async (
   method: string,
@@ -88,18 +34,7 @@ const invoke = async (
 beforeAll(async () => {
   s3Dir = mkdtempSync(join(tmpdir(), 'runnel-lambda-'));
   emulators = await startEmulators({ s3Dir });
-  Object.assign(process.env, {
-    RUNNEL_METADATA_TABLE: emulators.storage.tables.metadata,
-    RUNNEL_LOG_TABLE: emulators.storage.tables.log,
-    RUNNEL_SEGMENT_BUCKET: emulators.storage.bucket,
-    RUNNEL_OPERATOR_KEY_HASH: hashApiKey(OPERATOR_KEY),
-    RUNNEL_S3_FORCE_PATH_STYLE: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
-    AWS_ENDPOINT_URL_S3: emulators.endpoints.s3,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  });
+  Object.assign(process.env, lambdaEnv(emulators, OPERATOR_KEY));
   const entry = await import('../functions/api');
   handler = entry.handler as unknown as typeof handler;
 });

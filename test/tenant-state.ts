@@ -2,6 +2,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Emulators } from '#local/emulators';
+import { USAGE_SK_PREFIX } from '#shared/adapters/dynamodb/keys';
 
 /** Every stored item and object, as JSON text, straight from the emulators with the SDK. */
 export const storedItems = async (emulators: Emulators): Promise<string[]> => {
@@ -44,4 +45,15 @@ export const usageShards = async (
     }),
   );
   return page.Items ?? [];
+};
+
+/**
+ * Whether a DynamoDB call's input reads or writes a tenant's usage shards (sort keys
+ * `USAGE#…`, in its key or its expression values; plain or marshalled as the SDK sees them).
+ */
+export const isUsageCall = (input: Record<string, unknown>): boolean => {
+  const text = (v: unknown) => (typeof v === 'string' ? v : String((v as { S?: unknown } | undefined)?.S ?? ''));
+  const sk = (input.Key as { sk?: unknown } | undefined)?.sk;
+  const values = Object.values((input.ExpressionAttributeValues as Record<string, unknown> | undefined) ?? {});
+  return [sk, ...values].some((v) => text(v).startsWith(USAGE_SK_PREFIX));
 };

@@ -60,6 +60,18 @@ export interface OffsetCounter {
   slot: number;
 }
 
+/**
+ * What {@link LogIndex.reserve} does to a counter, applied to one held in memory (the
+ * in-memory models; DynamoDB does it with `ADD next :count, slot :1`): hands out
+ * `[next, next + count)` and the next reservation number.
+ */
+export const takeReservation = (counter: OffsetCounter, count: number): Reservation => {
+  const reservation = { baseOffset: counter.next, slot: counter.slot };
+  counter.next += count;
+  counter.slot += 1;
+  return reservation;
+};
+
 /** The counter item as stored: its next offset and slot, and the trim floor (offsets below it were trimmed). */
 export interface CounterState extends OffsetCounter {
   floor: number;

@@ -20,6 +20,7 @@ import {
   type PartitionRef,
   partitionKey,
   type Reservation,
+  takeReservation,
 } from '#shared/ports/log-index';
 
 /**
@@ -94,11 +95,7 @@ export class ModelLogIndex implements LogIndex {
   reserve(p: PartitionRef, count: number) {
     return this.world.schedule('index.reserve', (): Reservation | undefined => {
       const counter = this.counters.get(partitionKey(p));
-      if (!counter) return undefined;
-      const reservation = { baseOffset: counter.next, slot: counter.slot };
-      counter.next += count;
-      counter.slot += 1;
-      return reservation;
+      return counter && takeReservation(counter, count);
     });
   }
   initCounter(p: PartitionRef, counter: OffsetCounter) {

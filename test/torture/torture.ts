@@ -1,6 +1,6 @@
-import { USAGE_SK_PREFIX } from '#shared/adapters/dynamodb/keys';
 import { type CrashPoint, FaultInjector, seededPrng } from '../faults/fault-injector';
 import { type Api, apiClient, type Stack, startStack } from '../harness';
+import { isUsageCall } from '../tenant-state';
 
 /**
  * A Jepsen-style checker for the write path. Concurrent producers write unique values
@@ -71,13 +71,6 @@ export interface TortureReport {
 
 type Mode = 'key' | 'sequence' | 'plain';
 const TOPIC = 'torture';
-/** Whether a call reads or writes a tenant's usage shards (sort keys USAGE#…; the SDK sees them marshalled). */
-const isUsageCall = (input: Record<string, unknown>) => {
-  const text = (v: unknown) => (typeof v === 'string' ? v : String((v as { S?: unknown } | undefined)?.S ?? ''));
-  const sk = (input.Key as { sk?: unknown } | undefined)?.sk;
-  const values = Object.values((input.ExpressionAttributeValues as Record<string, unknown> | undefined) ?? {});
-  return [sk, ...values].some((v) => text(v).startsWith(USAGE_SK_PREFIX));
-};
 /** The gap bound of the run: readers mark a hole whose next entry is older than this (> W + settle). */
 const GAP_BOUND_MS = 2500;
 const SETTLE_MS = Number(process.env.TORTURE_SETTLE_MS ?? 3000);
