@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GAP_BOUND_MS } from '#shared/constants';
+import { encodeBatch } from '#shared/domain/segment-codec';
 import { type IndexEntry, OffsetTakenError } from '#shared/ports/log-index';
+import { gapMarker } from '#shared/services/gaps';
+import { PartitionLog } from '#shared/services/partition-log';
 import { partitionRef, type Stack, startStack } from './harness';
 
 /**
@@ -33,6 +36,8 @@ describe('hot partition: reserved offsets and gaps', () => {
   it('passes a dead reservation only once marked (k = 1), and fences the late put', async () => {
     expect((await stack.api.post('/v1/topics', { name: 'gap-one', partitions: 1 })).status).toBe(201);
     const ref = await partitionRef(stack, 'gap-one', 0);
+    // Offsets come from the counter from the first append on (without it, the tail era: see below).
+    await stack.deps.index.initCounter(ref, { next: 0, slot: 0 });
     expect((await stack.api.post('/v1/topics/gap-one/records', { records: [{ value: 'a' }] })).body.offsets).toEqual([
       { partition: 0, offset: 0, timestamp: now },
     ]);
@@ -67,6 +72,8 @@ describe('hot partition: reserved offsets and gaps', () => {
   it('fences every offset of a hole of several reservations (k ≥ 2) before covering it', async () => {
     expect((await stack.api.post('/v1/topics', { name: 'gap-many', partitions: 1 })).status).toBe(201);
     const ref = await partitionRef(stack, 'gap-many', 0);
+    // Offsets come from the counter from the first append on (without it, the tail era: see below).
+    await stack.deps.index.initCounter(ref, { next: 0, slot: 0 });
     await stack.api.post('/v1/topics/gap-many/records', { records: [{ value: 'a' }] });
     // Two writers reserve [1, 2) and [2, 4) and die; a third commits at 4.
     await stack.deps.index.reserve(ref, 1);
@@ -126,5 +133,88 @@ describe('hot partition: reserved offsets and gaps', () => {
     const fetched = await stack.api.get('/v1/topics/trim-head/partitions/0/records?offset=earliest');
     expect(fetched.body).toMatchObject({ logStartOffset: 1, nextOffset: 2 });
     expect(fetched.body.records.map((r: any) => r.value)).toEqual(['new']);
+  });
+});
+
+describe('the tail era: appends at the tail until writers race, then the counter', () => {
+  const pending = (value: string) => ({
+    recordCount: 1,
+    maxTimestamp: now,
+    usesAppendTime: false,
+    sizeBytes: value.length,
+    location: {
+      kind: 'inline' as const,
+      data: encodeBatch([{ key: null, value: Buffer.from(value), headers: [], timestamp: now }]),
+    },
+    writerId: `writer-${value}`,
+  });
+
+  it('appends at the tail with no counter; a writer that loses the tail fences it, and the counter goes on after the fence', async () => {
+    expect((await stack.api.post('/v1/topics', { name: 'era', partitions: 1 })).status).toBe(201);
+    const ref = await partitionRef(stack, 'era', 0);
+    const a = await stack.api.post('/v1/topics/era/records', { records: [{ value: 'a' }] });
+    expect(a.body.offsets[0].offset).toBe(0);
+    expect(await stack.deps.index.readCounter(ref)).toBeUndefined();
+    const stale = await stack.deps.index.last(ref);
+
+    // Another writer read the tail before 'b' landed: its put at 1 loses, it fences at 2, reserves 3.
+    expect((await stack.api.post('/v1/topics/era/records', { records: [{ value: 'b' }] })).body.offsets[0].offset).toBe(
+      1,
+    );
+    let staleReads = 0;
+    const index: typeof stack.deps.index = Object.create(stack.deps.index, {
+      last: { value: (p: typeof ref) => (staleReads++ === 0 ? Promise.resolve(stale) : stack.deps.index.last(p)) },
+    });
+    const racer = new PartitionLog({ index, clock: () => now });
+    const c = await racer.append(ref, pending('c'));
+    expect(c).toMatchObject({ baseOffset: 3, attempts: 2 });
+    const { entries } = await stack.deps.index.entriesFrom(ref, 0, 10);
+    expect(entries.map((e) => [e.baseOffset, e.recordCount, e.location.kind, e.slot])).toEqual([
+      [0, 1, 'inline', undefined],
+      [1, 1, 'inline', undefined],
+      [2, 1, 'gap', -1],
+      [3, 1, 'inline', 0],
+    ]);
+    expect(await stack.deps.index.readCounter(ref)).toMatchObject({ next: 4, slot: 1 });
+
+    // The API's own writer has not seen the counter yet: it reads it and reserves.
+    const d = await stack.api.post('/v1/topics/era/records', { records: [{ value: 'd' }] });
+    expect(d.body.offsets[0].offset).toBe(4);
+    // A tail-era put that comes late (it read the tail before the fence) can land nowhere.
+    await expect(stack.deps.index.append(ref, lateEntry(2))).rejects.toBeInstanceOf(OffsetTakenError);
+    // Readers pass the fence at once.
+    const read = await fetchFrom('era', 0);
+    expect(read.body.records.map((r: any) => [r.offset, r.value])).toEqual([
+      [0, 'a'],
+      [1, 'b'],
+      [3, 'c'],
+      [4, 'd'],
+    ]);
+    expect(read.body.nextOffset).toBe(5);
+  });
+
+  it('creates the counter after a fence whose writer stopped before creating it', async () => {
+    expect((await stack.api.post('/v1/topics', { name: 'era-fence', partitions: 1 })).status).toBe(201);
+    const ref = await partitionRef(stack, 'era-fence', 0);
+    await stack.api.post('/v1/topics/era-fence/records', { records: [{ value: 'a' }] });
+    // The fence at 1, and nothing more: its writer died.
+    await stack.deps.index.append(ref, gapMarker(1, 1, now, { slots: { slot: -1, lastSlot: -1 } }));
+    const b = await stack.api.post('/v1/topics/era-fence/records', { records: [{ value: 'b' }] });
+    expect(b.body.offsets[0].offset).toBe(2);
+    expect(await stack.deps.index.readCounter(ref)).toMatchObject({ next: 3, slot: 1 });
+    const { entries } = await stack.deps.index.entriesFrom(ref, 2, 1);
+    expect(entries[0]).toMatchObject({ baseOffset: 2, slot: 0 });
+  });
+
+  it('reserves at once where a counter exists without a fence (created from the last entry, as earlier versions did)', async () => {
+    expect((await stack.api.post('/v1/topics', { name: 'era-legacy', partitions: 1 })).status).toBe(201);
+    const ref = await partitionRef(stack, 'era-legacy', 0);
+    await stack.api.post('/v1/topics/era-legacy/records', { records: [{ value: 'a' }] });
+    // An earlier version created the counter from the last entry and a writer reserved [1, 3), not written yet.
+    await stack.deps.index.initCounter(ref, { next: 1, slot: 0 });
+    await stack.deps.index.reserve(ref, 2);
+    const b = await stack.api.post('/v1/topics/era-legacy/records', { records: [{ value: 'b' }] });
+    // Not at the tail's end (1, reserved): after the reservation.
+    expect(b.body.offsets[0].offset).toBe(3);
   });
 });

@@ -1,10 +1,12 @@
 import { MAX_APPEND_ATTEMPTS, RESERVATION_BOUND_MS } from '#shared/constants';
+import { LruMap } from '#shared/domain/bounded-cache';
 import { PortError } from '#shared/domain/errors';
 import { retentionCutoff } from '#shared/domain/retention';
 import type { IndexEntry, LogIndex, PartitionRef, Reservation } from '#shared/ports/log-index';
 import {
   entryEnd,
   firstSlot,
+  isGap,
   lastAppendTime,
   lastSlot,
   OffsetTakenError,
@@ -31,6 +33,9 @@ export interface PartitionBounds {
   logStartOffset: number;
   highWatermark: number;
 }
+
+/** Partitions an instance remembers as having a counter. */
+const COUNTER_MODE_PARTITIONS = 10_000;
 
 /** Index entries a partition's state is computed from: one Query, whatever the partition holds. */
 export const STATE_PAGE_ENTRIES = 100;
@@ -96,11 +101,13 @@ interface Held extends Reservation {
 /**
  * The append protocol of one partition: where the next batch goes, the high watermark and
  * the log's bounds. docs/offset-protocol.md has the timeline and its crash points. In
- * short: an append reserves its offsets on the partition's counter item (one atomic
- * increment, which never conflicts), then writes its entry at the reserved base offset on
- * the condition that the key is free. A writer that dies between the two leaves a hole,
- * which readers wait on for a bounded time and then mark as a gap (gaps.ts). Reading
- * records is PartitionReader's (partition-reader.ts).
+ * short: while one writer appends at a time, an append writes its entry where the last one
+ * ends, on the condition that the key is free (one read, one write). The first time two
+ * writers race for the tail, the loser fences it and creates the partition's counter; from
+ * then on an append reserves its offsets on the counter (one atomic increment, which never
+ * conflicts), then writes its entry at the reserved base offset on the same condition. A
+ * writer that dies between the two leaves a hole, which readers wait on for a bounded time
+ * and then mark as a gap (gaps.ts). Reading records is PartitionReader's (partition-reader.ts).
  */
 export class PartitionLog {
   private readonly index: LogIndex;
@@ -108,6 +115,8 @@ export class PartitionLog {
   private readonly notifier: AppendNotifier | undefined;
   private readonly maxAttempts: number;
   private readonly reservationBoundMs: number;
+  /** Partitions this instance saw with a counter: their appends reserve at once (a counter is never removed from a live topic). */
+  private readonly counterMode = new LruMap<string, true>(COUNTER_MODE_PARTITIONS);
 
   constructor(deps: PartitionLogDeps) {
     this.index = deps.index;
@@ -121,12 +130,18 @@ export class PartitionLog {
    * Commits `pending` as the partition's next batch and answers its base offset.
    * Timeline of one append (each step a single-item call, no transaction):
    *
+   *   0. The tail era (a partition starts in it, and this instance has not seen its counter):
+   *      read the last entry and the counter together, beside the admission and the gate.
+   *      No counter, and the tail carries no slot: PutItem the entry (no slot) at the tail's
+   *      end IF attribute_not_exists(sk), and answer (5). The condition failed and the item
+   *      is not ours (6a), or the partition has a counter: offsets come from the counter from
+   *      now on (for this instance, for good), go to 1. A writer that finds no counter there
+   *      ends the tail era for everyone: see {@link createCounter} (the fence).
    *   1. If the writer's deadline has passed, stop (LeaseExpiredError): an exactly-once
    *      takeover may be writing this request now, so this attempt sends nothing more.
    *   2. Reserve: `UpdateItem ADD next :n, slot :1` on the partition's counter item
    *      (ReturnValues UPDATED_NEW): baseOffset := next − n, slot := slot − 1. Never
-   *      conflicts. No counter yet (a new partition, or one written before counters): create
-   *      it from the last entry with a conditional put (losing that race is fine), reserve.
+   *      conflicts. No counter yet: fence the tail era and create it, reserve.
    *   3. Before the put: the deadline again, and the reservation's age: sent more than the
    *      writer bound W ago, the writer marks its reservation as a gap itself and goes to 1.
    *   4. PutItem the entry at key baseOffset (slot, writer id) IF attribute_not_exists(sk).
@@ -134,17 +149,17 @@ export class PartitionLog {
    *   5. Written: wake this process's long polls, answer baseOffset. Committed from here:
    *      every later reader sees the batch.
    *   6. Condition failed (OffsetTakenError): an item holds baseOffset. Read it:
-   *      a. Lost acknowledgement: it carries our writerId. Our PutItem landed at step 4 but
-   *         its response was lost (timeout, reset), the SDK retried the identical write,
+   *      a. Lost acknowledgement: it carries our writerId. Our PutItem landed but its
+   *         response was lost (timeout, reset), the SDK retried the identical write,
    *         and the retry failed the condition against our own item. The append
    *         succeeded: answer baseOffset with the stored append time (as step 5).
    *      b. A gap marker: readers waited the gap bound on our reservation and fenced it.
    *         Nothing of ours is there: go to 1 (a new reservation, a new attempt), at most
    *         `maxAttempts` of them (then AppendContentionError, answered 503).
    *
-   * A crash before 4 leaves at most a hole (readers mark it after the gap bound); after 4
-   * the batch is committed whether or not anyone heard of it (an idempotent retry finds it
-   * by writerId, docs/exactly-once.md).
+   * A crash before 4 leaves at most a hole (readers mark it after the gap bound; in the tail
+   * era, nothing); after 4 the batch is committed whether or not anyone heard of it (an
+   * idempotent retry finds it by writerId, docs/exactly-once.md).
    */
   async append(partition: PartitionRef, pending: PendingEntry, options: AppendOptions = {}): Promise<AppendResult> {
     const checkDeadline = () => {
@@ -154,6 +169,15 @@ export class PartitionLog {
     };
     // The gate is observed even when the append stops before awaiting it (a refused admission, the deadline).
     options.gate?.catch(() => {});
+    const key = partitionKey(partition);
+    let attemptsBefore = 0;
+    if (!this.counterMode.has(key)) {
+      const atTail = await this.appendAtTail(partition, pending, options, checkDeadline);
+      if (atTail.result) return atTail.result;
+      // The partition has a counter, or another writer took the tail: offsets come from the counter from now on.
+      attemptsBefore = atTail.attempts;
+      this.counterMode.set(key, true);
+    }
     await options.reserveGate;
     checkDeadline();
     let held = this.reserve(partition, pending.recordCount);
@@ -165,7 +189,7 @@ export class PartitionLog {
       if (taken) await this.abandon(partition, taken, pending.recordCount);
       throw error;
     }
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = attemptsBefore + 1; ; attempt++) {
       const reservation = await held;
       const now = this.clock();
       if (options.deadline !== undefined && now >= options.deadline) {
@@ -174,26 +198,11 @@ export class PartitionLog {
       }
       const { baseOffset, slot } = reservation;
       if (now - reservation.sentAt <= this.reservationBoundMs) {
-        // Read once the gate passed: the segment PUT may have settled on another object (a hedge's twin).
-        const { usesAppendTime, ...rest } = pending;
-        const appendTime = now;
-        const maxTimestamp = usesAppendTime ? Math.max(pending.maxTimestamp, appendTime) : pending.maxTimestamp;
         try {
-          await this.index.append(partition, { ...rest, maxTimestamp, baseOffset, appendTime, slot });
-          this.notifier?.notify(partitionKey(partition));
-          return { baseOffset, appendTime, attempts: attempt };
+          const written = await this.put(partition, pending, baseOffset, now, slot);
+          return { ...written, attempts: attempt };
         } catch (error) {
           if (!(error instanceof OffsetTakenError)) throw error;
-          const taken = await this.index.entryAtOrBefore(partition, baseOffset);
-          if (
-            taken?.baseOffset === baseOffset &&
-            pending.writerId !== undefined &&
-            taken.writerId === pending.writerId
-          ) {
-            // 6a: our own write, its acknowledgement lost.
-            this.notifier?.notify(partitionKey(partition));
-            return { baseOffset, appendTime: taken.appendTime, attempts: attempt };
-          }
           // 6b: a gap marker fenced our reservation: reserve again.
         }
       } else {
@@ -206,19 +215,113 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Step 0, while the partition has no counter: the tail's end is the next offset. Two reads
+   * sent at once, beside the admission and the gate: the last entry and the counter; then the
+   * entry's put at the tail's end IF attribute_not_exists(sk). Answers the append, or how many
+   * attempts it took when the offsets must come from the counter: the partition has one or
+   * its tail is of the counter's era (the put is not sent), or another writer's put took the
+   * offset (1 attempt). The counter read covers counters created from the last entry without
+   * a fence (by versions before the tail era existed); the fence covers the counter this
+   * version creates.
+   */
+  private async appendAtTail(
+    partition: PartitionRef,
+    pending: PendingEntry,
+    options: AppendOptions,
+    checkDeadline: () => void,
+  ): Promise<{ result?: AppendResult; attempts: number }> {
+    const reads = Promise.all([this.index.last(partition), this.index.readCounter(partition)]);
+    reads.catch(() => {});
+    await options.reserveGate;
+    checkDeadline();
+    const [[tail, counter]] = await Promise.all([reads, options.gate]);
+    if (counter || (tail && counterEra(tail))) return { attempts: 0 };
+    const now = this.clock();
+    if (options.deadline !== undefined && now >= options.deadline) throw new LeaseExpiredError(options.deadline);
+    try {
+      const written = await this.put(partition, pending, tail ? entryEnd(tail) : 0, now, undefined);
+      return { result: { ...written, attempts: 1 }, attempts: 1 };
+    } catch (error) {
+      if (!(error instanceof OffsetTakenError)) throw error;
+      return { attempts: 1 };
+    }
+  }
+
+  /**
+   * Steps 4 to 6a: the entry's put at `baseOffset`; on a failed condition, the item there is
+   * read: ours (the put landed, its acknowledgement was lost) is success; anything else
+   * throws the OffsetTakenError.
+   */
+  private async put(
+    partition: PartitionRef,
+    pending: PendingEntry,
+    baseOffset: number,
+    now: number,
+    slot: number | undefined,
+  ): Promise<{ baseOffset: number; appendTime: number }> {
+    // Read once the gate passed: the segment PUT may have settled on another object (a hedge's twin).
+    const { usesAppendTime, ...rest } = pending;
+    const appendTime = now;
+    const maxTimestamp = usesAppendTime ? Math.max(pending.maxTimestamp, appendTime) : pending.maxTimestamp;
+    const entry: IndexEntry = { ...rest, maxTimestamp, baseOffset, appendTime };
+    if (slot !== undefined) entry.slot = slot;
+    try {
+      await this.index.append(partition, entry);
+      this.notifier?.notify(partitionKey(partition));
+      return { baseOffset, appendTime };
+    } catch (error) {
+      if (!(error instanceof OffsetTakenError)) throw error;
+      const taken = await this.index.entryAtOrBefore(partition, baseOffset);
+      if (taken?.baseOffset === baseOffset && pending.writerId !== undefined && taken.writerId === pending.writerId) {
+        // 6a: our own write, its acknowledgement lost.
+        this.notifier?.notify(partitionKey(partition));
+        return { baseOffset, appendTime: taken.appendTime };
+      }
+      throw error;
+    }
+  }
+
   /** Step 2: reserve `count` offsets on the counter, creating the counter from the last entry if there is none. */
   private async reserve(partition: PartitionRef, count: number): Promise<Held> {
     const sentAt = this.clock();
     const reserved = await this.index.reserve(partition, count);
     if (reserved) return { ...reserved, sentAt };
-    const last = await this.index.last(partition);
-    await this.index.initCounter(partition, {
-      next: last ? entryEnd(last) : 0,
-      slot: (last ? (lastSlot(last) ?? -1) : -1) + 1,
-    });
+    await this.createCounter(partition);
     const again = await this.index.reserve(partition, count);
     if (!again) throw new Error('The partition counter is missing right after it was created');
     return { ...again, sentAt };
+  }
+
+  /**
+   * Ends the partition's tail era: a 1-offset gap marker at the tail's end (the **fence**,
+   * slot −1, `attribute_not_exists(sk)`), then the counter right after it, at slot 0. A put
+   * at the tail (step 0) goes only where the last entry it read ends, and entries of the tail
+   * era are contiguous, so once the fence holds that offset no such put can land at or
+   * beyond it: every offset after the fence is the counter's. Losing the fence's put to
+   * another writer's entry means the tail moved: read it again. A tail of the counter's era
+   * (the fence of a writer that stopped before creating the counter, or entries with slots)
+   * gives the counter from its end. Creating the counter is a conditional put, so writers
+   * doing this together create the same one.
+   */
+  private async createCounter(partition: PartitionRef): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const tail = await this.index.last(partition);
+      if (tail && counterEra(tail)) {
+        await this.index.initCounter(partition, { next: entryEnd(tail), slot: (lastSlot(tail) ?? -1) + 1 });
+        return;
+      }
+      const at = tail ? entryEnd(tail) : 0;
+      try {
+        await this.index.append(partition, gapMarker(at, 1, this.clock(), { slots: { slot: -1, lastSlot: -1 } }));
+      } catch (error) {
+        if (!(error instanceof OffsetTakenError)) throw error;
+        if (attempt >= this.maxAttempts) throw new AppendContentionError(attempt);
+        continue;
+      }
+      await this.index.initCounter(partition, { next: at + 1, slot: 0 });
+      return;
+    }
   }
 
   /**
@@ -323,6 +426,13 @@ export class PartitionLog {
     return scanEntries(this.index, partition, fromOffset);
   }
 }
+
+/**
+ * Whether `entry` was written once the partition had a counter: entries with a slot, gap
+ * markers (the fence among them) and their expiry markers. Entries of the tail era carry no
+ * slot, and no gap marker is ever written among them (they leave no holes).
+ */
+export const counterEra = (entry: IndexEntry): boolean => entry.slot !== undefined || isGap(entry);
 
 /** The first offset of `entry` appended at or after `cutoff`; undefined if the entry is wholly expired. */
 const firstRetainedOffset = (entry: IndexEntry, cutoff: number): number | undefined => {

@@ -451,7 +451,17 @@ describe('exactly-once commit protocol (model-checked)', () => {
 });
 
 /** What the hot-partition property explored, over all its schedules (it must have met each case). */
-const explored = { holes: 0, multiHoles: 0, innerMarkers: 0, fenced: 0, lateFenced: 0, lostAcks: 0 };
+const explored = {
+  holes: 0,
+  multiHoles: 0,
+  innerMarkers: 0,
+  fenced: 0,
+  lateFenced: 0,
+  lostAcks: 0,
+  atTail: 0,
+  fences: 0,
+  fencedThenReserved: 0,
+};
 
 describe('offset protocol on a hot partition (model-checked)', () => {
   it('loses, duplicates, reorders and skips nothing with writers dying after reserving, late writers and readers marking gaps', async () => {
@@ -462,8 +472,10 @@ describe('offset protocol on a hot partition (model-checked)', () => {
         fc.array(
           fc.record({
             records: fc.integer({ min: 1, max: 3 }),
-            // Storage calls: 0 reserve, 1 put, then the reads of a failed put. 1 = dies between reservation and put.
-            crashAt: fc.option(fc.constantFrom(0, 1, 1, 1, 2, 3), { nil: undefined, freq: 2 }),
+            // Storage calls with a counter: 0 reserve, 1 put, then the reads of a failed put (1 = dies
+            // between reservation and put). In the tail era: 0 and 1 the tail and counter reads, 2 the
+            // put at the tail, then the fence's reads and puts, the counter's creation, the reservation.
+            crashAt: fc.option(fc.constantFrom(0, 1, 1, 1, 2, 3, 4, 5, 6, 7), { nil: undefined, freq: 2 }),
             lostAcks: fc.array(fc.nat(2), { maxLength: 1 }),
             // A late writer ignores the writer bound: its put may come long after readers marked.
             late: fc.boolean(),
@@ -471,7 +483,11 @@ describe('offset protocol on a hot partition (model-checked)', () => {
           { minLength: 3, maxLength: 6 },
         ),
         fc.array(fc.option(fc.nat(14), { nil: undefined }), { minLength: 1, maxLength: 2 }),
-        async (s, writers, readerCrashes) => {
+        // The partition starts with a counter (created from its last entry, as versions before the
+        // tail era did), or empty: writers append at the tail until one loses the tail to another,
+        // which fences the tail era and creates the counter.
+        fc.boolean(),
+        async (s, writers, readerCrashes, withCounter) => {
           // No exactly-once claims here, so no lease assumption: the clock runs freely.
           const world: World = {
             now: 1_000,
@@ -486,21 +502,29 @@ describe('offset protocol on a hot partition (model-checked)', () => {
           const index = new ModelLogIndex(world);
           const store = new ModelIdempotencyStore(world);
           const ref = { tenantId: topic.tenantId, topicId: topic.topicId, partition: 0 };
-          // The counter exists (its creation is explored by the exactly-once property): a writer's first call reserves.
-          index.counters.set(partitionKey(ref), { next: 0, slot: 0, floor: 0 });
+          if (withCounter) index.counters.set(partitionKey(ref), { next: 0, slot: 0, floor: 0 });
           const pause = () => s.schedule(Promise.resolve('pause'));
           const acked: { values: string[]; offset: number }[] = [];
           const producing = writers.map(async (plan, w) => {
             const ports = writerPorts(index, store, plan, pause);
             if (plan.late) {
-              // A late writer stalls after its reservation until the clock passed the gap bound
-              // twice: its put comes after readers may have marked its reservation.
-              const reserve = ports.index.reserve;
-              ports.index.reserve = async (p, n) => {
-                const reservation = await reserve(p, n);
+              // A late writer stalls after its reservation (or its read of the tail) until the clock
+              // passed the gap bound twice: its put comes after readers may have marked its
+              // reservation, or after other writers fenced the tail era.
+              const stall = async () => {
                 const until = world.now + GAP_BOUND * 2;
                 for (let i = 0; i < 60 && world.now < until; i++) await s.schedule(Promise.resolve('stall'));
+              };
+              const { reserve, last } = ports.index;
+              ports.index.reserve = async (p, n) => {
+                const reservation = await reserve(p, n);
+                await stall();
                 return reservation;
+              };
+              ports.index.last = async (p) => {
+                const tail = await last(p);
+                await stall();
+                return tail;
               };
             }
             const log = new PartitionLog({
@@ -518,6 +542,7 @@ describe('offset protocol on a hot partition (model-checked)', () => {
               .catch(() => undefined);
             if (!result) return;
             acked.push({ values, offset: result.offsets[0]?.offset as number });
+            if (result.stats.appendAttempts === 1 && !index.counters.has(partitionKey(ref))) explored.atTail += 1;
             if (result.stats.appendAttempts > 1) explored.fenced += 1;
             if (result.stats.appendAttempts > 1 && plan.late) explored.lateFenced += 1;
             if (plan.lostAcks.length > 0) explored.lostAcks += 1;
@@ -563,6 +588,10 @@ describe('offset protocol on a hot partition (model-checked)', () => {
           void reading;
 
           const entries = [...(index.partitions.get(partitionKey(ref))?.values() ?? [])];
+          if (!withCounter && entries.some((e) => isGap(e) && e.slot === -1)) {
+            explored.fences += 1;
+            if (entries.some((e) => e.slot !== undefined && e.slot >= 0 && !isGap(e))) explored.fencedThenReserved += 1;
+          }
           if (entries.some(isInnerMarker)) explored.innerMarkers += 1;
           if (entries.some((e) => isGap(e) && (e.lastSlot ?? e.slot ?? 0) > (e.slot ?? 0))) explored.multiHoles += 1;
           const final = await checkPartition(index, ref, reads);
@@ -585,5 +614,8 @@ describe('offset protocol on a hot partition (model-checked)', () => {
     expect(explored.innerMarkers).toBeGreaterThan(0);
     expect(explored.fenced).toBeGreaterThan(0);
     expect(explored.lostAcks).toBeGreaterThan(0);
+    expect(explored.atTail).toBeGreaterThan(0);
+    expect(explored.fences).toBeGreaterThan(0);
+    expect(explored.fencedThenReserved).toBeGreaterThan(0);
   }, 120_000);
 });
