@@ -127,10 +127,15 @@ export interface HotPartitionResult {
   via: 'api' | 'append';
   writers: number;
   appends: number;
-  /** Offset reservations (UpdateItem on the partition's counter) per successful append (1 = none given up or fenced). */
+  /**
+   * Attempts per successful append: its entry put plus every put that failed its condition
+   * (1 = no writer lost an offset: no tail lost to another writer, no reservation fenced).
+   */
   attemptsPerAppend: number;
-  /** Entry puts that failed their condition (a gap marker had fenced the reservation) per append. */
+  /** Puts that failed their condition per append: a tail another writer took first (the tail era), a reservation a gap marker fenced. */
   conflictsPerAppend: number;
+  /** Offset reservations (UpdateItem on the partition's counter) per append: 0 while one writer appends at the tail. */
+  reservationsPerAppend: number;
   /** DynamoDB calls per append (topic lookup, reservation, put, retries; usage writes through the API). */
   dynamoCallsPerAppend: number;
   /** All AWS calls per append. */
@@ -139,7 +144,7 @@ export interface HotPartitionResult {
   /** DynamoDB capacity per append, failed conditional writes included. */
   writeUnitsPerAppend: number;
   readUnitsPerAppend: number;
-  /** Writes per append to the partition's single hottest item (its counter): what bounds the partition's rate. */
+  /** Writes that took effect per append on the partition's single hottest item (its counter): what bounds the partition's rate. */
   hottestItemWritesPerAppend: number;
   /** Produce requests refused with 503 after running out of attempts (should be 0). */
   refused: number;
@@ -202,7 +207,9 @@ export const measureHotPartition = async (
   const failed = calls.filter((c) => c.operation === 'DynamoDB.PutItem' && !c.ok).length;
   const perItem = new Map<string, number>();
   for (const c of calls) {
-    if (!c.item || !['DynamoDB.PutItem', 'DynamoDB.UpdateItem'].includes(c.operation)) continue;
+    // Writes that took effect: the failed conditional writes of the race that ends a partition's
+    // tail era (once per partition) are counted in conflictsPerAppend, not here.
+    if (!c.item || !c.ok || !['DynamoDB.PutItem', 'DynamoDB.UpdateItem'].includes(c.operation)) continue;
     perItem.set(c.item, (perItem.get(c.item) ?? 0) + 1);
   }
   const dynamoCalls = Object.entries(byOperation)
@@ -212,8 +219,9 @@ export const measureHotPartition = async (
     via,
     writers: options.writers,
     appends,
-    attemptsPerAppend: reservations / appends,
+    attemptsPerAppend: (appends + failed) / appends,
     conflictsPerAppend: failed / appends,
+    reservationsPerAppend: reservations / appends,
     dynamoCallsPerAppend: dynamoCalls / appends,
     callsPerAppend: stack.counter.total() / appends,
     byOperationPerAppend: divide(byOperation, appends),

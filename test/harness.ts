@@ -178,6 +178,18 @@ export const allEntries = async (index: LogIndex, ref: PartitionRef): Promise<In
   return all;
 };
 
+/** Records a topic of `tenantId` holds: every partition's entries but gap markers (which hold offsets, not records). */
+export const storedRecords = async (stack: Stack, tenantId: string, topic: string): Promise<number> => {
+  const t = await stack.services.topics.get(tenantId, topic);
+  let records = 0;
+  for (let partition = 0; partition < t.partitions; partition++) {
+    for (const entry of await allEntries(stack.deps.index, { tenantId, topicId: t.topicId, partition })) {
+      if (entry.location.kind !== 'gap') records += entry.recordCount;
+    }
+  }
+  return records;
+};
+
 /** A problem response (RFC 9457) with this status and code. */
 export const expectProblem = (res: ApiResponse, status: number, code: string) => {
   expect(res.status, JSON.stringify(res.body)).toBe(status);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, apiClient, OPERATOR_KEY, type Stack, startStack } from './harness';
+import { type Api, apiClient, OPERATOR_KEY, type Stack, startStack, storedRecords } from './harness';
 
 let stack: Stack;
 // The clock stands still: every request falls in the same one-second quota window, so
@@ -14,12 +14,12 @@ const tenant = async (name: string, quotas?: Record<string, number>) => {
   const res = await apiClient(stack.app, OPERATOR_KEY).post('/admin/v1/tenants', quotas ? { name, quotas } : { name });
   const api = apiClient(stack.app, res.body.apiKey);
   expect((await api.post('/v1/topics', { name: 'events', partitions: 2 })).status).toBe(201);
-  return api;
+  return { api, tenantId: res.body.tenantId as string };
 };
 
 /** Sends produce requests from `loops` concurrent loops, each `perLoop` times or while `more()`; counts answers and acknowledged records. */
 const hammer = async (
-  api: Api,
+  { api, tenantId }: { api: Api; tenantId: string },
   loops: number,
   valueBytes: number,
   perLoop: number,
@@ -43,10 +43,7 @@ const hammer = async (
       }
     }),
   );
-  const stored = (await api.get('/v1/topics/events')).body.partitionStates.reduce(
-    (n: number, p: any) => n + p.highWatermark,
-    0,
-  );
+  const stored = await storedRecords(stack, tenantId, 'events');
   return { statuses: Object.fromEntries(statuses), acknowledged, stored, retryAfterMissing };
 };
 

@@ -329,9 +329,9 @@ describe('rate quotas', () => {
     const writes: number[] = [];
     for (let i = 0; i < 2 * USAGE_SHARDS; i++) {
       const calls = await produce();
-      expect(calls['DynamoDB.Query']).toBeUndefined(); // no usage read (and the append reads no tail)
-      // Less the append's offset reservation (one UpdateItem on the partition's counter).
-      writes.push((calls['DynamoDB.UpdateItem'] ?? 0) - 1);
+      expect(calls['DynamoDB.Query']).toBe(1); // the partition's tail; no usage read
+      // One writer alone appends at the tail: no offset reservation, so every UpdateItem is usage.
+      writes.push(calls['DynamoDB.UpdateItem'] ?? 0);
     }
     expect(writes).toEqual(Array(2 * USAGE_SHARDS).fill(1));
     const shards = await usageShards(stack.emulators, t.id, 'produce');
@@ -343,8 +343,8 @@ describe('rate quotas', () => {
     // A new second: one read of the shards (alongside the topic lookup), then the one
     // write that opens the shard's new window.
     const next = await produce();
-    expect(next['DynamoDB.Query']).toBe(1); // the shards; the append reads no tail
-    expect(next['DynamoDB.UpdateItem']).toBe(2); // the window-opening usage write + the offset reservation
+    expect(next['DynamoDB.Query']).toBe(2); // the shards and the partition's tail
+    expect(next['DynamoDB.UpdateItem']).toBe(1); // the window-opening usage write
     // A fetch counts its bytes on the instance and writes nothing: the bytes go to a fetch
     // shard with the tenant's next request here, alongside its topic lookup.
     stack.calls.reset();

@@ -244,6 +244,8 @@ export class PartitionLog {
       return { result: { ...written, attempts: 1 }, attempts: 1 };
     } catch (error) {
       if (!(error instanceof OffsetTakenError)) throw error;
+      // Another writer took the tail: end the tail era now (the counter is known to be missing).
+      await this.createCounter(partition);
       return { attempts: 1 };
     }
   }
@@ -308,6 +310,8 @@ export class PartitionLog {
     for (let attempt = 1; ; attempt++) {
       const tail = await this.index.last(partition);
       if (tail && counterEra(tail)) {
+        // The fence's writer creates the counter right after it: read before writing.
+        if (await this.index.readCounter(partition)) return;
         await this.index.initCounter(partition, { next: entryEnd(tail), slot: (lastSlot(tail) ?? -1) + 1 });
         return;
       }
