@@ -43,7 +43,7 @@ export interface FaultOptions {
 
 /** Where a request dies: after the `count`-th call of `operation` (on a table whose name ends with `table`) landed. */
 export interface CrashPoint {
-  operation: 'PutItem' | 'UpdateItem' | 'PutObject';
+  operation: 'PutItem' | 'UpdateItem' | 'PutObject' | 'Query';
   table?: 'log' | 'metadata';
   /** Only calls whose input matches count (e.g. the claim's completion among other updates). */
   match?: (input: Record<string, unknown>) => boolean;

@@ -159,6 +159,8 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
 
   const crashPoints: CrashPoint[] = [
     { operation: 'PutObject', count: 1 },
+    // Between a partition's tail read and its put at the tail (the tail era), or the fence's reads.
+    { operation: 'Query', table: 'log', count: 1 },
     // Between a partition's reservation (UpdateItem on its counter) and its entry's put: a hole.
     { operation: 'UpdateItem', table: 'log', count: 1 },
     { operation: 'UpdateItem', table: 'log', count: 2 },
