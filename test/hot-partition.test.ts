@@ -209,8 +209,9 @@ describe('the tail era: appends at the tail until writers race, then the counter
   it('reserves at once where a counter exists without a fence (created from the last entry, as earlier versions did)', async () => {
     expect((await stack.api.post('/v1/topics', { name: 'era-legacy', partitions: 1 })).status).toBe(201);
     const ref = await partitionRef(stack, 'era-legacy', 0);
-    await stack.api.post('/v1/topics/era-legacy/records', { records: [{ value: 'a' }] });
-    // An earlier version created the counter from the last entry and a writer reserved [1, 3), not written yet.
+    // Written by an earlier version, before this instance appended here: an entry without a
+    // slot, the counter created from it, and a writer's reservation of [1, 3), not written yet.
+    await stack.deps.index.append(ref, lateEntry(0));
     await stack.deps.index.initCounter(ref, { next: 1, slot: 0 });
     await stack.deps.index.reserve(ref, 2);
     const b = await stack.api.post('/v1/topics/era-legacy/records', { records: [{ value: 'b' }] });

@@ -117,6 +117,8 @@ export class PartitionLog {
   private readonly reservationBoundMs: number;
   /** Partitions this instance saw with a counter: their appends reserve at once (a counter is never removed from a live topic). */
   private readonly counterMode = new LruMap<string, true>(COUNTER_MODE_PARTITIONS);
+  /** Partitions in their tail era whose counter this instance read once and found missing. */
+  private readonly withoutCounter = new LruMap<string, true>(COUNTER_MODE_PARTITIONS);
 
   constructor(deps: PartitionLogDeps) {
     this.index = deps.index;
@@ -223,7 +225,8 @@ export class PartitionLog {
    * its tail is of the counter's era (the put is not sent), or another writer's put took the
    * offset (1 attempt). The counter read covers counters created from the last entry without
    * a fence (by versions before the tail era existed); the fence covers the counter this
-   * version creates.
+   * version creates, so the counter is read once per partition per instance: a counter
+   * created later is one this version created, after its fence.
    */
   private async appendAtTail(
     partition: PartitionRef,
@@ -231,12 +234,15 @@ export class PartitionLog {
     options: AppendOptions,
     checkDeadline: () => void,
   ): Promise<{ result?: AppendResult; attempts: number }> {
-    const reads = Promise.all([this.index.last(partition), this.index.readCounter(partition)]);
+    const key = partitionKey(partition);
+    const checked = this.withoutCounter.has(key);
+    const reads = Promise.all([this.index.last(partition), checked ? undefined : this.index.readCounter(partition)]);
     reads.catch(() => {});
     await options.reserveGate;
     checkDeadline();
     const [[tail, counter]] = await Promise.all([reads, options.gate]);
     if (counter || (tail && counterEra(tail))) return { attempts: 0 };
+    this.withoutCounter.set(key, true);
     const now = this.clock();
     if (options.deadline !== undefined && now >= options.deadline) throw new LeaseExpiredError(options.deadline);
     try {
