@@ -33,7 +33,8 @@ import { immediateWorld, ModelIdempotencyStore, ModelLogIndex, type World } from
  *
  * Invariants checked after every schedule: each partition holds exactly one entry of the
  * request (no duplicate, nothing lost), every answer given equals every other and points at
- * those entries, an unrelated writer's entry appears exactly once, and offsets are dense.
+ * those entries, an unrelated writer's entry appears exactly once, entries never overlap, and no
+ * read passed an offset that holds a record (checkPartition).
  */
 
 const _clone = <T>(v: T): T => structuredClone(v);
