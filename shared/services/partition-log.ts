@@ -218,8 +218,9 @@ export class PartitionLog {
   }
 
   /**
-   * Step 0, while the partition has no counter: the tail's end is the next offset. Two reads
-   * sent at once, beside the admission and the gate: the last entry and the counter; then the
+   * Step 0, while the partition has no counter: the tail's end is the next offset. Reads sent
+   * at once, beside the admission and the gate: the last entry and, on this instance's first
+   * append to the partition, the counter; then the
    * entry's put at the tail's end IF attribute_not_exists(sk). Answers the append, or how many
    * attempts it took when the offsets must come from the counter: the partition has one or
    * its tail is of the counter's era (the put is not sent), or another writer's put took the
