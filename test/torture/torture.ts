@@ -66,11 +66,19 @@ export interface TortureReport {
   faults: Record<string, number>;
   /** Longest time from an acknowledgement to a consumer seeing the record (ms). */
   worstVisibilityLagMs: number;
+  /** Solo partitions (one per tenant, one producer) still in their tail era at the end: no race ended it. */
+  soloTailEra: number;
   violations: string[];
 }
 
 type Mode = 'key' | 'sequence' | 'plain';
 const TOPIC = 'torture';
+/**
+ * A one-partition topic per tenant that one producer writes, one request at a time: its
+ * partition stays in its tail era (appends at the tail, no counter) unless a retry races an
+ * attempt still running, which ends the era under faults.
+ */
+const SOLO = 'solo';
 /** The gap bound of the run: readers mark a hole whose next entry is older than this (> W + settle). */
 const GAP_BOUND_MS = 2500;
 const SETTLE_MS = Number(process.env.TORTURE_SETTLE_MS ?? 3000);
@@ -78,6 +86,7 @@ const PARTITIONS = 3;
 
 interface Written {
   tenant: string;
+  topic: string;
   mode: Mode;
   requestId: string;
   /** values by partition they were acked at (after an ack) */
@@ -147,14 +156,21 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
     gaps: { gapBoundMs: GAP_BOUND_MS, reservationBoundMs: 500 },
   });
   const tenantB = await stack.services.tenants.create('tenant-b');
-  const tenants: { name: string; api: Api }[] = [
-    { name: 'A', api: stack.api },
-    { name: 'B', api: apiClient(stack.app, tenantB.apiKey) },
+  const tenants: { name: string; tenantId: string; api: Api }[] = [
+    { name: 'A', tenantId: stack.tenantId, api: stack.api },
+    { name: 'B', tenantId: tenantB.tenant.tenantId, api: apiClient(stack.app, tenantB.apiKey) },
   ];
   for (const t of tenants) {
     const res = await t.api.post('/v1/topics', { name: TOPIC, partitions: PARTITIONS });
     if (res.status !== 201) throw new Error(`topic: ${res.status}`);
+    const solo = await t.api.post('/v1/topics', { name: SOLO, partitions: 1 });
+    if (solo.status !== 201) throw new Error(`topic: ${solo.status}`);
   }
+  /** Every partition the run writes and reads: the shared topic's, and each tenant's solo one. */
+  const lanes = [
+    ...Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition })),
+    { topic: SOLO, partition: 0 },
+  ];
   faults.enabled = true;
 
   const crashPoints: CrashPoint[] = [
@@ -183,24 +199,24 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   let foreignValues = 0;
   let worstReaderStallMs = 0;
   /** Offset ranges consumers passed without a record: each must hold nothing in the final log. */
-  const passed: { tenant: string; partition: number; from: number; to: number }[] = [];
-  /** Where each consumer stops (tenant/partition → high watermark once producers are done). */
+  const passed: { lane: string; from: number; to: number }[] = [];
+  /** Where each consumer stops (tenant/topic/partition → high watermark once producers are done). */
   const targets = new Map<string, number>();
 
-  const producer = async (tenant: (typeof tenants)[number], index: number) => {
+  const producer = async (tenant: (typeof tenants)[number], index: number, topic = TOPIC) => {
     const mode: Mode = (['key', 'sequence', 'plain'] as const)[index % 3] as Mode;
-    const producerId = `p${index}-${options.seed}`;
+    const producerId = `${topic}-p${index}-${options.seed}`;
     let sequence = 0;
     const more = (n: number) => (options.requests === undefined ? Date.now() < deadline : n < options.requests);
     for (let n = 0; more(n); n++) {
       const count = 1 + Math.floor(random() * 4);
       const large = random() < 0.2;
-      const requestId = `${tenant.name}|${mode}|${index}|${n}`;
+      const requestId = `${tenant.name}|${topic}|${mode}|${index}|${n}`;
       const values = Array.from({ length: count }, (_, i) => `${requestId}|${i}`);
       const records = values.map((value) => {
         const r = random();
         const padded = large ? `${value}|${'x'.repeat(5000)}` : value;
-        if (r < 0.3) return { value: padded, partition: Math.floor(random() * PARTITIONS) };
+        if (r < 0.3 && topic === TOPIC) return { value: padded, partition: Math.floor(random() * PARTITIONS) };
         if (r < 0.6) return { key: `k${Math.floor(random() * 20)}`, value: padded };
         return { value: padded };
       });
@@ -208,7 +224,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       if (mode === 'sequence') Object.assign(body, { producerId, sequence });
       const headers: Record<string, string> =
         mode === 'key' ? { 'Idempotency-Key': `${requestId}|${options.seed}` } : {};
-      const w: Written = { tenant: tenant.name, mode, requestId, values };
+      const w: Written = { tenant: tenant.name, topic, mode, requestId, values };
       written.push(w);
       // Retry until acknowledged; idempotent modes must not give up (the next sequence depends on it).
       for (let attempt = 0; attempt < 60; attempt++) {
@@ -224,7 +240,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
         const timer = new AbortController();
         const outcome = await Promise.race([
           faults.runRequest(crashAfter ? { crashAfter, onCrash: crashed } : {}, () =>
-            tenant.api.request('POST', `/v1/topics/${TOPIC}/records`, body, headers),
+            tenant.api.request('POST', `/v1/topics/${topic}/records`, body, headers),
           ),
           died,
           sleep(timeoutMs, timer.signal).then(() => 'timeout' as const),
@@ -264,16 +280,17 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
     }
   };
 
-  const consumer = async (tenant: (typeof tenants)[number], partition: number) => {
+  const consumer = async (tenant: (typeof tenants)[number], { topic, partition }: (typeof lanes)[number]) => {
+    const lane = `${tenant.name}/${topic}/${partition}`;
     let offset = 0;
     let lastHighWatermark = 0;
     /** Since when the consumer stands at `offset` below the high watermark with nothing to read. */
     let stuckSince: number | undefined;
     for (;;) {
-      const target = targets.get(`${tenant.name}/${partition}`);
+      const target = targets.get(lane);
       if (target !== undefined && offset >= target) break;
       const res = await tenant.api.get(
-        `/v1/topics/${TOPIC}/partitions/${partition}/records?offset=${offset}&maxRecords=100`,
+        `/v1/topics/${topic}/partitions/${partition}/records?offset=${offset}&maxRecords=100`,
       );
       if (res.status !== 200) {
         await sleep(20);
@@ -287,7 +304,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       if (highWatermark < lastHighWatermark) {
         reordered++;
         violations.push(
-          `${tenant.name}/${partition}: high watermark went back ${lastHighWatermark} → ${highWatermark}`,
+          `${lane}: high watermark went back ${lastHighWatermark} → ${highWatermark}`,
         );
       }
       lastHighWatermark = highWatermark;
@@ -295,15 +312,15 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       for (const r of records) {
         if (r.offset < offset) {
           reordered++;
-          violations.push(`${tenant.name}/${partition}: expected offset ${offset}, got ${r.offset}`);
+          violations.push(`${lane}: expected offset ${offset}, got ${r.offset}`);
         }
         // Offsets passed without a record: a marked gap (checked against the final log below).
-        if (r.offset > offset) passed.push({ tenant: tenant.name, partition, from: offset, to: r.offset });
+        if (r.offset > offset) passed.push({ lane, from: offset, to: r.offset });
         offset = r.offset + 1;
         readRecords++;
         const value = String(r.value);
         if (!value.startsWith(`${tenant.name}|`)) foreignValues++;
-        const id = value.split('|').slice(0, 5).join('|');
+        const id = value.split('|').slice(0, 6).join('|');
         if (!seen.has(id)) seen.set(id, Date.now());
       }
       // An append can land between the fetch's bounds query and its read: the answer then
@@ -311,7 +328,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       // fetch returns them), so this is counted, not a violation.
       if (records.length === 0 && nextOffset < highWatermark) staleEmptyReads++;
       if (nextOffset > offset) {
-        passed.push({ tenant: tenant.name, partition, from: offset, to: nextOffset });
+        passed.push({ lane, from: offset, to: nextOffset });
         offset = nextOffset;
       }
       const now = Date.now();
@@ -325,41 +342,47 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
     }
   };
 
-  const producers = tenants.flatMap((t) => Array.from({ length: options.producers ?? 6 }, (_, i) => producer(t, i)));
-  const consumers = tenants.flatMap((t) => Array.from({ length: PARTITIONS }, (_, p) => consumer(t, p)));
+  const producers = tenants.flatMap((t) => [
+    ...Array.from({ length: options.producers ?? 6 }, (_, i) => producer(t, i)),
+    // The solo topic's one producer: idempotent (Idempotency-Key), one request at a time.
+    producer(t, 0, SOLO),
+  ]);
+  const consumers = tenants.flatMap((t) => lanes.map((lane) => consumer(t, lane)));
   await Promise.all(producers);
   log('producers done; draining without faults');
   faults.enabled = false;
   // Every acknowledged record is below these high watermarks: the consumers read up to them.
   for (const t of tenants) {
-    const res = await t.api.get(`/v1/topics/${TOPIC}`);
-    if (res.status !== 200) throw new Error(`high watermarks ${t.name}: ${res.status}`);
-    for (const p of res.body.partitionStates as { partition: number; highWatermark: number }[]) {
-      targets.set(`${t.name}/${p.partition}`, p.highWatermark);
+    for (const topic of [TOPIC, SOLO]) {
+      const res = await t.api.get(`/v1/topics/${topic}`);
+      if (res.status !== 200) throw new Error(`high watermarks ${t.name}: ${res.status}`);
+      for (const p of res.body.partitionStates as { partition: number; highWatermark: number }[]) {
+        targets.set(`${t.name}/${topic}/${p.partition}`, p.highWatermark);
+      }
     }
   }
   await Promise.all(consumers);
 
   // The drain: every partition from offset 0, fault-free.
-  const finalLog = new Map<string, { tenant: string; partition: number; offset: number }[]>();
+  const finalLog = new Map<string, { tenant: string; topic: string; partition: number; offset: number }[]>();
   let holes = 0;
   let gapOffsetsPassed = 0;
   const held = new Set<string>();
   for (const t of tenants) {
-    for (let p = 0; p < PARTITIONS; p++) {
+    for (const { topic, partition: p } of lanes) {
       let offset = 0;
       for (;;) {
-        const res = await t.api.get(`/v1/topics/${TOPIC}/partitions/${p}/records?offset=${offset}&maxRecords=1000`);
-        if (res.status !== 200) throw new Error(`drain ${t.name}/${p}: ${res.status}`);
+        const res = await t.api.get(`/v1/topics/${topic}/partitions/${p}/records?offset=${offset}&maxRecords=1000`);
+        if (res.status !== 200) throw new Error(`drain ${t.name}/${topic}/${p}: ${res.status}`);
         for (const r of res.body.records as { offset: number; value: string }[]) {
           // The drain passes marked gaps; whether anything was skipped shows as lost records.
           if (r.offset > offset) gapOffsetsPassed += r.offset - offset;
           if (r.offset < offset) holes++;
           offset = r.offset + 1;
-          held.add(`${t.name}/${p}/${r.offset}`);
-          const id = String(r.value).split('|').slice(0, 5).join('|');
+          held.add(`${t.name}/${topic}/${p}/${r.offset}`);
+          const id = String(r.value).split('|').slice(0, 6).join('|');
           const list = finalLog.get(id) ?? [];
-          list.push({ tenant: t.name, partition: p, offset: r.offset });
+          list.push({ tenant: t.name, topic, partition: p, offset: r.offset });
           finalLog.set(id, list);
           if (!String(r.value).startsWith(`${t.name}|`)) foreignValues++;
         }
@@ -394,11 +417,11 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
         if (at.length === 0) {
           lost++;
           violations.push(`lost: ${v} acked at ${ack.partition}/${ack.offset}`);
-        } else if (!at.some((x) => x.partition === ack.partition && x.offset === ack.offset)) {
+        } else if (!at.some((x) => x.topic === w.topic && x.partition === ack.partition && x.offset === ack.offset)) {
           ackMismatches++;
           violations.push(`${v} acked at ${ack.partition}/${ack.offset}, found at ${JSON.stringify(at)}`);
         }
-        const slot = `${w.tenant}/${ack.partition}/${ack.offset}`;
+        const slot = `${w.tenant}/${w.topic}/${ack.partition}/${ack.offset}`;
         if (ackedAt.has(slot)) {
           offsetsHandedOutTwice++;
           violations.push(`offset ${slot} acknowledged to ${ackedAt.get(slot)} and ${v}`);
@@ -440,13 +463,20 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   let skipped = 0;
   for (const range of passed) {
     for (let o = range.from; o < range.to; o++) {
-      if (held.has(`${range.tenant}/${range.partition}/${o}`)) {
+      if (held.has(`${range.lane}/${o}`)) {
         skipped++;
-        violations.push(`${range.tenant}/${range.partition}: a consumer passed offset ${o}, which holds a record`);
+        violations.push(`${range.lane}: a consumer passed offset ${o}, which holds a record`);
       }
     }
   }
   const acked = written.filter((w) => w.ack).length;
+  // Which solo partitions kept their tail era to the end (no race ended it): no counter.
+  let soloTailEra = 0;
+  for (const t of tenants) {
+    const topic = await stack.services.topics.get(t.tenantId, SOLO);
+    const counter = await stack.deps.index.readCounter({ tenantId: t.tenantId, topicId: topic.topicId, partition: 0 });
+    if (!counter) soloTailEra++;
+  }
   const report: TortureReport = {
     seed: options.seed,
     seconds: options.seconds,
@@ -474,6 +504,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
     unknownLanded,
     faults: Object.fromEntries([...faults.counts.entries()].sort()),
     worstVisibilityLagMs,
+    soloTailEra,
     violations: violations.slice(0, 50),
   };
   await stack.close();
