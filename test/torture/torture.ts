@@ -31,7 +31,8 @@ export interface TortureOptions {
 export interface TortureReport {
   seed: number;
   seconds: number;
-  requests: { acked: number; unknown: number; byMode: Record<Mode, number> };
+  /** `solo`: acknowledged requests of the solo topics (one producer each, in their tail era). */
+  requests: { acked: number; unknown: number; byMode: Record<Mode, number>; solo: number };
   ackedRecords: number;
   readRecords: number;
   attempts: { total: number; indeterminate: number; inProgress409: number; unexpected: number };
@@ -480,7 +481,12 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
   const report: TortureReport = {
     seed: options.seed,
     seconds: options.seconds,
-    requests: { acked, unknown: written.length - acked, byMode },
+    requests: {
+      acked,
+      unknown: written.length - acked,
+      byMode,
+      solo: written.filter((w) => w.ack && w.topic === SOLO).length,
+    },
     ackedRecords,
     readRecords,
     attempts,
