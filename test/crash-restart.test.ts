@@ -156,7 +156,10 @@ describe('SIGKILL of the local server under load', () => {
       // passed, then marks it and goes on.
       let previous = -1;
       for (let next = 0; ; ) {
-        const res = await call('GET', `/v1/topics/crash/partitions/${partition}/records?offset=${next}&maxRecords=1000`);
+        const res = await call(
+          'GET',
+          `/v1/topics/crash/partitions/${partition}/records?offset=${next}&maxRecords=1000`,
+        );
         expect(res.status).toBe(200);
         for (const r of res.body.records as { offset: number; value: string }[]) {
           expect(r.offset).toBeGreaterThan(previous); // increasing; a gap only where no record is

@@ -304,9 +304,7 @@ export const runTorture = async (options: TortureOptions): Promise<TortureReport
       };
       if (highWatermark < lastHighWatermark) {
         reordered++;
-        violations.push(
-          `${lane}: high watermark went back ${lastHighWatermark} → ${highWatermark}`,
-        );
+        violations.push(`${lane}: high watermark went back ${lastHighWatermark} → ${highWatermark}`);
       }
       lastHighWatermark = highWatermark;
       const before = offset;
