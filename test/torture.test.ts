@@ -27,6 +27,7 @@ describe('torture (short seeded run of fixed size; the long one is `npm run tort
     expect(report.attempts.unexpected).toBe(0);
     // The run did exercise the faults and the protocol, or it proves nothing.
     expect(report.requests.acked).toBeGreaterThan(5);
+    expect(report.requests.solo).toBeGreaterThan(0); // appends in a partition's tail era, under faults
     expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(10);
     expect(Object.keys(report.faults).length).toBeGreaterThanOrEqual(4);
     expect(report.readRecords).toBeGreaterThanOrEqual(report.ackedRecords - report.plainDuplicates);
