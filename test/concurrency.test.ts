@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGap } from '#shared/ports/log-index';
 import { partitionRef, type Stack, startStack } from './harness';
 
 let stack: Stack;
@@ -47,7 +48,7 @@ describe('one hot partition, many producers (invariants 1-3)', () => {
     expect(missing.length).toBeLessThanOrEqual(1);
     const ref = await partitionRef(stack, 'hot', 0);
     const { entries } = await stack.deps.index.entriesFrom(ref, 0, 1_000);
-    expect(entries.filter((e) => e.location.kind === 'gap').map((e) => [e.baseOffset, e.recordCount, e.slot])).toEqual(
+    expect(entries.filter(isGap).map((e) => [e.baseOffset, e.recordCount, e.slot])).toEqual(
       missing.map((o) => [o, 1, -1]),
     );
 

@@ -9,7 +9,7 @@ import { type AppDeps, createApp, createServices } from '#shared/app/create-app'
 import { hashApiKey } from '#shared/domain/api-keys';
 import { LOCAL_DESTINATIONS } from '#shared/domain/connectors/destination';
 import type { Quotas } from '#shared/domain/quotas';
-import { type IndexEntry, type LogIndex, type PartitionRef, scanEntries } from '#shared/ports/log-index';
+import { type IndexEntry, isGap, type LogIndex, type PartitionRef, scanEntries } from '#shared/ports/log-index';
 
 export const OPERATOR_KEY = 'test-operator-key-0123456789abcdef';
 
@@ -184,7 +184,7 @@ export const storedRecords = async (stack: Stack, tenantId: string, topic: strin
   let records = 0;
   for (let partition = 0; partition < t.partitions; partition++) {
     for (const entry of await allEntries(stack.deps.index, { tenantId, topicId: t.topicId, partition })) {
-      if (entry.location.kind !== 'gap') records += entry.recordCount;
+      if (!isGap(entry)) records += entry.recordCount;
     }
   }
   return records;

@@ -34,8 +34,8 @@ export interface PartitionBounds {
   highWatermark: number;
 }
 
-/** Partitions an instance remembers as having a counter. */
-const COUNTER_MODE_PARTITIONS = 10_000;
+/** Partitions whose era an instance remembers. */
+const ERA_PARTITIONS = 10_000;
 
 /** Index entries a partition's state is computed from: one Query, whatever the partition holds. */
 export const STATE_PAGE_ENTRIES = 100;
@@ -115,10 +115,12 @@ export class PartitionLog {
   private readonly notifier: AppendNotifier | undefined;
   private readonly maxAttempts: number;
   private readonly reservationBoundMs: number;
-  /** Partitions this instance saw with a counter: their appends reserve at once (a counter is never removed from a live topic). */
-  private readonly counterMode = new LruMap<string, true>(COUNTER_MODE_PARTITIONS);
-  /** Partitions in their tail era whose counter this instance read once and found missing. */
-  private readonly withoutCounter = new LruMap<string, true>(COUNTER_MODE_PARTITIONS);
+  /**
+   * What this instance knows of a partition's era: `counter`, it saw the counter (appends
+   * reserve at once; a counter is never removed from a live topic); `tail`, it read the
+   * counter once and found none (later appends read only the tail). Unknown: read both.
+   */
+  private readonly eras = new LruMap<string, 'tail' | 'counter'>(ERA_PARTITIONS);
 
   constructor(deps: PartitionLogDeps) {
     this.index = deps.index;
@@ -173,12 +175,12 @@ export class PartitionLog {
     options.gate?.catch(() => {});
     const key = partitionKey(partition);
     let attemptsBefore = 0;
-    if (!this.counterMode.has(key)) {
-      const atTail = await this.appendAtTail(partition, pending, options, checkDeadline);
+    if (this.eras.get(key) !== 'counter') {
+      const atTail = await this.appendAtTail(partition, key, pending, options, checkDeadline);
       if (atTail.result) return atTail.result;
       // The partition has a counter, or another writer took the tail: offsets come from the counter from now on.
       attemptsBefore = atTail.attempts;
-      this.counterMode.set(key, true);
+      this.eras.set(key, 'counter');
     }
     await options.reserveGate;
     checkDeadline();
@@ -231,19 +233,19 @@ export class PartitionLog {
    */
   private async appendAtTail(
     partition: PartitionRef,
+    key: string,
     pending: PendingEntry,
     options: AppendOptions,
     checkDeadline: () => void,
   ): Promise<{ result?: AppendResult; attempts: number }> {
-    const key = partitionKey(partition);
-    const checked = this.withoutCounter.has(key);
+    const checked = this.eras.peek(key) === 'tail';
     const reads = Promise.all([this.index.last(partition), checked ? undefined : this.index.readCounter(partition)]);
     reads.catch(() => {});
     await options.reserveGate;
     checkDeadline();
     const [[tail, counter]] = await Promise.all([reads, options.gate]);
     if (counter || (tail && counterEra(tail))) return { attempts: 0 };
-    this.withoutCounter.set(key, true);
+    if (!checked) this.eras.set(key, 'tail');
     const now = this.clock();
     if (options.deadline !== undefined && now >= options.deadline) throw new LeaseExpiredError(options.deadline);
     try {
